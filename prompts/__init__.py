@@ -1,0 +1,1 @@
+"""Prompt templates and the answer JSON schema, shipped as package data (see rag/prompts.py for overrides)."""

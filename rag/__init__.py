@@ -1,0 +1,48 @@
+"""ollama-rag: cited, verifiable answers over your own documents (Ollama + Chroma).
+
+    from rag import RAG
+    rag = RAG()                       # default index folder; see rag.config
+    rag.index("sample_docs")
+    print(rag.ask("What does /api/embed return?").answer)
+
+Names are loaded on first use, so `import rag` stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "RAG": "rag.api",
+    "Settings": "rag.config",
+    "ContextLengthExceeded": "rag.errors",
+    "EmbedderError": "rag.errors",
+    "IndexLocked": "rag.errors",
+    "IngestError": "rag.errors",
+    "ManifestMismatch": "rag.errors",
+    "ModelNotFound": "rag.errors",
+    "ModelOutputError": "rag.errors",
+    "OllamaBusy": "rag.errors",
+    "OllamaError": "rag.errors",
+    "OllamaUnreachable": "rag.errors",
+    "RagError": "rag.errors",
+    "StoreError": "rag.errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,108 @@
+"""Defaults, environment variables and where user state lives. Resolved once; everything else derives from here."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+APP_NAME = "ollama-rag"
+
+# Environment variables (Ollama's own OLLAMA_HOST is honoured by rag.ollama).
+ENV_HOME = "RAG_HOME"  # user directory (default: click.get_app_dir("ollama-rag"))
+ENV_INDEX = "RAG_INDEX"  # index folder (default: <user dir>/index)
+ENV_CHROMA_URL = "RAG_CHROMA_URL"  # use a Chroma server instead of the embedded store
+ENV_EMBED_MODEL = "RAG_EMBED_MODEL"
+ENV_CHAT_MODEL = "RAG_CHAT_MODEL"
+ENV_COLLECTION = "RAG_COLLECTION"
+
+# Defaults. Chunking/retrieval numbers are chosen by measurement: see BENCHMARKS.md.
+DEFAULT_COLLECTION = "default"
+DEFAULT_EMBED_MODEL = "all-minilm"
+DEFAULT_CHAT_MODEL = "llama3.2"
+DEFAULT_EMBED_BACKEND = "auto"  # "auto" | "ollama" | "builtin"
+DEFAULT_CHUNK_TOKENS = 200
+DEFAULT_CHUNK_OVERLAP = 30
+DEFAULT_TOP_K = 6
+DEFAULT_RRF_K = 60
+DEFAULT_MIN_SCORE = 0.0  # abstention floor on the best fused score; tuned in BENCHMARKS.md
+DEFAULT_EMBED_BATCH = 32
+DEFAULT_EMBED_IN_FLIGHT = 2
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+DEFAULT_FILE_TIMEOUT_S = 30.0
+DEFAULT_MAX_PAGES = 5000
+DEFAULT_MAX_CHUNKS_PER_FILE = 20000
+DEFAULT_CONTEXT_TOKENS = 3000  # retrieved-context budget in the answer prompt
+DEFAULT_TEMPERATURE = 0.0
+DEFAULT_SEED = 42
+
+
+def user_dir() -> Path:
+    """The user directory: $RAG_HOME, else the platform app dir for ollama-rag. Created on demand."""
+    path = Path(os.environ.get(ENV_HOME) or click.get_app_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_index_dir() -> Path:
+    """The index folder: $RAG_INDEX, else <user dir>/index (found from any working directory)."""
+    env = os.environ.get(ENV_INDEX)
+    return Path(env) if env else user_dir() / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of a RAG instance. `Settings.resolve(**overrides)` fills unset ones from env and defaults."""
+
+    index_dir: Path | None = None
+    """Folder of the embedded Chroma store, catalog and lock (None: default_index_dir())."""
+    chroma_url: str | None = None
+    """http://HOST:PORT of a Chroma server; the catalog and lock still live in index_dir."""
+    collection: str = DEFAULT_COLLECTION
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_backend: str = DEFAULT_EMBED_BACKEND
+    chat_model: str = DEFAULT_CHAT_MODEL
+    """Ollama model name, or gguf:PATH for in-process llama.cpp, or "none" for extractive answers only."""
+    ollama_host: str | None = None
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    top_k: int = DEFAULT_TOP_K
+    rrf_k: int = DEFAULT_RRF_K
+    min_score: float = DEFAULT_MIN_SCORE
+    embed_batch: int = DEFAULT_EMBED_BATCH
+    embed_in_flight: int = DEFAULT_EMBED_IN_FLIGHT
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    file_timeout_s: float = DEFAULT_FILE_TIMEOUT_S
+    max_pages: int = DEFAULT_MAX_PAGES
+    max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE
+    pdf_password: str | None = None
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    temperature: float = DEFAULT_TEMPERATURE
+    seed: int = DEFAULT_SEED
+    strict: bool = False
+    """Drop citations whose quote cannot be found in the cited chunk."""
+    prompts_dir: Path | None = None
+    """A folder whose files override the shipped prompt templates."""
+
+    @classmethod
+    def resolve(cls, **overrides: object) -> "Settings":
+        """Settings from explicit overrides (None = unset), then RAG_* environment variables, then defaults."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        env = {
+            "chroma_url": os.environ.get(ENV_CHROMA_URL),
+            "embed_model": os.environ.get(ENV_EMBED_MODEL),
+            "chat_model": os.environ.get(ENV_CHAT_MODEL),
+            "collection": os.environ.get(ENV_COLLECTION),
+        }
+        merged = {k: v for k, v in env.items() if v} | given
+        settings = cls(**merged)
+        if settings.index_dir is None:
+            settings = dataclasses.replace(settings, index_dir=default_index_dir())
+        else:
+            settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir))
+        return settings

@@ -1,0 +1,106 @@
+"""The exceptions ollama-rag raises.
+
+    RagError                      root: anything the user can fix
+    ├── OllamaError               the Ollama server said no (.status_code, .error)
+    │   ├── OllamaUnreachable     connection refused, DNS, TLS, timeouts
+    │   ├── ModelNotFound         a 404 whose body names a missing model
+    │   ├── ContextLengthExceeded input longer than the model's context
+    │   └── OllamaBusy            503: server overloaded
+    ├── ModelOutputError          the chat model's reply is not valid for the answer schema
+    ├── StoreError                Chroma, the catalog or the manifest
+    │   ├── ManifestMismatch      index built with another model, dimension or chunker
+    │   └── IndexLocked           another writer holds the index lock
+    ├── EmbedderError             the built-in embedder cannot load or run
+    └── IngestError               a file or folder cannot be read (.path, .reason)
+
+Programmer mistakes raise ValueError/TypeError, never RagError.
+"""
+from __future__ import annotations
+
+from ingest.errors import IngestError as _IngestBase
+
+CONNECTION_ERROR_MESSAGE = (
+    "Cannot reach Ollama at {url}. Start it with `ollama serve`, or set OLLAMA_HOST to where it runs."
+)
+MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. Run `ollama pull {model}` (or `rag pull {model}`)."
+
+
+class RagError(Exception):
+    """Root of every error a user can act on."""
+
+
+class OllamaError(RagError):
+    """The Ollama server answered with an error status or an error line."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, error: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error = error if error is not None else message
+
+
+class OllamaUnreachable(OllamaError):
+    """No connection to the server: refused, DNS, TLS, or a timeout."""
+
+    def __init__(self, url: str, *, reason: str = "") -> None:
+        message = CONNECTION_ERROR_MESSAGE.format(url=url)
+        if reason:
+            message += f" ({reason})"
+        super().__init__(message, status_code=None, error=reason or message)
+        self.url = url
+
+
+class ModelNotFound(OllamaError):
+    """A 404 whose body says the model is missing."""
+
+    def __init__(self, model: str, *, status_code: int | None = 404, error: str | None = None) -> None:
+        super().__init__(MODEL_NOT_FOUND_MESSAGE.format(model=model), status_code=status_code, error=error)
+        self.model = model
+
+
+class ContextLengthExceeded(OllamaError):
+    """The input is longer than the model's context and truncation was off."""
+
+
+class OllamaBusy(OllamaError):
+    """503: the server is overloaded (OLLAMA_MAX_QUEUE reached); retry later."""
+
+
+class ModelOutputError(RagError):
+    """The chat model's reply is not JSON valid for the answer schema, even after a retry."""
+
+
+class StoreError(RagError):
+    """Chroma, the catalog or the index manifest failed or is inconsistent."""
+
+
+class ManifestMismatch(StoreError):
+    """The index was built with another embedding model, dimension or chunker."""
+
+
+class IndexLocked(StoreError):
+    """Another process holds the index's writer lock."""
+
+
+class EmbedderError(RagError):
+    """The built-in embedder cannot load its model or run."""
+
+
+class IngestError(RagError, _IngestBase):
+    """A file or folder cannot be read; names the path and the reason."""
+
+
+__all__ = [
+    "CONNECTION_ERROR_MESSAGE",
+    "ContextLengthExceeded",
+    "EmbedderError",
+    "IndexLocked",
+    "IngestError",
+    "ManifestMismatch",
+    "ModelNotFound",
+    "ModelOutputError",
+    "OllamaBusy",
+    "OllamaError",
+    "OllamaUnreachable",
+    "RagError",
+    "StoreError",
+]

@@ -1,0 +1,40 @@
+"""Shared fixtures. Autouse: each test gets its own user dir and index folder, no proxies, and an OLLAMA_HOST that
+points at a closed port, so nothing ever talks to a real Ollama the developer may have running."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("rag_home")
+    monkeypatch.setenv("RAG_HOME", str(home))
+    for var in ("RAG_INDEX", "RAG_CHROMA_URL", "RAG_EMBED_MODEL", "RAG_CHAT_MODEL", "RAG_COLLECTION", "RAG_RAISE_ERRORS"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
+    return home
+
+
+@pytest.fixture
+def shared_eval() -> Path:
+    """../shared/eval, or skip the test when it is absent."""
+    if not SHARED_EVAL.is_dir():
+        pytest.skip("../shared/eval is not present")
+    return SHARED_EVAL
