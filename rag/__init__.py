@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "ModelOutputError": "rag.errors",
     "OllamaBusy": "rag.errors",
     "OllamaError": "rag.errors",
+    "OllamaTimeout": "rag.errors",
     "OllamaUnreachable": "rag.errors",
     "RagError": "rag.errors",
     "StoreError": "rag.errors",

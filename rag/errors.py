@@ -3,6 +3,7 @@
     RagError                      root: anything the user can fix
     ├── OllamaError               the Ollama server said no (.status_code, .error)
     │   ├── OllamaUnreachable     connection refused, DNS, TLS, timeouts
+    │   │   └── OllamaTimeout     connected, but no answer within the timeout (a model may be loading)
     │   ├── ModelNotFound         a 404 whose body names a missing model
     │   ├── ContextLengthExceeded input longer than the model's context
     │   └── OllamaBusy            503: server overloaded
@@ -21,6 +22,10 @@ from ingest.errors import IngestError as _IngestBase
 
 CONNECTION_ERROR_MESSAGE = (
     "Cannot reach Ollama at {url}. Start it with `ollama serve`, or set OLLAMA_HOST to where it runs."
+)
+TIMEOUT_MESSAGE = (
+    "Ollama at {url} did not answer within {timeout:g} s. A model may still be loading or the machine is busy: "
+    "retry, or allow a longer timeout."
 )
 MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. Run `ollama pull {model}` (or `rag pull {model}`)."
 
@@ -47,6 +52,15 @@ class OllamaUnreachable(OllamaError):
             message += f" ({reason})"
         super().__init__(message, status_code=None, error=reason or message)
         self.url = url
+
+
+class OllamaTimeout(OllamaUnreachable):
+    """Connected, but the server sent nothing within the read timeout."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        super().__init__(url, reason=f"timed out after {timeout:g} s")
+        self.args = (TIMEOUT_MESSAGE.format(url=url, timeout=timeout),)
+        self.timeout = timeout
 
 
 class ModelNotFound(OllamaError):
@@ -100,6 +114,7 @@ __all__ = [
     "ModelOutputError",
     "OllamaBusy",
     "OllamaError",
+    "OllamaTimeout",
     "OllamaUnreachable",
     "RagError",
     "StoreError",
