@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "RAG": "rag.api",
     "Settings": "rag.config",
+    "EvalReport": "rag.evaluate",
     "ContextLengthExceeded": "rag.errors",
     "EmbedderError": "rag.errors",
     "IndexLocked": "rag.errors",

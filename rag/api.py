@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from rag.config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from rag.evaluate import EvalReport, GoldItem, QuestionResult
     from rag.ollama import Client
 
 
@@ -56,6 +59,33 @@ class RAG:
         from rag.ollama import Client
 
         return Client(self.settings.ollama_host)
+
+    def evaluate(
+        self,
+        gold: "str | Path | Sequence[GoldItem]",
+        *,
+        k: int | None = None,
+        mode: str = "hybrid",
+        retrieval_only: bool = False,
+        on_question: "Callable[[QuestionResult], None] | None" = None,
+    ) -> "EvalReport":
+        """Score this index (and chat model) on gold questions: retrieval hit@k, recall@k, MRR, nDCG@10, answer
+        containment, citation precision, abstention accuracy, latency p50/p95 and Ollama token counts.
+
+        Args:
+            gold: a gold JSONL file (see `rag.evaluate`) or a list of `GoldItem`.
+            k: retrieval depth for hit@k/recall@k (default: settings.top_k).
+            mode: "hybrid", "dense" or "bm25".
+            retrieval_only: skip the chat model; answer metrics are None.
+            on_question: called with each QuestionResult as it completes (progress).
+
+        Raises:
+            IngestError: the gold file cannot be read or a line is invalid (names the line).
+            RagError: retrieval or the model failed (unreachable Ollama, missing model, ...).
+        """
+        from rag.evaluate import evaluate
+
+        return evaluate(self, gold, k=k, mode=mode, retrieval_only=retrieval_only, on_question=on_question)
 
     def close(self) -> None:
         """Release the Ollama connection pool and open stores."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from posixpath import splitext
+
+from rag.text import normalize
 
 __all__ = [
     "abstention_accuracy",
@@ -35,7 +36,6 @@ __all__ = [
 Gold = Collection[str] | Mapping[str, float]
 
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
-_SPACE = re.compile(r"\s+")
 
 
 def _gains(gold: Gold) -> dict[str, float]:
@@ -125,10 +125,7 @@ def normalize_answer(text: str) -> str:
     >>> normalize_answer("“北京”，中国。")
     '北京中国'
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
-    text = _ARTICLES.sub(" ", text)
-    return _SPACE.sub("", text)
+    return _ARTICLES.sub(" ", normalize(text, strip_punct=True)).replace(" ", "")
 
 
 def contains_answer(text: str, answers: Iterable[str]) -> bool:
