@@ -38,3 +38,13 @@ def shared_eval() -> Path:
     if not SHARED_EVAL.is_dir():
         pytest.skip("../shared/eval is not present")
     return SHARED_EVAL
+
+
+@pytest.fixture
+def ollama(monkeypatch: pytest.MonkeyPatch):
+    """A started fake Ollama (tests/ollama_server.py) on a free port, with OLLAMA_HOST pointing at it."""
+    from ollama_server import FakeOllama
+
+    with FakeOllama() as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        yield server
