@@ -1,0 +1,209 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 legs fused by reciprocal rank fusion, with filters and optional MMR.
+
+Every hit comes from the catalog (the committed state): dense ids the catalog does not know yet (an index run in
+progress) are dropped, so an answer never mixes two states of the index. Each hit keeps its leg scores.
+"""
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from rag._result import Result
+from rag.bm25 import BM25Index, load_or_build
+from rag.text import tokenize
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.catalog import Catalog
+
+MODES = ("hybrid", "dense", "bm25")
+FILE_TYPES = ("pdf", "markdown", "html", "text")
+CANDIDATES_PER_K = 4
+"""Each leg returns max(CANDIDATES_PER_K * k, MIN_CANDIDATES) candidates before fusion."""
+MIN_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Hit(Result):
+    """One retrieved chunk with where it is and how it scored."""
+
+    id: str
+    text: str
+    source: str
+    """Document storage key, `<root folder>/<relative path>`."""
+    page_start: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+    heading_path: tuple[str, ...]
+    ordinal: int
+    """Position of the chunk in its document (0-based)."""
+    dense_score: float | None
+    """Cosine similarity to the query (None: not found by the dense leg, or not run)."""
+    bm25_score: float | None
+    """Okapi BM25 score (None: not found by the BM25 leg, or not run)."""
+    score: float
+    """Fused score: reciprocal rank fusion over the legs that ran (higher is better)."""
+    rank: int
+    """1-based position in the result."""
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion: score(id) = sum over rankings of 1 / (k + rank), rank 1-based."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def mmr(candidates: Sequence[tuple[str, float]], texts: dict[str, str], k: int, lam: float) -> list[str]:
+    """Maximal marginal relevance over (id, relevance) pairs, similarity = Jaccard of token sets."""
+    if not candidates:
+        return []
+    top = max(score for _, score in candidates) or 1.0
+    tokens = {cid: set(tokenize(texts[cid])) for cid, _ in candidates}
+    chosen: list[str] = []
+    pool = dict(candidates)
+    while pool and len(chosen) < k:
+        def gain(cid: str) -> float:
+            redundancy = max((_jaccard(tokens[cid], tokens[c]) for c in chosen), default=0.0)
+            return lam * pool[cid] / top - (1.0 - lam) * redundancy
+
+        best = max(pool, key=gain)
+        chosen.append(best)
+        del pool[best]
+    return chosen
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def matches_path(source: str, pattern: str) -> bool:
+    """True when `pattern` (fnmatch glob; `*` also crosses `/`) matches the source key or its path below the root."""
+    rel = source.split("/", 1)[-1]
+    return fnmatch.fnmatchcase(source, pattern) or fnmatch.fnmatchcase(rel, pattern)
+
+
+class Retriever:
+    """Retrieval over one collection.
+
+    Args:
+        catalog: the collection's catalog (chunk text and locations; files and their kinds).
+        query_dense: `(vector, n, where) -> [(id, cosine distance)]`, e.g. `ChromaStore.query`; None: no dense leg.
+        embed_query: `text -> vector` with the index's embedding model (query prefix applied); None: no dense leg.
+        bm25_path: path stem of the persisted BM25 index (`IndexLayout.bm25`).
+        rrf_k: reciprocal rank fusion constant.
+    """
+
+    def __init__(
+        self,
+        catalog: "Catalog",
+        *,
+        query_dense: Callable[[Any, int, dict[str, Any] | None], list[tuple[str, float]]] | None,
+        embed_query: Callable[[str], "np.ndarray"] | None,
+        bm25_path: Any,
+        rrf_k: int = 60,
+    ) -> None:
+        self.catalog = catalog
+        self._query_dense = query_dense
+        self._embed_query = embed_query
+        self._bm25_path = bm25_path
+        self._bm25: BM25Index | None = None
+        self.rrf_k = rrf_k
+
+    def bm25(self) -> BM25Index:
+        """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
+        if self._bm25 is None or self._bm25.generation != self.catalog.generation():
+            self._bm25 = load_or_build(self.catalog, self._bm25_path)
+        return self._bm25
+
+    def retrieve(
+        self,
+        question: str,
+        k: int,
+        mode: str = "hybrid",
+        path_glob: str | None = None,
+        file_types: Iterable[str] | None = None,
+        mmr_lambda: float | None = None,
+    ) -> list[Hit]:
+        """The top `k` chunks for `question`, best first.
+
+        Args:
+            mode: "hybrid" (dense + BM25, fused), "dense" or "bm25".
+            path_glob: keep only sources matching this glob (see `matches_path`).
+            file_types: keep only these kinds ("pdf", "markdown", "html", "text").
+            mmr_lambda: re-rank the fused candidates by maximal marginal relevance (1.0: relevance only).
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if k <= 0:
+            return []
+        types = set(file_types or ())
+        if types - set(FILE_TYPES):
+            raise ValueError(f"file types must be among {FILE_TYPES}, not {sorted(types - set(FILE_TYPES))}")
+        n = max(CANDIDATES_PER_K * k, MIN_CANDIDATES)
+        allowed = self._allowed_sources(path_glob, types) if (path_glob or types) else None
+        if allowed is not None and not allowed:
+            return []
+        dense = self._dense(question, n, allowed) if mode in ("hybrid", "dense") else []
+        sparse = self._sparse(question, n, allowed) if mode in ("hybrid", "bm25") else []
+        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
+        chunks = self.catalog.get_chunks(fused)
+        ranked = sorted(
+            ((cid, s) for cid, s in fused.items() if cid in chunks and (allowed is None or chunks[cid].source in allowed)),
+            key=lambda item: (-item[1], item[0]),
+        )
+        if mmr_lambda is not None:
+            order = mmr(ranked[: n], {cid: chunks[cid].text for cid, _ in ranked[:n]}, k, mmr_lambda)
+        else:
+            order = [cid for cid, _ in ranked[:k]]
+        dense_scores = {cid: 1.0 - dist for cid, dist in dense}
+        bm25_scores = dict(sparse)
+        return [
+            _hit(chunks[cid], dense_scores.get(cid), bm25_scores.get(cid), fused[cid], rank)
+            for rank, cid in enumerate(order, start=1)
+        ]
+
+    def _allowed_sources(self, path_glob: str | None, types: set[str]) -> set[str]:
+        return {
+            source
+            for source, record in self.catalog.files().items()
+            if (not path_glob or matches_path(source, path_glob)) and (not types or record.kind in types)
+        }
+
+    def _dense(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        if self._query_dense is None or self._embed_query is None:
+            return []
+        where = None if allowed is None else {"source": {"$in": sorted(allowed)}}
+        return self._query_dense(self._embed_query(question), n, where)
+
+    def _sparse(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        index = self.bm25()
+        allowed_ids = None
+        if allowed is not None:
+            allowed_ids = [cid for cid, source in zip(index.ids, index.sources) if source in allowed]
+        return index.search(question, n, allowed_ids)
+
+
+def _hit(chunk: Any, dense: float | None, bm25: float | None, score: float, rank: int) -> Hit:
+    return Hit(
+        id=chunk.id, text=chunk.text, source=chunk.source, page_start=chunk.page_start, page_end=chunk.page_end,
+        char_start=chunk.char_start, char_end=chunk.char_end, heading_path=tuple(chunk.heading_path),
+        ordinal=chunk.ordinal, dense_score=None if dense is None else round(dense, 6),
+        bm25_score=None if bm25 is None else round(bm25, 6), score=round(score, 8), rank=rank,
+    )
+
+
+def timed(fn: Callable[[], list[Hit]]) -> tuple[list[Hit], float]:
+    """Run a retrieval; return its hits and the elapsed milliseconds."""
+    start = time.perf_counter()
+    hits = fn()
+    return hits, (time.perf_counter() - start) * 1000
+
+
+__all__ = ["FILE_TYPES", "MODES", "Hit", "Retriever", "matches_path", "mmr", "rrf", "timed"]
