@@ -108,12 +108,31 @@ def _find(needle: str, haystack: str, start: int = 0) -> int:
     return match.start() if match else -1
 
 
-def _first_sentence(text: str, avoid: list[str]) -> str | None:
-    """The first sentence of `text` that looks like document text (4+ tokens, not a metadata line, no ids)."""
+def _words(text: str) -> set[str]:
+    return set(_TOKEN.findall(unicodedata.normalize("NFKC", text).lower())) - set(".,;:!?()[]\"'-")
+
+
+def _question(prompt: str) -> tuple[int, str]:
+    """Where the question starts in a prompt and its text: after the last "Question:", else the last non-empty line."""
+    at = max(prompt.rfind("Question:"), prompt.rfind("问题："))
+    if at < 0:
+        at = prompt.rstrip().rfind("\n") + 1
+    line = prompt[at:].split("\n", 1)[0]
+    return at, re.sub(r"^(Question:|问题：)", "", line)
+
+
+def _best_sentence(text: str, avoid: list[str], question: str) -> tuple[int, str] | None:
+    """The sentence of `text` sharing most words with `question` (earliest on ties), among those that look like
+    document text: 4+ tokens, not a metadata line, no ids."""
+    wanted = _words(question)
+    best: tuple[int, str] | None = None
     for sentence in _sentences(text):
-        if count_tokens(sentence) >= 4 and not _METADATA.match(sentence) and not any(a in sentence for a in avoid):
-            return sentence
-    return None
+        if count_tokens(sentence) < 4 or _METADATA.match(sentence) or any(_find(a, sentence) >= 0 for a in avoid):
+            continue
+        score = len(_words(sentence) & wanted)
+        if best is None or score > best[0]:
+            best = (score, sentence)
+    return best
 
 
 class _SchemaFiller:
@@ -121,8 +140,13 @@ class _SchemaFiller:
 
     def __init__(self, schema: dict[str, Any], prompt: str) -> None:
         self.root, self.prompt = schema, prompt
+        self.question_at, self.question = _question(prompt)
         self.ids = [v for v in self._enum_values(schema) if isinstance(v, str) and v and _find(v, prompt) >= 0]
-        self.default_text = self._text_for(self.ids[0] if self.ids else None)
+        self.sentences = {i: found for i in self.ids if (found := self._scored(i))}
+        # the chunk that matches the question best (the earliest listed on ties) is the one cited
+        self.primary = max(self.ids, key=lambda i: (self.sentences[i][0] if i in self.sentences else -1,
+                                                    -self.ids.index(i)), default=None)
+        self.default_text = self._text_for(self.primary)
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -147,16 +171,23 @@ class _SchemaFiller:
                 found += self._enum_values(sub, depth + 1)
         return found
 
+    def _scored(self, chunk_id: str) -> tuple[int, str] | None:
+        """The sentence of the chunk under `chunk_id` that best matches the question, with its word overlap. The
+        chunk runs from the id's header line (`[S1] (source, pages)` style) to the next id."""
+        bracketed = self.prompt.find(f"[{chunk_id}]")
+        start = (bracketed + 1 if bracketed >= 0 else _find(chunk_id, self.prompt)) + len(chunk_id)
+        eol = self.prompt.find("\n", start)
+        header = self.prompt[start : eol if eol >= 0 else None].strip(" ]")
+        if eol >= 0 and (not header or header.startswith("(") or _METADATA.match(header)):
+            start = eol
+        ends = [_find(other, self.prompt, start) for other in self.ids if other != chunk_id]
+        end = min([e for e in ends if e >= 0] + [self.question_at if self.question_at > start else len(self.prompt)])
+        return _best_sentence(self.prompt[start:end], self.ids, self.question)
+
     def _text_for(self, chunk_id: str | None) -> str:
-        """A sentence of the chunk following `chunk_id` in the prompt, else of the whole prompt."""
-        if chunk_id is not None:
-            start = _find(chunk_id, self.prompt) + len(chunk_id)
-            ends = [_find(other, self.prompt, start) for other in self.ids if other != chunk_id]
-            end = min([e for e in ends if e >= 0], default=len(self.prompt))
-            found = _first_sentence(self.prompt[start:end], self.ids)
-            if found:
-                return found
-        return _first_sentence(self.prompt, self.ids) or "No answer found in the context."
+        found = self.sentences.get(chunk_id) if chunk_id else None
+        found = found or _best_sentence(self.prompt[: self.question_at], self.ids, self.question)
+        return found[1] if found else "No answer found in the context."
 
     def value(self, schema: Any, name: str = "") -> Any:
         if not isinstance(schema, dict):
@@ -165,6 +196,8 @@ class _SchemaFiller:
         if "const" in schema:
             return schema["const"]
         if schema.get("enum"):
+            if self.primary in schema["enum"]:
+                return self.primary
             return next((v for v in schema["enum"] if v in self.ids), schema["enum"][0])
         for key in ("anyOf", "oneOf"):
             if schema.get(key):
@@ -198,7 +231,8 @@ class _SchemaFiller:
 
 
 def reply_for_schema(schema: dict[str, Any], prompt: str) -> str:
-    """JSON text valid for `schema`: enums prefer values in the prompt; quotes copy a sentence of the chosen chunk."""
+    """JSON text valid for `schema`. Enums pick the id whose chunk best matches the question (else a value found in
+    the prompt, else the first); "quote" fields copy a sentence of the chosen chunk, "answer" the best sentence."""
     return json.dumps(_SchemaFiller(schema, prompt).value(schema), ensure_ascii=False)
 
 

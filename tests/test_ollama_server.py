@@ -65,8 +65,20 @@ def test_schema_reply_quotes_the_chosen_chunk_and_follows_refs() -> None:
     assert data["citations"] == [{"chunk_id": "bb22", "quote": "Llamas live in the Andes mountains."}]
     assert data["answer"] == "Llamas live in the Andes mountains."
     assert data["found"] is True and data["count"] == 1
-    zh = json.loads(reply_for_schema(schema, "[cc33]\n羊驼生活在安第斯山脉的高原上。另一句话在这里。"))
+    zh = json.loads(reply_for_schema(schema, prompt.replace("Q: where?", "问题：羊驼生活在哪里？")))
     assert zh["citations"][0] == {"chunk_id": "cc33", "quote": "羊驼生活在安第斯山脉的高原上。"}
+
+
+def test_schema_reply_cites_the_chunk_that_matches_the_question() -> None:
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "citations": {"type": "array", "items": {
+        "type": "object", "properties": {"id": {"enum": ["S1", "S2"]}, "quote": {"type": "string"}}}}}}
+    context = ("Cite ids such as S1.\n[S1] (llama.md, p. 3)\nLlamas are social animals. They eat grass and hay.\n"
+               "[S2] (api.md)\nThe embed endpoint returns vectors. Use it for batches.\n")
+    eat = json.loads(reply_for_schema(schema, context + "Question: What do they eat?"))
+    assert eat["citations"] == [{"id": "S1", "quote": "They eat grass and hay."}]
+    vectors = json.loads(reply_for_schema(schema, context + "Question: Which endpoint returns vectors?"))
+    assert vectors == {"answer": "The embed endpoint returns vectors.",
+                       "citations": [{"id": "S2", "quote": "The embed endpoint returns vectors."}]}
 
 
 def test_scripted_replies_and_format_faults(ollama: FakeOllama) -> None:
