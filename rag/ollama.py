@@ -9,19 +9,32 @@ and error statuses into `rag.errors` in one place and retry only where it is saf
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 
 from rag import __version__
-from rag._result import Result
+from rag._ollama_types import (
+    ChatResponse,
+    EmbedResponse,
+    GenerateResponse,
+    Message,
+    ModelInfo,
+    PullProgress,
+    RunningModel,
+    ShowResponse,
+    _chat_response,
+    _generate_response,
+    _model_info,
+    _parse,
+    _show_response,
+)
 from rag.errors import ContextLengthExceeded, ModelNotFound, OllamaBusy, OllamaError, OllamaTimeout, OllamaUnreachable
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -93,169 +106,6 @@ def _split_host_port(hostport: str) -> tuple[str, str]:
         host, _, port = hostport.partition(":")
         return host, port
     return hostport, ""  # bare name, IPv4, or a bare IPv6 address
-
-
-# ---- typed results ----------------------------------------------------------------------------------------------
-
-
-def _parse(cls: type[_T], data: Mapping[str, Any], **extra: Any) -> _T:
-    """Build a result from a reply, ignoring unknown keys and None values (the field default applies)."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in data.items() if k in names and v is not None} | extra)
-
-
-@dataclass(frozen=True)
-class EmbedResponse(Result):
-    """Reply of /api/embed (or the legacy /api/embeddings, one call per input)."""
-
-    embeddings: list[list[float]] = field(default_factory=list)
-    """One vector per input, in input order."""
-    model: str = ""
-    prompt_eval_count: int | None = None
-    """Tokens read over all inputs (None from the legacy endpoint)."""
-    total_duration: int | None = None
-    """Nanoseconds."""
-    load_duration: int | None = None
-    """Nanoseconds spent loading the model."""
-
-
-@dataclass(frozen=True)
-class Message(Result):
-    """One chat message."""
-
-    role: str = "assistant"
-    content: str = ""
-    thinking: str | None = None
-    """Reasoning text, when the request asked for `think`."""
-
-
-@dataclass(frozen=True)
-class _GenerationStats(Result):
-    model: str = ""
-    created_at: str = ""
-    done: bool = False
-    done_reason: str | None = None
-    """"stop", "length", "load", "unload"..."""
-    total_duration: int | None = None
-    """Nanoseconds for the whole request."""
-    load_duration: int | None = None
-    """Nanoseconds spent loading the model."""
-    prompt_eval_count: int | None = None
-    """Prompt tokens."""
-    prompt_eval_duration: int | None = None
-    """Nanoseconds reading the prompt."""
-    eval_count: int | None = None
-    """Generated tokens."""
-    eval_duration: int | None = None
-    """Nanoseconds generating."""
-
-
-@dataclass(frozen=True)
-class ChatResponse(_GenerationStats):
-    """Reply of /api/chat, or one streamed chunk of it (the last has done=True and the stats)."""
-
-    message: Message = field(default_factory=Message)
-
-
-@dataclass(frozen=True)
-class GenerateResponse(_GenerationStats):
-    """Reply of /api/generate, or one streamed chunk of it."""
-
-    response: str = ""
-    thinking: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelInfo(Result):
-    """One installed model from /api/tags."""
-
-    name: str = ""
-    model: str = ""
-    size: int = 0
-    """Bytes on disk."""
-    digest: str = ""
-    modified_at: str = ""
-    family: str = ""
-    parameter_size: str = ""
-    quantization_level: str = ""
-
-
-@dataclass(frozen=True)
-class ShowResponse(Result):
-    """Details of one model from /api/show."""
-
-    model: str = ""
-    family: str = ""
-    parameter_size: str = ""
-    quantization_level: str = ""
-    context_length: int | None = None
-    """Tokens, from model_info's `<arch>.context_length`."""
-    embedding_length: int | None = None
-    """Vector size, from model_info's `<arch>.embedding_length`."""
-    capabilities: list[str] = field(default_factory=list)
-    """E.g. "completion", "embedding", "tools", "thinking" (empty from older servers)."""
-    model_info: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PullProgress(Result):
-    """One progress line of /api/pull."""
-
-    status: str = ""
-    digest: str | None = None
-    total: int | None = None
-    """Bytes of this layer."""
-    completed: int | None = None
-    """Bytes downloaded so far."""
-
-
-@dataclass(frozen=True)
-class RunningModel(Result):
-    """One loaded model from /api/ps."""
-
-    name: str = ""
-    model: str = ""
-    size: int = 0
-    size_vram: int = 0
-    digest: str = ""
-    expires_at: str = ""
-
-
-def _stats_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {f.name: data[f.name] for f in dataclasses.fields(_GenerationStats) if data.get(f.name) is not None}
-
-
-def _chat_response(data: Mapping[str, Any]) -> ChatResponse:
-    return ChatResponse(**_stats_fields(data), message=_parse(Message, data.get("message") or {}))
-
-
-def _generate_response(data: Mapping[str, Any]) -> GenerateResponse:
-    return GenerateResponse(**_stats_fields(data), response=data.get("response") or "", thinking=data.get("thinking"))
-
-
-def _model_info(data: Mapping[str, Any]) -> ModelInfo:
-    return _parse(ModelInfo, data, **_parse_details(data))
-
-
-def _parse_details(data: Mapping[str, Any]) -> dict[str, str]:
-    details = data.get("details") or {}
-    return {k: str(details[k]) for k in ("family", "parameter_size", "quantization_level") if details.get(k)}
-
-
-def _show_response(model: str, data: Mapping[str, Any]) -> ShowResponse:
-    info = data.get("model_info") or {}
-
-    def suffix(name: str) -> int | None:
-        return next((int(v) for k, v in info.items() if k.endswith(name) and isinstance(v, (int, float))), None)
-
-    return ShowResponse(
-        model=model,
-        context_length=suffix(".context_length"),
-        embedding_length=suffix(".embedding_length"),
-        capabilities=list(data.get("capabilities") or []),
-        model_info=dict(info),
-        **_parse_details(data),
-    )
 
 
 # ---- the client -------------------------------------------------------------------------------------------------
@@ -428,7 +278,8 @@ class Client:
 
     def ps(self) -> list[RunningModel]:
         """The models loaded in memory (GET /api/ps)."""
-        return [_parse(RunningModel, m) for m in self._request("GET", "/api/ps", None, policy=_SHORT).get("models") or []]
+        models = self._request("GET", "/api/ps", None, policy=_SHORT).get("models") or []
+        return [_parse(RunningModel, m) for m in models]
 
     def pull(self, model: str, *, insecure: bool = False) -> Iterator[PullProgress]:
         """Download a model (POST /api/pull); yields progress lines until status "success". Raises OllamaError."""
@@ -450,9 +301,10 @@ class Client:
         """Send one request (with safe retries), check the status, return the parsed JSON object."""
         timeout = min(self.timeout, DEFAULT_SHORT_TIMEOUT) if policy.short else self.timeout
         payload = None if body is None else _drop_none(body)
+        limits = httpx.Timeout(timeout, connect=self.connect_timeout)
 
         def send() -> httpx.Response:
-            response = self._http.request(method, path, json=payload, timeout=httpx.Timeout(timeout, connect=self.connect_timeout))
+            response = self._http.request(method, path, json=payload, timeout=limits)
             if response.status_code >= 400:
                 raise self._status_error(response.status_code, response.text, path, model)
             return response
@@ -461,10 +313,11 @@ class Client:
         try:
             data = response.json()
         except ValueError as exc:
-            raise OllamaError(f"Ollama at {self.host} sent a reply for {path} that is not JSON: {response.text[:200]!r}",
-                              status_code=response.status_code) from exc
+            raise OllamaError(f"Ollama at {self.host} sent a reply for {path} that is not JSON: "
+                              f"{response.text[:200]!r}", status_code=response.status_code) from exc
         if not isinstance(data, dict):
-            raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}", status_code=response.status_code)
+            raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}",
+                              status_code=response.status_code)
         return data
 
     def _stream(self, path: str, body: Mapping[str, Any], *, model: str | None,
@@ -506,7 +359,8 @@ class Client:
         finally:
             response.close()
         if needs_done and not finished:
-            raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. Check the server log and retry.")
+            raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. "
+                              "Check the server log and retry.")
 
     def _with_retries(self, attempt: Callable[[], _T], policy: _Policy, timeout: float) -> _T:
         """Call `attempt`, retrying connect errors and 503 (plus 500 or read timeouts when the policy allows)."""

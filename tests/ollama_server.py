@@ -49,7 +49,7 @@ BUSY_ERROR = "server busy, please try again.  maximum pending requests exceeded"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_HAN}]|[^\W{_HAN}]+|[^\w\s]")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
-_METADATA = re.compile(r"^\W*(\[[^\]]*\]\s*)?(source|file|path|page|pages|id|chunk|section|title|heading)s?\b\s*[:=]", re.I)
+_METADATA = re.compile(r"^\W*(\[[^\]]*\]\s*)?(source|file|path|page|id|chunk|section|title|heading)s?\b\s*[:=]", re.I)
 
 
 def canonical(name: str) -> str:

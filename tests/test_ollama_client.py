@@ -153,7 +153,8 @@ def test_embed_falls_back_to_legacy_endpoint_and_remembers(client: Client, ollam
     assert client.embed("all-minilm", ["alpha beta", "gamma"]).embeddings == expected
     assert client.embed("all-minilm", ["delta"]).embeddings[0]
     assert ollama.count("/api/embed") == 1  # tried once, then remembered
-    assert ollama.bodies("/api/embeddings") == [{"model": "all-minilm", "prompt": t} for t in ("alpha beta", "gamma", "delta")]
+    sent = [{"model": "all-minilm", "prompt": t} for t in ("alpha beta", "gamma", "delta")]
+    assert ollama.bodies("/api/embeddings") == sent
 
 
 def test_legacy_endpoint_model_404_is_model_not_found(client: Client, ollama: FakeOllama) -> None:
@@ -200,15 +201,14 @@ def test_chat_think_is_sent_and_thinking_parsed(client: Client, ollama: FakeOlla
 
 
 def test_generate_plain_and_streamed(client: Client, ollama: FakeOllama) -> None:
-    reply = client.generate("llama3.2", "Why is the sky blue? Answer in one short sentence.", system="Be brief.",
-                            raw=False)
+    prompt = "Why is the sky blue? Answer in one short sentence."
+    reply = client.generate("llama3.2", prompt, system="Be brief.", raw=False)
     assert isinstance(reply, GenerateResponse)
     assert reply.response and reply.done
-    chunks = list(client.generate("llama3.2", "Why is the sky blue? Answer in one short sentence.", system="Be brief.",
-                                  stream=True))
+    chunks = list(client.generate("llama3.2", prompt, system="Be brief.", stream=True))
     assert "".join(c.response for c in chunks) == reply.response
-    assert ollama.bodies("/api/generate")[0] == {"model": "llama3.2", "prompt": "Why is the sky blue? Answer in one "
-                                                 "short sentence.", "system": "Be brief.", "stream": False, "raw": False}
+    assert ollama.bodies("/api/generate")[0] == {"model": "llama3.2", "prompt": prompt, "system": "Be brief.",
+                                                 "stream": False, "raw": False}
 
 
 def test_chat_with_an_embedding_model_is_a_plain_ollama_error(client: Client, ollama: FakeOllama) -> None:

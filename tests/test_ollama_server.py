@@ -26,7 +26,8 @@ def test_embeddings_are_deterministic_and_meaningful() -> None:
     unrelated = embed_text("The cat sat quietly on the warm windowsill.", 384)
     assert _cos(query, related) > _cos(query, unrelated)
     zh_query = embed_text("如何下载模型", 384)
-    assert _cos(zh_query, embed_text("使用 ollama pull 下载模型文件", 384)) > _cos(zh_query, embed_text("今天天气很好", 384))
+    zh_related, zh_unrelated = embed_text("使用 ollama pull 下载模型文件", 384), embed_text("今天天气很好", 384)
+    assert _cos(zh_query, zh_related) > _cos(zh_query, zh_unrelated)
     assert np.isclose(np.linalg.norm(embed_text("", 384)), 1.0)
 
 
@@ -42,9 +43,9 @@ def test_model_names_match_with_or_without_latest(ollama: FakeOllama) -> None:
 
 
 def test_streams_are_chunked_ndjson_over_a_kept_alive_connection(ollama: FakeOllama) -> None:
+    body = {"model": "llama3.2", "messages": [{"role": "user", "content": "hello there"}]}
     with httpx.Client(base_url=ollama.url) as http:
-        with http.stream("POST", "/api/chat", json={"model": "llama3.2", "messages": [{"role": "user",
-                                                                                        "content": "hello there"}]}) as r:
+        with http.stream("POST", "/api/chat", json=body) as r:
             assert r.headers["transfer-encoding"] == "chunked"
             lines = [json.loads(line) for line in r.iter_lines() if line]
         http.get("/api/version")
@@ -60,7 +61,8 @@ def test_schema_reply_quotes_the_chosen_chunk_and_follows_refs() -> None:
         "properties": {"answer": {"type": "string"}, "found": {"type": "boolean"}, "count": {"type": "integer"},
                        "citations": {"type": "array", "items": {"$ref": "#/$defs/Cite"}, "minItems": 1}},
     }
-    prompt = "[bb22] source: b.md\nLlamas live in the Andes mountains.\n[cc33]\n羊驼生活在安第斯山脉的高原上。\nQ: where?"
+    prompt = "[bb22] source: b.md\nLlamas live in the Andes mountains.\n[cc33]\n羊驼生活在安第斯山脉的高原上。\n"
+    prompt += "Q: where?"
     data = json.loads(reply_for_schema(schema, prompt))
     assert data["citations"] == [{"chunk_id": "bb22", "quote": "Llamas live in the Andes mountains."}]
     assert data["answer"] == "Llamas live in the Andes mountains."
