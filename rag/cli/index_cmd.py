@@ -1,30 +1,199 @@
-"""Commands: index, status, remove (not yet available: placeholders until their issue lands)."""
+"""Commands: index, status, remove. `rag index` exits 0 ok, 1 some files skipped, 2 nothing indexed or fatal,
+130 interrupted (Ctrl-C; finished files are kept and the next run completes the rest)."""
 from __future__ import annotations
+
+import sys
+import time
+from typing import Any
 
 import click
 
-from rag.cli import EXIT_FATAL, cli
+from rag.cli import EXIT_FATAL, cli, index_options, json_option, print_json, run_guarded
+
+EXIT_INTERRUPTED = 130
+_SHOWN_REASONS = 50
 
 
-@cli.command(name="index", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def index_cmd(args: tuple[str, ...]) -> None:
-    """Not yet available."""
-    click.echo("rag index: not yet available", err=True)
-    raise SystemExit(EXIT_FATAL)
+def _open(options: dict[str, Any], **extra: Any) -> Any:
+    from rag import RAG
+
+    keys = ("index_dir", "chroma_url", "collection", "ollama_host")
+    return RAG(**{k: options.get(k) for k in keys}, **{k: v for k, v in extra.items() if v is not None})
 
 
-@cli.command(name="status", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def status_cmd(args: tuple[str, ...]) -> None:
-    """Not yet available."""
-    click.echo("rag status: not yet available", err=True)
-    raise SystemExit(EXIT_FATAL)
+class _Progress:
+    """Progress on stderr: a bar (files, chunks, rate, ETA) on a terminal, else one line per file."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.bar: Any = None
+        self.started = time.monotonic()
+
+    def __call__(self, event: Any) -> None:
+        if event.event == "message":
+            click.echo(event.message, err=True)
+        elif self.quiet:
+            return
+        elif event.event == "start" and self.tty and event.files_total:
+            self.bar = click.progressbar(length=event.files_total, label="Indexing", file=sys.stderr, show_eta=True,
+                                         show_pos=True, item_show_func=lambda item: item)
+            self.bar.render_progress()
+            self.started = time.monotonic()
+        elif event.event == "file":
+            o = event.outcome
+            if self.bar is not None:
+                rate = event.chunks / max(time.monotonic() - self.started, 1e-9)
+                self.bar.update(1, f"{event.chunks} chunks, {rate:.0f} chunks/s")
+            elif not self.tty:
+                extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
+                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+            self.bar = None
 
 
-@cli.command(name="remove", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def remove_cmd(args: tuple[str, ...]) -> None:
-    """Not yet available."""
-    click.echo("rag remove: not yet available", err=True)
-    raise SystemExit(EXIT_FATAL)
+def _print_report(report: Any) -> None:
+    verb = "Would index" if report.dry_run else "Indexed"
+    click.echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
+               f"in {report.seconds:.1f} s")
+    click.echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
+               f"unchanged {report.unchanged}, skipped {report.skipped}")
+    if not report.dry_run:
+        click.echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
+    if report.orphans_removed or report.files_repaired:
+        click.echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
+                   f"{report.files_repaired} files re-embedded")
+    skipped = [o for o in report.files if o.status in ("skipped", "failed")]
+    if skipped:
+        click.echo("  skipped:")
+        for o in skipped[:_SHOWN_REASONS]:
+            click.echo(f"    {o.source}: {o.reason}")
+        if len(skipped) > _SHOWN_REASONS:
+            click.echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if report.interrupted:
+        cause = report.error or "interrupted"
+        click.echo(f"Stopped early: {cause}. Finished files are kept; run the same command again to complete.", err=True)
+    elif report.indexed == 0 and report.removed == 0 and not report.dry_run:
+        click.echo("Nothing was indexed: no readable files found.", err=True)
+
+
+@cli.command(name="index")
+@click.argument("path", type=click.Path(exists=True))
+@index_options
+@click.option("--embed-model", envvar="RAG_EMBED_MODEL",
+              help="Embedding model (default: the collection's own, else all-minilm).")
+@click.option("--embed-backend", type=click.Choice(["auto", "ollama", "builtin"]),
+              help="Embed through Ollama, the built-in all-minilm, or auto (Ollama when reachable).")
+@click.option("--rebuild", is_flag=True, help="Drop the collection and re-embed everything (to switch model).")
+@click.option("--dry-run", is_flag=True, help="Only report what would change; write nothing.")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another rag index holds the index (exit 2).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
+@click.option("--pdf-password", help="Password for encrypted PDFs.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
+@json_option
+def index_cmd(path: str, json_: bool, **options: Any) -> None:
+    """Index the files under PATH (PDF, text, Markdown, HTML) so you can ask about them.
+
+    Re-running is incremental: unchanged files cost nothing, changed ones are re-embedded, deleted ones dropped.
+
+    \b
+    Example:
+        rag index ~/Documents/manuals --exclude 'drafts/*'
+    """
+    max_mb = options.pop("max_file_mb")
+    rag = _open(options, embed_model=options["embed_model"], embed_backend=options["embed_backend"],
+                pdf_password=options["pdf_password"],
+                max_file_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None)
+    progress = _Progress(quiet=json_)
+
+    def action() -> int:
+        try:
+            report = rag.index(path, rebuild=options["rebuild"], dry_run=options["dry_run"],
+                               no_wait=options["no_wait"], progress=progress, include=options["include"],
+                               exclude=options["exclude"])
+        finally:
+            progress.close()
+            rag.close()
+        if json_:
+            print_json(report.to_dict())
+        else:
+            _print_report(report)
+        if report.interrupted and not report.error:
+            return EXIT_INTERRUPTED
+        return report.exit_code
+
+    run_guarded(json_, action)
+
+
+@cli.command(name="status")
+@index_options
+@json_option
+def status_cmd(json_: bool, **options: Any) -> None:
+    """Show where the index lives and, per collection, its model, files, chunks, folders and last index time.
+
+    \b
+    Example:
+        rag status --json
+    """
+    rag = _open(options)
+
+    def action() -> int:
+        with rag:
+            status = rag.status()
+        if json_:
+            print_json(status.to_dict())
+            return 0
+        click.echo(f"Index folder: {status.index_dir}")
+        if status.chroma_url:
+            click.echo(f"Chroma:       server {status.chroma_url} (catalogs in {status.home})")
+        else:
+            click.echo(f"Chroma:       embedded, {status.chroma_path}")
+        click.echo(f"Writer:       {'pid %d is indexing' % status.locked_by if status.locked_by else 'none running'}")
+        if not status.collections:
+            click.echo("No collections yet. Run `rag index FOLDER`.")
+        for c in status.collections:
+            vectors = "" if c.vectors == c.chunks else f", {c.vectors} vectors in Chroma"
+            click.echo(f"Collection {c.name!r}: {c.files} files, {c.chunks} chunks{vectors}")
+            click.echo(f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
+                       f"chunks of {c.chunk_tokens} tokens / {c.chunk_overlap} overlap")
+            click.echo(f"  last indexed {c.updated_at or 'never'}")
+            for root in c.roots:
+                click.echo(f"  folder {root}")
+            if c.stale_files:
+                click.echo(f"  {c.stale_files} files wait for re-embedding: run `rag index` on their folder")
+        return 0
+
+    run_guarded(json_, action)
+
+
+@cli.command(name="remove")
+@click.argument("path")
+@index_options
+@click.option("--no-wait", is_flag=True, help="Fail at once if another rag index holds the index (exit 2).")
+@json_option
+def remove_cmd(path: str, json_: bool, no_wait: bool, **options: Any) -> None:
+    """Drop a file or folder from the index: a path under an indexed folder, or a source as shown in citations.
+
+    \b
+    Example:
+        rag remove ~/Documents/manuals/old
+    """
+    rag = _open(options)
+
+    def action() -> int:
+        with rag:
+            report = rag.remove(path, no_wait=no_wait)
+        if json_:
+            print_json(report.to_dict())
+        else:
+            click.echo(f"Removed {len(report.files)} files ({report.chunks_removed} chunks) under {report.path} "
+                       f"from collection {report.collection!r}")
+        return 0 if report.files else EXIT_FATAL
+
+    run_guarded(json_, action)
