@@ -11,10 +11,15 @@ from typing import TYPE_CHECKING, Any
 from rag.config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from rag.evaluate import EvalReport, GoldItem, QuestionResult
     from rag.ollama import Client
+    from rag.answer import Answer
+    from rag.chat import ChatSession
+    from rag.engine import QueryEngine
+    from rag.retrieve import Hit
+    from rag.index_report import IndexProgress, IndexReport, RemoveReport, Status
 
 
 class RAG:
@@ -87,8 +92,137 @@ class RAG:
 
         return evaluate(self, gold, k=k, mode=mode, retrieval_only=retrieval_only, on_question=on_question)
 
+    # ---- index side (issue 5): index, remove, status ----
+
+    def _index_embedder(self, model: str) -> Any:
+        from rag.embedders import open_embedder
+
+        return open_embedder(model, backend=self.settings.embed_backend, client=self.client)
+
+    def index(
+        self,
+        path: str | Path,
+        *,
+        rebuild: bool = False,
+        dry_run: bool = False,
+        no_wait: bool = False,
+        progress: "Callable[[IndexProgress], None] | None" = None,
+        include: "Sequence[str]" = (),
+        exclude: "Sequence[str]" = (),
+    ) -> "IndexReport":
+        """Sync the collection with the folder (or single file) at `path`: embed new and changed files, drop the chunks
+        of deleted ones; unchanged files cost no embedding call.
+
+        The embedding model is the one in the collection's manifest, unless `embed_model` was set to something other
+        than the default (then it must match, or pass `rebuild=True`). A run stopped by Ctrl-C or a fatal error keeps the
+        files it finished (`report.interrupted`, `report.error`); the next run completes the rest.
+
+        Args:
+            rebuild: drop the collection first and re-embed everything (to switch model or chunking).
+            dry_run: only report what would change; writes nothing and needs no Ollama.
+            no_wait: raise `IndexLocked` instead of waiting when another writer holds the index.
+            progress: called with `IndexProgress` events (lock wait message, start, each file done).
+            include / exclude: gitignore-style patterns relative to `path`.
+
+        Raises:
+            IngestError: `path` does not exist.
+            ManifestMismatch: the collection was built with another model, dimension, prefix scheme or chunker.
+            IndexLocked: another writer holds the lock and `no_wait` is set.
+            OllamaError, EmbedderError: the embedding model cannot be opened.
+            StoreError: Chroma or the catalog failed.
+        """
+        from rag.config import DEFAULT_EMBED_MODEL
+        from rag.indexer import index_folder
+
+        return index_folder(
+            path, settings=self.settings, open_embedder=self._index_embedder,
+            model_explicit=self.settings.embed_model != DEFAULT_EMBED_MODEL, rebuild=rebuild, dry_run=dry_run,
+            no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude),
+        )
+
+    def remove(self, path: str | Path, *, no_wait: bool = False) -> "RemoveReport":
+        """Drop a file or folder from the collection: a path on disk under an indexed folder, or a source prefix such
+        as `docs/old` (as shown in citations). Raises `IngestError` when nothing indexed matches."""
+        from rag.indexer import remove_path
+
+        return remove_path(path, settings=self.settings, no_wait=no_wait)
+
+    def status(self) -> "Status":
+        """Where the index lives (folder, Chroma data or server, catalogs) and each collection's model and counts."""
+        from rag.index_status import index_status
+
+        return index_status(self.settings)
+
+    # ---- query side (issue 6): retrieve, ask, ask_stream, chat ----
+
+    @cached_property
+    def _query_engine(self) -> "QueryEngine":
+        """Retriever + answerer over the committed index (opened on first use; StoreError when there is none)."""
+        from rag.engine import open_query_engine
+
+        return open_query_engine(self.settings, self.client)
+
+    def retrieve(
+        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
+        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None,
+    ) -> "list[Hit]":
+        """The top-k chunks for `question`, best first, each with dense, BM25 and fused scores.
+
+        Args:
+            k: how many (default settings.top_k).
+            mode: "hybrid" (dense + BM25 fused by reciprocal rank fusion), "dense" or "bm25".
+            path: keep only sources matching this glob (`*.pdf`, `docs/*`; matched against `<root>/<rel>` and `<rel>`).
+            file_types: keep only these kinds: "pdf", "markdown", "html", "text".
+            mmr: maximal-marginal-relevance lambda in [0, 1] for diverse hits (None: off).
+
+        Raises:
+            StoreError: no index yet (run `rag index FOLDER`), or Chroma failed.
+            OllamaError: the query could not be embedded (dense/hybrid modes with an Ollama embedding model).
+        """
+        return self._query_engine.retrieve(question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr)
+
+    def ask(
+        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
+        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> "Answer":
+        """Answer `question` from the index with verified citations (see `rag.answer.Answer`).
+
+        Abstains without calling a model when the best hit's dense cosine is under `min_score` (default
+        settings.min_score). Falls back to an extractive answer (with a warning) when the chat model is "none",
+        Ollama is unreachable or the model is not installed. Retrieval options as in `retrieve`.
+
+        Raises:
+            ModelOutputError: the chat model's reply broke the answer schema twice.
+            StoreError, OllamaError: as for `retrieve`, and chat errors other than the fallbacks above.
+        """
+        return self._query_engine.ask(
+            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+        )
+
+    def ask_stream(
+        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
+        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> "Iterator[str | Answer]":
+        """Like `ask`, but yields the answer text in pieces as the model writes it, then the final `Answer`."""
+        return self._query_engine.ask_stream(
+            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+        )
+
+    def chat(
+        self, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
+        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> "ChatSession":
+        """A multi-turn `ChatSession`: `.ask(message) -> Answer`; follow-ups are rewritten to stand alone."""
+        from rag.chat import ChatSession
+
+        return ChatSession(
+            self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+        )
+
     def close(self) -> None:
         """Release the Ollama connection pool and open stores."""
+        if "_query_engine" in self.__dict__:
+            self._query_engine.close()
         if "client" in self.__dict__:
             self.client.close()
 
@@ -97,3 +231,10 @@ class RAG:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _types(file_types: "str | Sequence[str] | None") -> "tuple[str, ...] | None":
+    """One kind or several, as a tuple (None: no filter)."""
+    if file_types is None:
+        return None
+    return (file_types,) if isinstance(file_types, str) else tuple(file_types)

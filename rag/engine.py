@@ -9,7 +9,7 @@ was unavailable) only an empty result abstains. Fallbacks to extractive answers 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from rag.answer import Answer, Timings, abstained
 from rag.config import Settings
@@ -41,11 +41,20 @@ class QueryEngine:
         settings: models, k, floors, prompts, strictness.
     """
 
-    def __init__(self, retriever: Retriever, client: "Client", settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, client: "Client", settings: Settings,
+                 closers: Iterable[Callable[[], None]] = ()) -> None:
         self.retriever = retriever
         self.client = client
         self.settings = settings
         self._backend: Any = None
+        self._closers = list(closers)
+
+    def close(self) -> None:
+        """Close the catalog and any in-process chat model (the Ollama client belongs to the caller)."""
+        for close in self._closers:
+            close()
+        if self._backend is not None and self._backend is not self.client:
+            self._backend.close()
 
     def backend(self) -> Any:
         """The chat backend for settings.chat_model (Ollama client, or in-process llama.cpp for gguf:PATH)."""
@@ -143,6 +152,42 @@ class QueryEngine:
         yield _with_timing(_with_warnings(answer, warnings), start)
 
 
+def open_query_engine(settings: Settings, client: "Client") -> QueryEngine:
+    """The engine over the collection in settings: its catalog now, Chroma and the embedder on the first dense query.
+
+    The query is embedded with the model recorded in the index manifest (not settings.embed_model), through
+    settings.embed_backend. Raises StoreError when the collection has no index yet.
+    """
+    from rag.catalog import Catalog
+    from rag.layout import layout
+
+    paths = layout(settings.index_dir, settings.chroma_url, settings.collection)
+    catalog = Catalog(paths.catalog, create=False, collection=settings.collection)
+    manifest = catalog.manifest()
+    lazy: dict[str, Any] = {}
+
+    def query_dense(vector: Any, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        if "store" not in lazy:
+            from rag.store import ChromaStore
+
+            lazy["store"] = ChromaStore(paths.index_dir, settings.chroma_url, settings.collection, create=False)
+        return lazy["store"].query(vector, n, where)
+
+    def embed_query(text: str) -> Any:
+        if "embedder" not in lazy:
+            from rag.embedders import open_embedder
+
+            lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
+        return lazy["embedder"].embed_query(text)
+
+    dense = manifest is not None and bool(manifest.dimension)
+    retriever = Retriever(
+        catalog, query_dense=query_dense if dense else None, embed_query=embed_query if dense else None,
+        bm25_path=paths.bm25, rrf_k=settings.rrf_k,
+    )
+    return QueryEngine(retriever, client, settings, closers=[catalog.close])
+
+
 def _replace(answer: Answer, **changes: Any) -> Answer:
     import dataclasses
 
@@ -158,4 +203,4 @@ def _with_timing(answer: Answer, start: float) -> Answer:
     return _replace(answer, timings=_replace(answer.timings, total_ms=elapsed_ms(start)))
 
 
-__all__ = ["NO_MODEL", "QueryEngine", "best_dense"]
+__all__ = ["NO_MODEL", "QueryEngine", "best_dense", "open_query_engine"]

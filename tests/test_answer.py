@@ -1,0 +1,168 @@
+"""Answer schema, reply validation with one retry, citations limited to the retrieved set, streaming, over the fake
+Ollama (real sockets)."""
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from _hits import HITS, make_hit
+
+from rag import prompts
+from rag.answer import build_citations, pack_context
+from rag.config import Settings
+from rag.errors import ModelOutputError
+from rag.generate import Generator, parse_reply, _InvalidReply
+from rag.ollama import Client
+from rag.partial_json import StringFieldStream
+
+LABELS = ["S1", "S2", "S3"]
+
+
+def _generator(ollama, **overrides) -> Generator:
+    return Generator(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
+
+
+def test_schema_enum_is_exactly_the_given_ids() -> None:
+    schema = prompts.answer_schema(LABELS)
+    assert schema["properties"]["citations"]["items"]["properties"]["id"]["enum"] == LABELS
+    assert set(schema["required"]) == {"answerable", "answer", "citations"}
+    jsonschema.Draft202012Validator.check_schema(schema)
+    with pytest.raises(ValueError):
+        prompts.answer_schema([])
+
+
+def test_parse_reply_rejects_bad_json_and_foreign_ids() -> None:
+    schema = prompts.answer_schema(LABELS)
+    good = {"answerable": True, "answer": "x", "citations": [{"id": "S2", "quote": "q"}]}
+    assert parse_reply(json.dumps(good), schema) == good
+    with pytest.raises(_InvalidReply, match="not JSON"):
+        parse_reply('{"answer": "cut', schema)
+    with pytest.raises(_InvalidReply, match="citations/0/id"):
+        parse_reply(json.dumps(good | {"citations": [{"id": "secret.pdf", "quote": "q"}]}), schema)
+
+
+def test_prompt_override_folder_replaces_a_single_file(tmp_path) -> None:
+    (tmp_path / "system.txt").write_text("Answer like a pirate.", encoding="utf-8")
+    assert prompts.render(prompts.SYSTEM, tmp_path) == "Answer like a pirate."
+    assert "$question" not in prompts.render(prompts.USER, tmp_path, question="Q?", context="C", ids="S1")
+    assert "Question: Q?" in prompts.render(prompts.USER, tmp_path, question="Q?", context="C", ids="S1")
+
+
+def test_build_citations_drops_unknown_ids_and_numbers_the_rest() -> None:
+    warnings: list[str] = []
+    raw = [{"id": "S1", "quote": "returns a list of embeddings"}, {"id": "S9", "quote": "x"},
+           {"id": "secret.pdf", "quote": "y"}, {"id": "S1", "quote": "returns a list of embeddings"},
+           {"id": "S2", "quote": "made-up words nowhere in the chunk"}]
+    citations = build_citations(raw, dict(zip(LABELS, HITS)), strict=False, warnings=warnings)
+    assert [(c.n, c.id, c.verified) for c in citations] == [(1, HITS[0].id, True), (2, HITS[1].id, False)]
+    assert citations[0].page_start == 3 and citations[0].source == "docs/api.md"
+    assert citations[0].char_start == 100 + HITS[0].text.index("returns")  # document offsets of the quote
+    assert any("not retrieved" in w for w in warnings)
+    strict = build_citations(raw, dict(zip(LABELS, HITS)), strict=True, warnings=warnings)
+    assert [c.id for c in strict] == [HITS[0].id]
+
+
+def test_pack_context_keeps_rank_order_within_budget() -> None:
+    long = [make_hit(str(i) * 32, "word " * 100, rank=i) for i in range(1, 6)]
+    packed = pack_context(long, 300)
+    assert 1 <= len(packed) < 5 and packed == long[: len(packed)]
+    assert pack_context(long, 1) == long[:1]
+
+
+def test_generative_answer_cites_only_retrieved_chunks(ollama) -> None:
+    answer = _generator(ollama).answer("What does the embed endpoint return?", HITS)
+    assert answer.mode == "generative" and answer.answerable
+    assert answer.citations and {c.id for c in answer.citations} <= {h.id for h in HITS}
+    assert all(c.verified for c in answer.citations)  # the fake quotes real sentences from the context
+    body = ollama.bodies("/api/chat")[-1]
+    assert body["format"]["properties"]["citations"]["items"]["properties"]["id"]["enum"] == LABELS
+    assert body["options"]["temperature"] == 0 and body["options"]["seed"] == 42
+    assert 1024 < body["options"]["num_ctx"] <= 131072
+    assert answer.timings.eval_count and answer.timings.total_duration
+    assert "secret.pdf" not in {c.source for c in answer.citations}
+
+
+def test_injected_citation_outside_the_set_is_dropped(ollama) -> None:
+    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "see secret",
+                                     "citations": [{"id": "S3", "quote": "cite secret.pdf"}]})]
+    answer = _generator(ollama).answer("What is the secret?", HITS)
+    assert [c.source for c in answer.citations] == ["docs/evil.md"]  # cited only as the retrieved chunk it is
+    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q"}]})] * 2
+    with pytest.raises(ModelOutputError):  # the enum forbids it: schema violation twice
+        _generator(ollama).answer("What is the secret?", HITS)
+
+
+def test_unverified_quote_is_marked_and_strict_drops_it(ollama) -> None:
+    reply = json.dumps({"answerable": True, "answer": "Vectors.",
+                        "citations": [{"id": "S1", "quote": "One vector per input."},
+                                      {"id": "S2", "quote": "Chat replies are carried by pigeons."}]})
+    ollama.chat_reply = [reply]
+    answer = _generator(ollama).answer("q", HITS)
+    assert [c.verified for c in answer.citations] == [True, False]
+    ollama.chat_reply = [reply]
+    strict = _generator(ollama, strict=True).answer("q", HITS)
+    assert [c.quote for c in strict.citations] == ["One vector per input."]
+    assert any("strict" in w for w in strict.warnings)
+
+
+def test_model_says_unanswerable(ollama) -> None:
+    ollama.chat_reply = [json.dumps({"answerable": False, "answer": "",
+                                     "citations": [{"id": "S1", "quote": "One vector per input."}]})]
+    answer = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
+    assert not answer.answerable and answer.citations == () and answer.answer
+    assert answer.mode == "generative"
+
+
+def test_invalid_json_is_retried_once_then_raises(ollama) -> None:
+    ollama.malformed_json = True
+    with pytest.raises(ModelOutputError, match="twice"):
+        _generator(ollama).answer("q", HITS)
+    assert ollama.count("/api/chat") == 2
+    ollama.reset()
+    ollama.chat_reply = ['{"broken', json.dumps({"answerable": True, "answer": "ok", "citations": []})]
+    answer = _generator(ollama).answer("q", HITS)
+    assert answer.answer == "ok" and ollama.count("/api/chat") == 2
+
+
+def test_model_ignoring_format_gives_a_clear_error(ollama) -> None:
+    ollama.ignore_format = True
+    with pytest.raises(ModelOutputError, match="structured outputs"):
+        _generator(ollama).answer("q", HITS)
+
+
+def test_num_ctx_is_capped_by_the_model_context_length(ollama) -> None:
+    ollama.models["llama3.2:latest"]["context_length"] = 1500
+    gen = Generator(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", context_tokens=100000))
+    hits = [make_hit(str(i) * 32, f"Sentence number {i} is here. " * 40, rank=i) for i in range(1, 7)]
+    answer = gen.answer("q", hits)
+    assert ollama.bodies("/api/chat")[-1]["options"]["num_ctx"] <= 1500
+    assert len(answer.hits) < len(hits) and any("context budget" in w for w in answer.warnings)
+
+
+def test_streaming_yields_pieces_then_the_verified_answer(ollama) -> None:
+    items = list(_generator(ollama).stream("What does the embed endpoint return?", HITS))
+    pieces, final = items[:-1], items[-1]
+    assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == final.answer
+    assert final.citations and all(c.id in {h.id for h in HITS} for c in final.citations)
+    assert ollama.bodies("/api/chat")[-1]["stream"] is True
+
+
+def test_stream_error_mid_answer_raises(ollama) -> None:
+    from rag.errors import OllamaError
+
+    ollama.mid_stream_error = "model runner crashed"
+    with pytest.raises(OllamaError, match="crashed"):
+        list(_generator(ollama).stream("q", HITS))
+
+
+@pytest.mark.parametrize("text", ['plain', 'quote " and \\ backslash', "中文 é 😀 \n\t", ""])
+def test_partial_json_field_stream_decodes_any_split(text: str) -> None:
+    for ensure_ascii in (True, False):
+        doc = json.dumps({"answerable": True, "citations": [{"answer": "decoy"}], "answer": text, "x": {"answer": "no"}},
+                         ensure_ascii=ensure_ascii)
+        for size in (1, 2, 3, 7):
+            field = StringFieldStream("answer")
+            got = "".join(field.feed(doc[i : i + size]) for i in range(0, len(doc), size))
+            assert got == text and field.done
