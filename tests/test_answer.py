@@ -166,3 +166,14 @@ def test_partial_json_field_stream_decodes_any_split(text: str) -> None:
             field = StringFieldStream("answer")
             got = "".join(field.feed(doc[i : i + size]) for i in range(0, len(doc), size))
             assert got == text and field.done
+
+
+def test_answer_to_dict_follows_the_documented_schema(ollama) -> None:
+    from conftest import REPO
+
+    schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
+    answer = _generator(ollama).answer("What does the embed endpoint return?", HITS)
+    jsonschema.validate(json.loads(json.dumps(answer.to_dict())), schema)
+    broken = answer.to_dict() | {"mode": "guessed"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)

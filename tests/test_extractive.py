@@ -1,0 +1,61 @@
+"""Extractive answers: best supporting sentences from the retrieved chunks, cited, no model."""
+from __future__ import annotations
+
+from _hits import HITS, make_hit
+
+from rag.answer import NOT_FOUND
+from rag.extractive import extractive_answer, pick_sentences, split_sentences
+from rag.verify import verify_quote
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_english_sentences_split_on_terminal_punctuation_not_decimals() -> None:
+    assert _sentences("Ollama 0.5 added schemas. It works!  Does it?\nYes") == [
+        "Ollama 0.5 added schemas.", "It works!", "Does it?", "Yes"]
+
+
+def test_chinese_sentences_split_on_full_width_marks() -> None:
+    assert _sentences("嵌入接口返回向量。每个输入一个！真的吗？是的；结束") == [
+        "嵌入接口返回向量。", "每个输入一个！", "真的吗？", "是的；", "结束"]
+
+
+def test_best_sentence_is_the_one_sharing_the_question_terms() -> None:
+    picked = pick_sentences("How many vectors per input?", HITS)
+    assert picked[0][1] == "One vector per input."
+    assert picked[0][0].id == HITS[0].id
+
+
+def test_answer_cites_only_retrieved_chunks_and_quotes_verify() -> None:
+    answer = extractive_answer("What do chat replies stream as?", HITS)
+    assert answer.mode == "extractive" and answer.answerable and answer.model is None
+    assert answer.citations and {c.id for c in answer.citations} <= {h.id for h in HITS}
+    for c in answer.citations:
+        hit = next(h for h in HITS if h.id == c.id)
+        assert c.verified and verify_quote(c.quote, hit.text)[0]
+        assert f"[{c.n}]" in answer.answer
+        assert hit.text[c.char_start - hit.char_start : c.char_end - hit.char_start] == c.quote
+
+
+def test_chinese_question_picks_the_chinese_sentence() -> None:
+    hits = [make_hit("z" * 32, "Ollama 是一个本地运行模型的工具。嵌入接口返回向量列表，每个输入一个。聊天接口支持流式输出。")]
+    answer = extractive_answer("嵌入接口返回什么？", hits)
+    assert answer.citations[0].quote == "嵌入接口返回向量列表，每个输入一个。"
+
+
+def test_no_overlap_means_not_found() -> None:
+    answer = extractive_answer("zebra giraffe", HITS)
+    assert answer.answer == NOT_FOUND and not answer.answerable and answer.citations == ()
+    assert extractive_answer("anything", []).answer == NOT_FOUND
+
+
+def test_extractive_to_dict_follows_the_documented_schema() -> None:
+    import json
+
+    import jsonschema
+    from conftest import REPO
+
+    schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(extractive_answer("How many vectors per input?", HITS).to_dict(), schema)
