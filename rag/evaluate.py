@@ -59,6 +59,8 @@ class QuestionResult(Result):
     ndcg: float | None
     retrieve_ms: float
     """Wall time of retrieval alone, milliseconds."""
+    top_dense_score: float | None = None
+    """Best dense cosine among the hits (what the abstention floor, min_score, is compared with)."""
     answer: str | None = None
     mode: str | None = None
     """The answer's mode: "generative", "extractive" or "abstained" (None: retrieval only)."""
@@ -225,12 +227,14 @@ def evaluate_item(rag: "RAG", item: GoldItem, *, k: int, mode: str, retrieval_on
     hits = rag.retrieve(item.question, k=depth, mode=mode)
     retrieve_ms = (time.perf_counter() - start) * 1000
     sources = [s for s in metrics.dedupe(_field(h, "source") for h in hits) if s is not None]
-    fields: dict[str, Any] = {"question": item.question, "answerable": item.answerable, "retrieve_ms": retrieve_ms}
+    dense = [d for d in (_field(h, "dense_score") for h in hits) if d is not None]
+    fields: dict[str, Any] = {"question": item.question, "answerable": item.answerable, "retrieve_ms": retrieve_ms,
+                              "top_dense_score": max(dense, default=None)}
     fields |= {"retrieved": tuple(sources)} | _retrieval(item, [_field(h, "source") for h in hits], k)
     if not retrieval_only:
         start = time.perf_counter()
         try:
-            answer = rag.ask(item.question)
+            answer = rag.ask(item.question, k=k, mode=mode)
         except ModelOutputError as exc:
             fields |= {"error": str(exc), "abstained": False, "contained": False if item.answers else None}
         else:

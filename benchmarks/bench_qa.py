@@ -1,0 +1,155 @@
+"""Question answering on SQuAD 2.0 (English, with unanswerable questions) and CMRC 2018 (Chinese).
+
+Command (from the repo root; needs ../shared/eval/squad2 and ../shared/eval/cmrc2018):
+
+    python benchmarks/bench_qa.py                          # retrieval for all questions, answers for a sample
+    python benchmarks/bench_qa.py --answers 0              # retrieval and the abstention-floor sweep only
+    OLLAMA_HOST=http://HOST:11434 python benchmarks/bench_qa.py --chat-model llama3.2
+    python benchmarks/bench_qa.py --chat-model gguf:/path/model.gguf
+
+Code path: the whole product. Each passage is written to benchmarks/out/qa/<set>/<id>.txt ("title\\n\\ntext"), indexed
+with RAG.index (built-in all-minilm embedder, default chunking), and scored with RAG.evaluate: retrieval hit@k, MRR and
+nDCG@10 against the passage each question was written from, always; answer containment, citation precision and
+abstention accuracy on a sample of --answers questions, generative when a chat model answers, else extractive (the
+table says which). The abstention floor (min_score, compared with the best hit's dense cosine) is swept over SQuAD2's
+questions, and over SciFact claims asked of the SQuAD2 passages as clearly off-topic questions when ../shared/eval/scifact
+is present.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, table  # noqa: E402
+
+from rag import RAG  # noqa: E402
+from rag.config import DEFAULT_MIN_SCORE, DEFAULT_TOP_K  # noqa: E402
+from rag.evaluate import EvalReport, GoldItem  # noqa: E402
+from rag.metrics import mean  # noqa: E402
+
+FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+
+
+def _write_corpus(name: str, folder: Path) -> Path:
+    """Each passage of EVAL_DIR/name/corpus.jsonl as OUT/qa/name/<id>.txt (rewritten only when missing)."""
+    out = OUT / "qa" / name
+    out.mkdir(parents=True, exist_ok=True)
+    for doc in read_jsonl(folder / "corpus.jsonl"):
+        path = out / f"{doc['_id']}.txt"
+        if not path.exists():
+            path.write_text(f"{doc.get('title', '')}\n\n{doc['text']}\n", encoding="utf-8")
+    return out
+
+
+def _items(folder: Path) -> list[GoldItem]:
+    """Gold items: the gold passage as source (for unanswerable ones, the passage they were written against)."""
+    items = []
+    for q in read_jsonl(folder / "queries.jsonl"):
+        doc = q.get("gold_doc") or q.get("paragraph")
+        items.append(GoldItem(q["text"], tuple(q.get("answers") or ()), {f"{doc}.txt": 1.0} if doc else None,
+                              not q.get("is_impossible", False)))
+    return items
+
+
+def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE) -> RAG:
+    return RAG(OUT / "qa" / f"{name}_index", embed_backend="builtin", chat_model=chat_model, min_score=min_score)
+
+
+def _index(name: str, docs: Path) -> None:
+    started = time.perf_counter()
+    with _open(name, "none") as rag:
+        report = rag.index(docs)
+    print(f"{name}: indexed in {time.perf_counter() - started:.0f} s ({getattr(report, 'chunks', '?')} chunks)",
+          file=sys.stderr)
+
+
+def _progress(label: str, total: int):
+    done = [0]
+
+    def tick(_: object) -> None:
+        done[0] += 1
+        if done[0] % 50 == 0 or done[0] == total:
+            print(f"\r{label}: {done[0]}/{total}", end="" if done[0] < total else "\n", file=sys.stderr, flush=True)
+
+    return tick
+
+
+def _sweep(scores_ok: list[float | None], scores_bad: list[float | None], off_topic: list[float | None]) -> list[dict]:
+    """For each floor: share of answerable questions abstained on (cost) and of unanswerable/off-topic (benefit)."""
+    rows = []
+    for floor in FLOORS:
+        under = lambda xs: mean(1.0 if (s is None or s < floor) else 0.0 for s in xs)  # noqa: E731
+        rows.append({"floor": floor, "false_abstention": under(scores_ok), "unanswerable_abstained": under(scores_bad),
+                     "off_topic_abstained": under(off_topic) if off_topic else None})
+    return rows
+
+
+def _off_topic(k: int) -> list[float | None]:
+    """Best dense cosine of SciFact claims asked of the SQuAD2 index (questions it cannot answer)."""
+    path = EVAL_DIR / "scifact" / "queries_train.jsonl"
+    if not path.is_file():
+        return []
+    claims = [q["text"] for q in read_jsonl(path)][:300]
+    with _open("squad2", "none") as rag:
+        report = rag.evaluate([GoldItem(c) for c in claims], k=k, retrieval_only=True)
+    return [r.top_dense_score for r in report.results]
+
+
+def _answer_row(name: str, report: EvalReport, mode: str) -> tuple:
+    return (name, mode, report.questions, report.answer_containment, report.citation_precision,
+            report.abstention_accuracy, report.false_abstention, report.answer_p50_ms)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--k", type=int, default=DEFAULT_TOP_K, help="chunks retrieved and given to the model")
+    parser.add_argument("--answers", type=int, default=200, help="questions per set to answer (0: retrieval only)")
+    parser.add_argument("--chat-model", default="none", help="Ollama model, gguf:PATH, or none (extractive)")
+    parser.add_argument("--min-score", type=float, default=None, help="abstention floor for the answer run")
+    args = parser.parse_args()
+    sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in ("squad2", "cmrc2018")}
+    print(machine(), file=sys.stderr)
+    retrieval_rows, answer_rows, raw = [], [], {"machine": machine(), "k": args.k}
+    for name, folder in sets.items():
+        _index(name, _write_corpus(name, folder))
+        items = _items(folder)
+        with _open(name, "none") as rag:
+            report = rag.evaluate(items, k=args.k, retrieval_only=True, on_question=_progress(name, len(items)))
+        answerable = [r for r in report.results if r.answerable]
+        retrieval_rows.append((name, len(answerable), mean(r.hit for r in answerable), mean(r.reciprocal_rank for r in answerable),
+                               mean(r.ndcg for r in answerable), report.retrieve_p50_ms, report.retrieve_p95_ms))
+        raw[name] = {"retrieval": report.to_dict() | {"results": None}}
+        if name == "squad2":
+            sweep = _sweep([r.top_dense_score for r in answerable],
+                           [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
+            raw["floor_sweep"] = sweep
+        if args.answers:
+            sample = random.Random(0).sample(items, min(args.answers, len(items)))
+            floor = args.min_score if args.min_score is not None else DEFAULT_MIN_SCORE
+            with _open(name, args.chat_model, min_score=floor) as rag:
+                rep = rag.evaluate(sample, k=args.k, on_question=_progress(f"{name} answers", len(sample)))
+            modes = sorted({r.mode for r in rep.results if r.mode})
+            answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})"))
+            raw[name]["answers"] = rep.to_dict() | {"results": None}
+    print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
+    print(table(["set", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
+    if "floor_sweep" in raw:
+        print("\nAbstention floor sweep on SQuAD2 (share of questions whose best dense cosine is under the floor)")
+        print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],
+                    [(r["floor"], r["false_abstention"], r["unanswerable_abstained"],
+                      "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"]) for r in raw["floor_sweep"]]))
+    if answer_rows:
+        print(f"\nAnswers ({args.answers} sampled questions per set)")
+        print(table(["set", "mode", "questions", "containment", "citation precision", "abstention acc.",
+                     "false abstention", "p50 ms"], [tuple("-" if v is None else v for v in row) for row in answer_rows]))
+    save_json("bench_qa", raw)
+
+
+if __name__ == "__main__":
+    main()
