@@ -8,8 +8,9 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,4 +112,27 @@ def save_json(name: str, data: object) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def plot(name: str, draw: Callable[[Any], None], *, title: str, ylabel: str) -> Path | None:
+    """Save PLOTS/<name>.png drawn by `draw(axes)`; None (with a note) when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    draw(ax)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    path = PLOTS / f"{name}.png"
+    fig.savefig(path)
+    plt.close(fig)
     return path

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import OUT, machine, peak_rss_mib, save_json, table  # noqa: E402
+from _common import OUT, machine, peak_rss_mib, plot, save_json, table  # noqa: E402
 
 WORDS_PER_CHUNK = 120
 CHUNKS_PER_FILE = 100
@@ -201,6 +201,23 @@ def main() -> None:
                 [(name, *(f"{r['phases'][name]['p50']:.1f} / {r['phases'][name]['p95']:.1f}" for r in results))
                  for name in names] + [("peak RSS MiB", *(f"{r['rss_mib']:.0f}" for r in results))]))
     save_json("bench_query", {"machine": machine(), "results": results})
+    _plot(results)
+
+
+def _plot(results: list[dict[str, Any]]) -> None:
+    """Grouped bars: p50 per phase at each corpus size, with the 30 ms target."""
+    names = list(results[0]["phases"])
+
+    def draw(ax: Any) -> None:
+        width = 0.8 / len(results)
+        for i, r in enumerate(results):
+            xs = [x + i * width for x in range(len(names))]
+            ax.bar(xs, [r["phases"][n]["p50"] for n in names], width, label=f"{r['chunks']:,} chunks")
+        ax.set_xticks([x + width * (len(results) - 1) / 2 for x in range(len(names))], names, fontsize=7, rotation=20)
+        ax.axhline(30, ls="--", color="red", label="target p50 30 ms (ask without model)")
+        ax.legend(fontsize=7)
+
+    plot("query_latency", draw, title="Query latency p50 by phase and corpus size (no model time)", ylabel="ms")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import embed_cached, machine, read_jsonl, require, save_json, table  # noqa: E402
+from _common import embed_cached, machine, plot, read_jsonl, require, save_json, table  # noqa: E402
 
 from rag import bm25, metrics  # noqa: E402
 from rag.config import DEFAULT_RRF_K  # noqa: E402
@@ -148,6 +148,30 @@ def main() -> None:
                 [(m, v, s["ndcg@10"], s["recall@10"], s["recall@100"]) for m, v, s in rows]))
     save_json("bench_retrieval", {"machine": machine(), "queries": len(qids), "documents": len(corpus),
                                   "rows": [{"mode": m, "variant": v, **s} for m, v, s in rows]})
+    _plot(rows)
+
+
+def _plot(rows: list[tuple[str, str, dict[str, float]]]) -> None:
+    """Bar chart of nDCG@10: the three shipped modes, and the best variant of each mode, against published figures."""
+    bars = [(f"{m}\n(shipped)", s["ndcg@10"]) for m, _, s in rows[:3]]
+    for mode in ("bm25", "hybrid"):
+        best = max((r for r in rows[3:] if r[0] == mode), key=lambda r: r[2]["ndcg@10"], default=None)
+        if best is not None:
+            bars.append((f"{mode} best\n{best[1][:28]}", best[2]["ndcg@10"]))
+
+    def draw(ax: object) -> None:
+        labels, values = zip(*bars)
+        ax.bar(range(len(bars)), values, color=["#4c72b0", "#dd8452", "#55a868"] + ["#999999"] * (len(bars) - 3))
+        for x, v in enumerate(values):
+            ax.text(x, v + 0.005, f"{v:.3f}", ha="center", fontsize=8)
+        ax.set_xticks(range(len(bars)), labels, fontsize=7)
+        ax.axhline(0.645, ls=":", color="#4c72b0", label="published dense MiniLM (test) 0.645")
+        ax.axhline(0.672, ls=":", color="#dd8452", label="published BM25 (test) 0.665-0.679")
+        ax.axhline(0.70, ls="--", color="#55a868", label="target hybrid 0.70")
+        ax.set_ylim(0.5, max(values) + 0.06)
+        ax.legend(fontsize=7, loc="upper left")
+
+    plot("retrieval_ndcg", draw, title="SciFact train (809 queries): nDCG@10 by retrieval mode", ylabel="nDCG@10")
 
 
 def _variants(
