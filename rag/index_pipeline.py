@@ -234,17 +234,25 @@ class IndexPipeline:
         n = counter(text) if counter is not None else None
         return n if n is not None else estimate_tokens(text)
 
-    def _split_embed(self, chunk: Chunk, depth: int = 0, limit: int | None = None) -> list[tuple[Chunk, np.ndarray]]:
-        """Split a chunk the model refused into pieces within its context and embed them (recursively smaller)."""
-        limit = limit or max(8, int(getattr(self.embedder, "max_tokens", 0) or self._count(chunk.text) // 2))
-        if depth >= MAX_SPLIT_DEPTH:
-            raise _Unembeddable(f"a chunk at characters {chunk.char_start}-{chunk.char_end} cannot be embedded even when split")
-        pieces = split_chunk(chunk, limit, count_tokens=self._count)
-        if len(pieces) <= 1:
-            return self._split_embed(chunk, depth + 1, max(4, limit // 2))
+    def _split_embed(self, chunk: Chunk, depth: int = 0) -> list[tuple[Chunk, np.ndarray]]:
+        """Split a chunk the model refused into pieces of at most half its tokens (and within the model's context)
+        and embed them; pieces refused again are split again."""
+        size = self._count(chunk.text)
+        limit = max(1, size // 2)
+        max_tokens = getattr(self.embedder, "max_tokens", None)
+        if max_tokens:
+            limit = min(limit, int(max_tokens))
+        try:
+            pieces = split_chunk(chunk, limit, count_tokens=self._count) if size > 1 else [chunk]
+        except ValueError:  # not even one character fits
+            pieces = [chunk]
+        if depth >= MAX_SPLIT_DEPTH or len(pieces) <= 1:
+            raise _Unembeddable(
+                f"a chunk at characters {chunk.char_start}-{chunk.char_end} cannot be embedded even when split"
+            )
         out: list[tuple[Chunk, np.ndarray]] = []
         for piece, vector in zip(pieces, self._embed(pieces)):
-            out += [(piece, vector)] if vector is not None else self._split_embed(piece, depth + 1, max(4, limit // 2))
+            out += [(piece, vector)] if vector is not None else self._split_embed(piece, depth + 1)
         return out
 
     # -- stage 3: storage (writer thread) --------------------------------------------------------------------
