@@ -8,19 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from ingest.chunking import estimate_tokens  # CJK-aware; the same count the chunker uses
+
 from rag._result import Result
 from rag.retrieve import Hit
 from rag.verify import VERIFY_THRESHOLD, locate, verify_quote
-
-try:  # the ingest stage's CJK-aware estimate, so packing and chunking count alike
-    from ingest.chunking import estimate_tokens
-except ImportError:  # pragma: no cover - only while ingest.chunking is being written
-    from rag.text import tokenize as _tokenize
-
-    def estimate_tokens(text: str) -> int:
-        """Rough token count: words and Han bigrams, plus a third for sub-word splits."""
-        return len(_tokenize(text)) * 4 // 3 + 1
-
 
 NOT_FOUND = "Not found in the indexed documents."
 """The answer text when retrieval found nothing good enough (mode "abstained")."""
