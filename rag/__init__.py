@@ -17,6 +17,12 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "RAG": "rag.api",
+    "CollectionStatus": "rag.index_report",
+    "FileOutcome": "rag.index_report",
+    "IndexProgress": "rag.index_report",
+    "IndexReport": "rag.index_report",
+    "RemoveReport": "rag.index_report",
+    "Status": "rag.index_report",
     "Settings": "rag.config",
     "EvalReport": "rag.evaluate",
     "ContextLengthExceeded": "rag.errors",
