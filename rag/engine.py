@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from rag.answer import Answer, Timings, abstained
 from rag.config import Settings
-from rag.errors import ModelNotFound, OllamaUnreachable
+from rag.errors import EmbedderError, ModelNotFound, OllamaUnreachable
 from rag.extractive import extractive_answer
 from rag.generate import Generator, elapsed_ms
 from rag.retrieve import Hit, Retriever
@@ -79,7 +79,7 @@ class QueryEngine:
         k = k or self.settings.top_k
         try:
             return self.retriever.retrieve(query, k, mode, path, file_types, mmr)
-        except (OllamaUnreachable, ModelNotFound) as exc:
+        except (OllamaUnreachable, ModelNotFound, EmbedderError) as exc:
             if mode != "hybrid":
                 raise
             if warnings is not None:

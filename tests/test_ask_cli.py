@@ -152,3 +152,12 @@ def test_prompts_folder_overrides_the_system_prompt(index, ollama, tmp_path) -> 
 def test_no_index_is_a_clear_error(tmp_path, ollama) -> None:
     result = _ask(str(tmp_path / "empty"), QUESTION)
     assert result.exit_code == 2 and "rag index" in result.stderr
+
+
+def test_stream_prints_abstentions_and_labels_extractive_answers(index) -> None:
+    from rag.cli.ask_cmd import EXTRACTIVE_NOTE
+
+    abstained = _ask(index, QUESTION, "--stream", "--min-score", "0.9999")
+    assert abstained.exit_code == 0 and abstained.stdout.strip() == "Not found in the indexed documents."
+    extractive = _ask(index, QUESTION, "--stream", "--chat-model", "none")
+    assert extractive.exit_code == 0 and EXTRACTIVE_NOTE in extractive.stdout and "Sources:" in extractive.stdout

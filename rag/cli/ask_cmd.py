@@ -11,6 +11,7 @@ import click
 from rag.cli import EXIT_OK, cli, index_options, json_option, print_json, run_guarded
 from rag.errors import ModelOutputError
 
+EXTRACTIVE_NOTE = "(extractive: sentences quoted from the sources; no chat model was used)"
 _SEARCH_KEYS = ("k", "mode", "path", "file_types", "mmr", "min_score")
 
 
@@ -76,8 +77,6 @@ def _print_answer(answer: Any, *, body: bool = True) -> None:
     if body:
         label = "(extractive) " if answer.mode == "extractive" else ""
         click.echo(f"{label}{answer.answer}")
-    elif answer.mode == "extractive":
-        click.echo("(extractive answer: no chat model was used)")
     sources = format_sources(answer)
     if sources:
         click.echo("\nSources:")
@@ -86,21 +85,28 @@ def _print_answer(answer: Any, *, body: bool = True) -> None:
 
 
 def _stream(items: Iterator[Any], json_: bool) -> Any:
-    """Print streamed pieces (text, or NDJSON {"delta": ...} lines); return the final Answer."""
+    """Print streamed pieces (text, or NDJSON {"delta": ...} lines), then the sources; return the final Answer."""
     from rag.answer import Answer
 
+    printed = False
     for item in items:
         if isinstance(item, Answer):
+            _warn(item)
             if json_:
                 click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
             else:
-                click.echo()
+                if printed:
+                    click.echo()
+                if printed and item.mode == "extractive":
+                    click.echo(EXTRACTIVE_NOTE)
+                _print_answer(item, body=not printed)
             return item
         if json_:
             click.echo(json.dumps({"delta": item}, ensure_ascii=False))
         else:
             click.echo(item, nl=False)
             sys.stdout.flush()
+        printed = printed or bool(item)
     raise AssertionError("the answer stream ended without an Answer")  # pragma: no cover
 
 
@@ -121,10 +127,7 @@ def ask_cmd(question: str, stream: bool, json_: bool, **options: Any) -> None:
     def action() -> int:
         with _open(options) as rag:
             if stream:
-                answer = _stream(rag.ask_stream(question, **_search(options)), json_)
-                _warn(answer)
-                if not json_:
-                    _print_answer(answer, body=False)
+                _stream(rag.ask_stream(question, **_search(options)), json_)
                 return EXIT_OK
             answer = rag.ask(question, **_search(options))
             _warn(answer)
