@@ -1,0 +1,219 @@
+"""File -> (report, chunks), alone or for many files in worker processes with a per-file time limit."""
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
+from ingest.discover import SourceFile
+from ingest.errors import IngestError
+from ingest.loaders import DEFAULT_MAX_PAGES, load
+from ingest.report import OK, SKIPPED, FileReport
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_CHUNKS_PER_FILE = 20000
+DEFAULT_WORKERS = 2
+"""Worker processes for PDFs and big files (measured on 2 cores: see BENCHMARKS.md, "Ingest")."""
+IN_PROCESS_MAX_BYTES = 1 << 20
+"""Non-PDF files up to this size are extracted in the calling process: a worker round trip costs more than they do."""
+_READ_AHEAD = 8  # files in flight beyond the next one to yield, per worker
+
+
+@dataclass(frozen=True)
+class ExtractParams:
+    """How to extract and chunk files."""
+
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    """Chunk size in estimated tokens."""
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    """Overlap between consecutive chunks, in estimated tokens."""
+    pdf_password: str | None = None
+    """Tried on every encrypted PDF the empty password does not open."""
+    pdf_passwords: Mapping[str, str] = field(default_factory=dict)
+    """Per-file passwords by `SourceFile.source`; they win over `pdf_password`."""
+    max_pages: int = DEFAULT_MAX_PAGES
+    max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    """Per-file time limit in seconds (enforced by `extract_many` with workers)."""
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 1 or not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(f"need chunk_tokens >= 1 and 0 <= chunk_overlap < chunk_tokens "
+                             f"(got {self.chunk_tokens}, {self.chunk_overlap})")
+        if self.max_pages < 1 or self.max_chunks_per_file < 1 or self.timeout_s <= 0:
+            raise ValueError("max_pages, max_chunks_per_file and timeout_s must be positive")
+
+    def password_for(self, source: str) -> str | None:
+        return self.pdf_passwords.get(source, self.pdf_password)
+
+
+def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[FileReport, list[Chunk]]:
+    """Load and chunk one file. Never raises for a bad file: it comes back as a "skipped" report with a reason."""
+    try:
+        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages)
+        chunks = chunk(doc, params.chunk_tokens, params.chunk_overlap)
+    except IngestError as exc:
+        return FileReport(src.source, SKIPPED, reason=exc.reason), []
+    except Exception as exc:  # a parser bug on a strange file must not stop the run
+        return FileReport(src.source, SKIPPED, reason=f"extraction failed: {type(exc).__name__}: {exc}"), []
+    pages = len(doc.pages) if doc.kind == "pdf" else None
+    if not chunks:
+        return FileReport(src.source, SKIPPED, reason="no text", warnings=doc.warnings, pages=pages), []
+    warnings = list(doc.warnings)
+    if len(chunks) > params.max_chunks_per_file:
+        warnings.append(f"only the first {params.max_chunks_per_file} of {len(chunks)} chunks kept "
+                        f"(max_chunks_per_file)")
+        chunks = chunks[:params.max_chunks_per_file]
+    return FileReport(src.source, OK, warnings=tuple(warnings), pages=pages, chunks=len(chunks)), chunks
+
+
+def extract_many(
+    files: Iterable[SourceFile], params: ExtractParams = ExtractParams(), *, workers: int = DEFAULT_WORKERS
+) -> Iterator[tuple[SourceFile, FileReport, list[Chunk]]]:
+    """Extract files, yielding `(file, report, chunks)` in input order.
+
+    With `workers` >= 1, PDFs and files over `IN_PROCESS_MAX_BYTES` run in up to `workers` worker processes
+    (forkserver, else spawn; never a plain fork of this possibly threaded process), each file under
+    `params.timeout_s`: a file over it has its worker killed and is reported "timed out after N s", and the run
+    goes on. Small text files run in this process meanwhile. `workers=0` runs everything here with no time limit.
+    """
+    if workers < 0:
+        raise ValueError("workers must be >= 0")
+    pool = _Pool(workers, params) if workers else None
+    sources: dict[int, SourceFile] = {}
+    pooled: set[int] = set()
+    pending: deque[int] = deque()
+    results: dict[int, tuple[FileReport, list[Chunk]]] = {}
+    it = iter(files)
+    next_in = next_out = 0
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and next_in - next_out < _READ_AHEAD * max(workers, 1):
+                src = next(it, None)
+                if src is None:
+                    exhausted = True
+                    break
+                sources[next_in] = src
+                if pool is not None and _wants_worker(src):
+                    pooled.add(next_in)
+                    pending.append(next_in)
+                next_in += 1
+            if exhausted and next_out == next_in:
+                return
+            if pool is not None:
+                pool.dispatch(pending, sources)
+            if next_out in results:
+                report, chunks = results.pop(next_out)
+                pooled.discard(next_out)
+                yield sources.pop(next_out), report, chunks
+                next_out += 1
+            elif next_out not in pooled:
+                results[next_out] = extract(sources[next_out], params)
+            else:
+                pool.wait(results)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _wants_worker(src: SourceFile) -> bool:
+    return src.skip_reason is None and (src.kind == "pdf" or src.size > IN_PROCESS_MAX_BYTES)
+
+
+def _worker_main(conn: multiprocessing.connection.Connection) -> None:
+    """Worker process loop: (index, file, params) in, (index, report, chunks) out; None stops it."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, src, params = task
+        conn.send((index, *extract(src, params)))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@dataclass
+class _Job:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    index: int = -1
+    deadline: float = 0.0
+
+
+class _Pool:
+    """Worker processes started on demand; a worker past its deadline is killed and replaced."""
+
+    def __init__(self, size: int, params: ExtractParams) -> None:
+        self.size, self.params = size, params
+        self.ctx = _context()
+        self.idle: list[_Job] = []
+        self.busy: dict[multiprocessing.connection.Connection, tuple[_Job, SourceFile]] = {}
+
+    def _start(self) -> _Job:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(target=_worker_main, args=(child,), daemon=True, name="ingest-worker")
+        process.start()
+        child.close()
+        return _Job(process, parent)
+
+    def dispatch(self, pending: deque[int], sources: dict[int, SourceFile]) -> None:
+        while pending and len(self.busy) < self.size:
+            job = self.idle.pop() if self.idle else self._start()
+            index = pending.popleft()
+            job.index, job.deadline = index, time.monotonic() + self.params.timeout_s
+            job.conn.send((index, sources[index], self.params))
+            self.busy[job.conn] = (job, sources[index])
+
+    def wait(self, results: dict[int, tuple[FileReport, list[Chunk]]]) -> None:
+        """Block until a worker finishes or a deadline passes; put what finished (or timed out) in `results`."""
+        timeout = max(0.0, min(job.deadline for job, _ in self.busy.values()) - time.monotonic())
+        for conn in multiprocessing.connection.wait(list(self.busy), timeout):
+            job, src = self.busy.pop(conn)
+            try:
+                _, report, chunks = conn.recv()
+            except (EOFError, OSError):
+                job.process.join(1)
+                reason = f"extraction crashed (worker exit code {job.process.exitcode})"
+                results[job.index] = (FileReport(src.source, SKIPPED, reason=reason), [])
+                self._stop(job)
+                continue
+            results[job.index] = (report, chunks)
+            self.idle.append(job)
+        now = time.monotonic()
+        for conn, (job, src) in list(self.busy.items()):
+            if now >= job.deadline:
+                del self.busy[conn]
+                self._stop(job)
+                reason = f"timed out after {self.params.timeout_s:g} s"
+                results[job.index] = (FileReport(src.source, SKIPPED, reason=reason), [])
+
+    @staticmethod
+    def _stop(job: _Job) -> None:
+        if job.process.is_alive():
+            job.process.kill()
+        job.process.join(5)
+        job.conn.close()
+
+    def close(self) -> None:
+        for job in self.idle:
+            try:
+                job.conn.send(None)
+            except OSError:
+                pass
+        for job in self.idle:
+            job.process.join(2)
+            self._stop(job)
+        for job, _ in self.busy.values():
+            self._stop(job)
+        self.idle, self.busy = [], {}
