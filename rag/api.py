@@ -97,7 +97,8 @@ class RAG:
     def _index_embedder(self, model: str) -> Any:
         from rag.embedders import open_embedder
 
-        return open_embedder(model, backend=self.settings.embed_backend, client=self.client)
+        return open_embedder(model, backend=self.settings.embed_backend, client=self.client,
+                             batch_size=self.settings.embed_batch, in_flight=self.settings.embed_in_flight)
 
     def index(
         self,

@@ -63,7 +63,7 @@ def wanted_manifest(info: Any, settings: Settings, stored: Manifest | None, root
     now = now_iso()
     return Manifest(
         embed_model=normalize_model(info.model),
-        dimension=(stored.dimension if stored else None) or getattr(info, "dimension", None) or None,
+        dimension=getattr(info, "dimension", None) or (stored.dimension if stored else None) or None,
         prefix_scheme=getattr(info, "prefix_scheme", None) or None,
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
@@ -149,6 +149,17 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
     stored = catalog.manifest()
     model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model
     embedder = open_embedder(model)
+    try:
+        return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
+    finally:
+        close = getattr(embedder, "close", None)
+        if close is not None:
+            close()
+
+
+def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
+               stored: Manifest | None, progress: Progress | None, include: Iterable[str], exclude: Iterable[str],
+               start: float) -> IndexReport:
     manifest = wanted_manifest(embedder.info(), settings, stored, root)
     warnings = check_compatible(stored, manifest, collection=settings.collection) if stored is not None else []
     orphans, repaired = reconcile(catalog, store)
@@ -179,7 +190,7 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
         catalog.write_manifest(final)
         store.write_manifest(final)
     warnings += _refresh_bm25(catalog, lay)
-    return _report(root, settings, outcomes, plan, result, warnings, model, orphans, repaired, start,
+    return _report(root, settings, outcomes, plan, result, warnings, manifest.embed_model, orphans, repaired, start,
                    chunks_removed=len(removed_ids))
 
 

@@ -117,6 +117,10 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
             report = rag.index(path, rebuild=options["rebuild"], dry_run=options["dry_run"],
                                no_wait=options["no_wait"], progress=progress, include=options["include"],
                                exclude=options["exclude"])
+        except KeyboardInterrupt:  # before any file was written: nothing to summarise
+            progress.close()
+            click.echo("Interrupted; run the same command again to complete.", err=True)
+            return EXIT_INTERRUPTED
         finally:
             progress.close()
             rag.close()
