@@ -70,7 +70,7 @@ def test_filters_apply_to_both_legs(rag) -> None:
     for mode in ("hybrid", "dense", "bm25"):
         text_hits = rag.retrieve("embed endpoint vectors context window", k=5, mode=mode, file_types="text")
         assert text_hits and {h.source for h in text_hits} == {"docs/notes.txt"}
-        zh = rag.retrieve("embed endpoint", k=5, mode=mode, path="zh/*")
+        zh = rag.retrieve("embed endpoint 嵌入接口", k=5, mode=mode, path="zh/*")
         assert zh and {h.source for h in zh} == {"docs/zh/指南.md"}
     assert rag.retrieve("embed", path="nothing/*") == []
 

@@ -154,7 +154,7 @@ def chat_cmd(json_: bool, **options: Any) -> None:
     """
 
     def action() -> int:
-        stdin = click.get_text_stream("stdin")
+        stdin = sys.stdin
         interactive = stdin.isatty()
         with _open(options) as rag:
             session = rag.chat(**_search(options))
