@@ -210,7 +210,8 @@ def _segments(doc: Document) -> list[tuple[int, int, tuple[str, ...]]]:
     for index, (start, end, path) in enumerate(out):
         start = start if carry is None else carry
         carry = None
-        if path and index + 1 < len(out) and "\n" not in doc.text[start:end].strip():
+        body = doc.text[start:end].strip()
+        if path and index + 1 < len(out) and "\n" not in body and body.endswith(path[-1]):
             carry = start  # a section holding only its heading joins the next one
             continue
         merged.append((start, end, path))
