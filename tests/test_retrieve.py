@@ -104,3 +104,18 @@ def test_bm25_index_is_rebuilt_after_the_catalog_changes(rag, tmp_path) -> None:
     (tmp_path / "docs" / "zoo.md").write_text("# Zoo\n\nA zebra lives here.\n", encoding="utf-8")
     rag.index(tmp_path / "docs")
     assert rag.retrieve("zebra", mode="bm25")[0].source == "docs/zoo.md"
+
+
+def test_bm25_bigrams_rescue_a_chinese_question_that_dense_retrieval_misses(tmp_path, ollama) -> None:
+    docs = tmp_path / "zh"
+    docs.mkdir()
+    (docs / "target.md").write_text("嵌入接口返回向量列表，每个输入一个向量。", encoding="utf-8")
+    # The question's characters, scrambled: close for character features, no shared bigram.
+    (docs / "decoy.md").write_text("口接入嵌回返么什。" * 3, encoding="utf-8")
+    (docs / "other.md").write_text("聊天接口以流的形式返回消息，最后一行包含耗时统计。", encoding="utf-8")
+    with RAG(index_dir=tmp_path / "index") as rag:
+        rag.index(docs)
+        question = "嵌入接口返回什么"
+        assert rag.retrieve(question, k=1, mode="dense")[0].source == "zh/decoy.md"  # dense alone misses
+        assert rag.retrieve(question, k=1, mode="bm25")[0].source == "zh/target.md"
+        assert rag.retrieve(question, k=1)[0].source == "zh/target.md"
