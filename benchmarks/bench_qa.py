@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, table  # noqa: E402
 
 from rag import RAG  # noqa: E402
-from rag.config import DEFAULT_MIN_SCORE, DEFAULT_TOP_K  # noqa: E402
+from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K  # noqa: E402
 from rag.evaluate import EvalReport, GoldItem  # noqa: E402
 from rag.metrics import mean  # noqa: E402
 
@@ -57,8 +57,9 @@ def _items(folder: Path) -> list[GoldItem]:
     return items
 
 
-def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE) -> RAG:
-    return RAG(OUT / "qa" / f"{name}_index", embed_backend="builtin", chat_model=chat_model, min_score=min_score)
+def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE, rrf_k: int = DEFAULT_RRF_K) -> RAG:
+    return RAG(OUT / "qa" / f"{name}_index", embed_backend="builtin", chat_model=chat_model, min_score=min_score,
+               rrf_k=rrf_k)
 
 
 def _index(name: str, docs: Path) -> None:
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=200, help="questions per set to answer (0: retrieval only)")
     parser.add_argument("--chat-model", default="none", help="Ollama model, gguf:PATH, or none (extractive)")
     parser.add_argument("--min-score", type=float, default=None, help="abstention floor for the answer run")
+    parser.add_argument("--rrf-k", type=int, nargs="+", default=[DEFAULT_RRF_K], help="RRF constants to compare")
     args = parser.parse_args()
     sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in ("squad2", "cmrc2018")}
     print(machine(), file=sys.stderr)
@@ -119,12 +121,15 @@ def main() -> None:
     for name, folder in sets.items():
         _index(name, _write_corpus(name, folder))
         items = _items(folder)
-        with _open(name, "none") as rag:
-            report = rag.evaluate(items, k=args.k, retrieval_only=True, on_question=_progress(name, len(items)))
-        answerable = [r for r in report.results if r.answerable]
-        retrieval_rows.append((name, len(answerable), mean(r.hit for r in answerable), mean(r.reciprocal_rank for r in answerable),
-                               mean(r.ndcg for r in answerable), report.retrieve_p50_ms, report.retrieve_p95_ms))
-        raw[name] = {"retrieval": report.to_dict() | {"results": None}}
+        for rrf_k in args.rrf_k:  # the last constant's report feeds the floor sweep
+            with _open(name, "none", rrf_k=rrf_k) as rag:
+                report = rag.evaluate(items, k=args.k, retrieval_only=True, on_question=_progress(name, len(items)))
+            answerable = [r for r in report.results if r.answerable]
+            retrieval_rows.append((name, rrf_k, len(answerable), mean(r.hit for r in answerable),
+                                   mean(r.reciprocal_rank for r in answerable), mean(r.ndcg for r in answerable),
+                                   report.retrieve_p50_ms, report.retrieve_p95_ms))
+        raw[name] = {"retrieval": [dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row))
+                                   for row in retrieval_rows if row[0] == name]}
         if name == "squad2":
             sweep = _sweep([r.top_dense_score for r in answerable],
                            [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
@@ -138,7 +143,7 @@ def main() -> None:
             answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})"))
             raw[name]["answers"] = rep.to_dict() | {"results": None}
     print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
-    print(table(["set", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
+    print(table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
     if "floor_sweep" in raw:
         print("\nAbstention floor sweep on SQuAD2 (share of questions whose best dense cosine is under the floor)")
         print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],

@@ -35,6 +35,7 @@ from _common import OUT, machine, peak_rss_mib, plot, save_json, table  # noqa: 
 
 WORDS_PER_CHUNK = 120
 CHUNKS_PER_FILE = 100
+FILES_PER_COMMIT = 20
 VOCAB = 30_000
 QUERIES = 100
 WARMUP = 5
@@ -86,22 +87,25 @@ def build(n: int, folder: Path) -> None:
                         chunker_version="synthetic", embed_backend="builtin", embed_digest=minilm.digest())
     store = ChromaStore(folder, None, "default")
     with Catalog(paths.catalog, collection="default") as catalog:
+        batch: list[tuple[FileRecord, list[Chunk]]] = []
         for f in range(0, n, CHUNKS_PER_FILE):
             source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
             chunks, pos = [], 0
             for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
-                cid = f"{f + ordinal:032x}"
-                chunks.append(Chunk(id=cid, text=text, source=source, ordinal=ordinal, char_start=pos,
+                chunks.append(Chunk(id=f"{f + ordinal:032x}", text=text, source=source, ordinal=ordinal, char_start=pos,
                                     char_end=pos + len(text), page_start=None, page_end=None, heading_path=(),
                                     file_sha256="0" * 64))
                 pos += len(text) + 1
-            vectors = rng.standard_normal((len(chunks), minilm.DIMENSION)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            store.upsert(chunks, list(vectors), ["text"] * len(chunks))
-            record = FileRecord(source=source, root=str(folder), size=pos, mtime_ns=0, sha256="0" * 64, kind="text",
-                                chunks=len(chunks))
-            catalog.commit_files([(record, chunks)], manifest=manifest if f == 0 else None)
-            print(f"\rbuilding {n}: {f + len(chunks)}/{n}", end="", file=sys.stderr, flush=True)
+            batch.append((FileRecord(source=source, root=str(folder), size=pos, mtime_ns=0, sha256="0" * 64,
+                                     kind="text", chunks=len(chunks)), chunks))
+            if len(batch) == FILES_PER_COMMIT or f + CHUNKS_PER_FILE >= n:
+                every = [c for _, cs in batch for c in cs]
+                vectors = rng.standard_normal((len(every), minilm.DIMENSION)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                store.upsert(every, list(vectors), ["text"] * len(every))
+                catalog.commit_files(batch, manifest=manifest)
+                batch = []
+                print(f"\rbuilding {n}: {f + len(chunks)}/{n}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         bm25.load_or_build(catalog, paths.bm25)
     store.write_manifest(manifest)

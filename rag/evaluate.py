@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,8 @@ class EvalReport(Result):
     prompt_tokens: int
     completion_tokens: int
     errors: int
+    modes: dict[str, int] = field(default_factory=dict)
+    """How many answers had each mode ("generative", "extractive", "abstained")."""
     results: tuple[QuestionResult, ...] = ()
 
 
@@ -282,6 +285,7 @@ def summarize(
         prompt_tokens=sum(r.prompt_tokens for r in results),
         completion_tokens=sum(r.completion_tokens for r in results),
         errors=sum(1 for r in results if r.error),
+        modes=dict(Counter(r.mode for r in results if r.mode)),
         results=tuple(results),
     )
 
@@ -304,6 +308,8 @@ def evaluate(
         retrieval_only: only retrieve (no chat model calls; answer metrics stay None).
         on_question: called after each question (progress reporting).
 
+    One untimed retrieval runs first, so loading the embedder does not count as query latency.
+
     Raises:
         IngestError: the gold file cannot be read or parsed.
         RagError: from retrieval or the model (unreachable server, missing model, ...).
@@ -314,6 +320,8 @@ def evaluate(
     k = k or rag.settings.top_k
     if k < 1:
         raise ValueError("k must be at least 1")
+    if items:  # warm-up, not timed: the first query loads the embedder (and opens the store)
+        rag.retrieve(items[0].question, k=k, mode=mode)
     results = []
     for item in items:
         result = evaluate_item(rag, item, k=k, mode=mode, retrieval_only=retrieval_only)

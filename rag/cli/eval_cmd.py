@@ -29,7 +29,9 @@ def format_report(report: object) -> str:
             ("nDCG@10", _num(r.ndcg_at_10), ""),
         ]
     if not r.retrieval_only:
+        modes = ", ".join(f"{n} {m}" for m, n in sorted(r.modes.items())) or "none"
         rows += [
+            ("answers", str(sum(r.modes.values())), modes),
             ("answer containment", _num(r.answer_containment), f"{r.with_answers} questions with gold answers"),
             ("citation precision", _num(r.citation_precision), f"{r.citations} citations"),
             ("abstention accuracy", _num(r.abstention_accuracy), f"{r.unanswerable} unanswerable questions"),
