@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rag.engine import QueryEngine
     from rag.retrieve import Hit
     from rag.index_report import IndexProgress, IndexReport, RemoveReport, Status
+    from rag.doctor import DoctorReport
 
 
 class RAG:
@@ -219,6 +220,14 @@ class RAG:
         return ChatSession(
             self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
         )
+
+    def doctor(self) -> "DoctorReport":
+        """Check the setup: Ollama and its version, the embed and chat models (installed, context length,
+        capabilities), the index manifest against the embed model, Chroma, and the built-in embedder.
+        `report.exit_code(strict)` gives `rag doctor`'s exit code (0 ready, 1 warnings when strict, 2 broken)."""
+        from rag.doctor import doctor
+
+        return doctor(self.settings, self.client)
 
     def close(self) -> None:
         """Release the Ollama connection pool and open stores."""
