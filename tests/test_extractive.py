@@ -59,3 +59,15 @@ def test_extractive_to_dict_follows_the_documented_schema() -> None:
 
     schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(extractive_answer("How many vectors per input?", HITS).to_dict(), schema)
+
+
+def test_hard_wrapped_lines_and_list_items() -> None:
+    text = "A wrapped line that\ncontinues here. Next one.\n\n- item one is here\n- item two"
+    assert _sentences(text) == ["A wrapped line that\ncontinues here.", "Next one.", "item one is here", "item two"]
+
+
+def test_headings_are_not_quoted() -> None:
+    hit = make_hit("h" * 32, "Embedding vectors\n\nThe embed endpoint returns embedding vectors for each input.")
+    hit = type(hit)(**{**hit.__dict__, "heading_path": ("Embedding vectors",)})
+    assert [s for _, s, _ in pick_sentences("embedding vectors", [hit])] == [
+        "The embed endpoint returns embedding vectors for each input."]

@@ -69,7 +69,7 @@ def format_sources(answer: Any) -> list[str]:
         mark = "" if c.verified else " (unverified)"
         lines.append(f"[{c.n}] {where}{heading}{mark}")
         if c.quote:
-            lines.append(f'    "{c.quote.strip()}"')
+            lines.append(f'    "{" ".join(c.quote.split())}"')
     return lines
 
 
