@@ -11,12 +11,14 @@ from typing import Any
 from ingest._atoms import PARAGRAPH, SENTENCE, WORD, Atoms, atomize, estimate_tokens
 from ingest.document import Document
 
+CHUNKER_VERSION = "1"
+"""Bumped whenever chunk boundaries or ids for the same input would change (the index manifest records it)."""
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_CHUNK_OVERLAP = 30
 MIN_FILL = 0.5
 """A chunk may end early at a stronger break (paragraph, sentence) only once it holds this share of `size`."""
 
-__all__ = ["DEFAULT_CHUNK_OVERLAP", "DEFAULT_CHUNK_TOKENS", "Chunk", "chunk", "estimate_tokens", "split_chunk"]
+__all__ = ["CHUNKER_VERSION", "DEFAULT_CHUNK_OVERLAP", "DEFAULT_CHUNK_TOKENS", "Chunk", "chunk", "estimate_tokens", "split_chunk"]
 
 
 @dataclass(frozen=True)
