@@ -94,6 +94,7 @@ class IndexPipeline:
         self.on_outcome = on_outcome
         self.result = PipelineResult(dimension=manifest.dimension)
         self._stop = threading.Event()
+        self._abandon = threading.Event()
         self._extracted: queue.Queue[Any] = queue.Queue(maxsize=max(8, workers * 4))
         self._ready: queue.Queue[Any] = queue.Queue()
         self._writer_error: BaseException | None = None
@@ -120,12 +121,21 @@ class IndexPipeline:
         finally:
             self._stop.set()
             self._ready.put(_DONE)
-            writer.join()
+            self._join_writer(writer)
             extractor.join(timeout=2.0)
         if self._writer_error is not None:
             self.result.interrupted = True
             self.result.error = self.result.error or str(self._writer_error)
         return self.result
+
+    def _join_writer(self, writer: threading.Thread) -> None:
+        """Wait for the writer to store what is embedded; on (another) Ctrl-C it finishes its current batch only."""
+        while writer.is_alive():
+            try:
+                writer.join(0.1)
+            except KeyboardInterrupt:
+                self.result.interrupted = True
+                self._abandon.set()
 
     # -- stage 1: extraction (thread feeding from the worker processes) --------------------------------------
 
@@ -269,7 +279,7 @@ class IndexPipeline:
             if _DONE in batch:
                 finished = True
                 batch = [f for f in batch if f is not _DONE]
-            if self._writer_error is None and batch:
+            if self._writer_error is None and batch and not self._abandon.is_set():
                 try:
                     self._write(batch)
                 except BaseException as exc:  # surfaced by the embed loop / run()

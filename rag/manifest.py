@@ -16,8 +16,10 @@ FORMAT_VERSION = 1
 
 MISMATCH_MESSAGE = (
     "Collection {collection!r} was indexed with {stored}; this run uses {wanted}. "
-    "Re-index everything with `rag index PATH --rebuild`, or pass `--embed-model {model}` to use the index as it is."
+    "Re-index everything with `rag index PATH --rebuild`, or {keep} to use the index as it is."
 )
+KEEP_MODEL = "pass `--embed-model {model}`"
+KEEP_CHUNKER = "use chunk_tokens={tokens} and chunk_overlap={overlap}"
 DIGEST_WARNING = (
     "embedding model {model} changed since the index was built (digest {old} -> {new}); "
     "new vectors may not match old ones: consider `rag index PATH --rebuild`"
@@ -90,11 +92,13 @@ def check_compatible(stored: Manifest, wanted: Manifest, *, collection: str, que
         keys.append("dimension")
     if not query:
         keys += ["chunk_tokens", "chunk_overlap", "chunker_version", "format_version"]
-    if any(getattr(stored, k) != getattr(wanted, k) for k in keys):
+    differ = [k for k in keys if getattr(stored, k) != getattr(wanted, k)]
+    if differ:
+        model_differs = {"embed_model", "prefix_scheme", "dimension"} & set(differ)
+        keep = (KEEP_MODEL.format(model=stored.embed_model) if model_differs
+                else KEEP_CHUNKER.format(tokens=stored.chunk_tokens, overlap=stored.chunk_overlap))
         raise ManifestMismatch(
-            MISMATCH_MESSAGE.format(
-                collection=collection, stored=stored.describe(), wanted=wanted.describe(), model=stored.embed_model
-            )
+            MISMATCH_MESSAGE.format(collection=collection, stored=stored.describe(), wanted=wanted.describe(), keep=keep)
         )
     same_backend = stored.embed_backend == wanted.embed_backend
     if same_backend and stored.embed_digest and wanted.embed_digest and stored.embed_digest != wanted.embed_digest:

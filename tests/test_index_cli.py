@@ -116,3 +116,32 @@ def test_two_concurrent_processes_are_serialised(ollama, tmp_path: Path) -> None
 
     with open_rag(idx) as rag:
         assert len(assert_consistent(rag)) == r1["chunks_added"]
+
+
+def test_ctrl_c_keeps_finished_files_and_the_rerun_completes(ollama, tmp_path: Path) -> None:
+    import signal
+
+    docs = make_docs(tmp_path / "docs", n=60)
+    idx = tmp_path / "idx"
+    ollama.latency = 0.1
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "rag", "index", str(docs), *index_args(idx, "--json")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    first_line = proc.stderr.readline()  # "[1/60] added ..." once the first file is stored
+    assert first_line.startswith("[1/60] added"), first_line
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    report = json.loads(out)
+    assert proc.returncode == 130 and report["interrupted"] and report["error"] is None
+    assert 1 <= report["added"] < 60
+    from test_indexer import assert_consistent
+
+    from rag import RAG
+
+    with RAG(idx, embed_backend="ollama") as rag:
+        assert len(assert_consistent(rag)) == report["chunks_added"]  # exactly the finished files
+        ollama.latency = 0.0
+        rest = rag.index(docs)
+        assert rest.added == 60 - report["added"] and rest.unchanged == report["added"]
+        assert rest.orphans_removed == 0
+        assert_consistent(rag)

@@ -170,8 +170,9 @@ def test_manifest_mismatch_names_both_and_the_fix() -> None:
 def test_manifest_chunker_matters_for_indexing_not_querying() -> None:
     stored = Manifest("m:latest", 8, None, 200, 30, "1")
     wanted = Manifest("m:latest", 8, None, 300, 30, "1")
-    with pytest.raises(ManifestMismatch, match="300 tokens"):
+    with pytest.raises(ManifestMismatch, match="300 tokens") as err:
         check_compatible(stored, wanted, collection="c")
+    assert "chunk_tokens=200 and chunk_overlap=30" in str(err.value)
     assert check_compatible(stored, wanted, collection="c", query=True) == []
 
 

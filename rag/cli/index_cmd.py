@@ -24,8 +24,7 @@ def _open(options: dict[str, Any], **extra: Any) -> Any:
 class _Progress:
     """Progress on stderr: a bar (files, chunks, rate, ETA) on a terminal, else one line per file."""
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+    def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.bar: Any = None
         self.started = time.monotonic()
@@ -33,8 +32,6 @@ class _Progress:
     def __call__(self, event: Any) -> None:
         if event.event == "message":
             click.echo(event.message, err=True)
-        elif self.quiet:
-            return
         elif event.event == "start" and self.tty and event.files_total:
             self.bar = click.progressbar(length=event.files_total, label="Indexing", file=sys.stderr, show_eta=True,
                                          show_pos=True, item_show_func=lambda item: item)
@@ -110,7 +107,7 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
     rag = _open(options, embed_model=options["embed_model"], embed_backend=options["embed_backend"],
                 pdf_password=options["pdf_password"],
                 max_file_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None)
-    progress = _Progress(quiet=json_)
+    progress = _Progress()
 
     def action() -> int:
         try:
