@@ -144,6 +144,8 @@ def load_pdf(data: bytes, source: str, sha256: str, *, password: str | None, max
     if not parts:
         dropped = [r for r in _DROPPED if r in flagged]
         reason = f"{dropped[0]} on every page with text" if dropped else NO_TEXT_REASON
+        if failed and not dropped:  # e.g. a decompression bomb stopped by pypdf's limits: not a scan
+            reason = f"text extraction failed (pages {_page_list(failed)})"
         raise IngestError(source, reason)
     return Document(
         source=source, kind="pdf", text="".join(parts), sha256=sha256, title=title, pages=tuple(pages),
