@@ -16,6 +16,7 @@ variants) are all-MiniLM-L6-v2, the model rag.minilm runs. `33m` / `l12-v2` are 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy as np
 from rag import minilm
 from rag._result import Result
 from rag.errors import ContextLengthExceeded, EmbedderError, ModelNotFound, OllamaError, OllamaUnreachable
+from rag.manifest import normalize_model
 
 if TYPE_CHECKING:
     from rag._ollama_types import ModelInfo
@@ -267,6 +269,7 @@ class OllamaEmbedder(Embedder):
         self._dimension: int | None = None
         self._shown = False
         self._num_ctx = 0  # largest num_ctx sent so far: never go lower, or Ollama reloads the model
+        self._lock = threading.Lock()
 
     def _show(self) -> None:
         """Read context and embedding length from /api/show once (a server without the fields leaves them None)."""
@@ -340,8 +343,9 @@ class OllamaEmbedder(Embedder):
             return None
         longest = max(_generous_tokens(t) for t in texts)
         wanted = max(MIN_NUM_CTX, 1 << math.ceil(math.log2(max(longest, 1))))
-        self._num_ctx = max(self._num_ctx, min(wanted, self.max_tokens))
-        return {"num_ctx": self._num_ctx}
+        with self._lock:
+            self._num_ctx = max(self._num_ctx, min(wanted, self.max_tokens))
+            return {"num_ctx": self._num_ctx}
 
 
 def _generous_tokens(text: str) -> int:
@@ -351,16 +355,11 @@ def _generous_tokens(text: str) -> int:
 
 def _find_model(models: Sequence[ModelInfo], name: str) -> ModelInfo:
     """The /api/tags entry for `name` (":latest" implied). Raises ModelNotFound with the pull hint."""
-    wanted = _with_tag(name)
+    wanted = normalize_model(name)
     for entry in models:
-        if _with_tag(entry.name or entry.model) == wanted:
+        if normalize_model(entry.name or entry.model) == wanted:
             return entry
     raise ModelNotFound(name)
-
-
-def _with_tag(name: str) -> str:
-    name = name.strip().lower()
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def open_embedder(model: str, backend: str = "auto", client: Client | None = None, *,
