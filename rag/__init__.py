@@ -33,6 +33,8 @@ _EXPORTS: dict[str, str] = {
     "Embedder": "rag.embedders",
     "EmbedderInfo": "rag.embedders",
     "open_embedder": "rag.embedders",
+    "Check": "rag.doctor",
+    "DoctorReport": "rag.doctor",
     "ContextLengthExceeded": "rag.errors",
     "EmbedderError": "rag.errors",
     "IndexLocked": "rag.errors",
