@@ -162,3 +162,16 @@ def test_eval_cli_reports_a_bad_gold_file_cleanly(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", str(path), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"] == "IngestError" and "no questions" in result.stdout
+
+
+def test_eval_min_score_floor_turns_answers_into_abstentions(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, gold = corpus
+    index = tmp_path / "index"
+    with RAG(index, embed_backend="builtin", chat_model="none") as rag:
+        rag.index(docs)
+    low = _run(str(gold), "--index", str(index), "--chat-model", "none", "--min-score", "-1")
+    high = _run(str(gold), "--index", str(index), "--chat-model", "none", "--min-score", "1.01")  # no cosine reaches it
+    assert low["modes"].get("abstained", 0) < 6 and low["false_abstention"] < 1.0
+    assert high["modes"] == {"abstained": 6}
+    assert high["abstention_accuracy"] == 1.0 and high["false_abstention"] == 1.0
+    assert high["answer_containment"] == 0.0 and high["citations"] == 0

@@ -56,11 +56,12 @@ def format_report(report: object) -> str:
 @click.option("-k", "--k", "k", type=click.IntRange(min=1), help="Chunks retrieved and given to the model; hit@k and recall@k use it (default: top_k).")
 @click.option("--mode", type=click.Choice(_MODES), default="hybrid", show_default=True, help="Retrieval mode.")
 @click.option("--retrieval-only", is_flag=True, help="Only retrieve: no chat model calls, no answer metrics.")
+@click.option("--min-score", type=float, help="Abstention floor on the best hit's dense cosine (default: settings).")
 @click.option("-m", "--chat-model", envvar="RAG_CHAT_MODEL", help="Chat model (Ollama name, gguf:PATH, or none).")
 @index_options
 @json_option
 def eval_cmd(
-    gold: str, k: int | None, mode: str, retrieval_only: bool, chat_model: str | None, index_dir: str | None,
+    gold: str, k: int | None, mode: str, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
     chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.
@@ -81,7 +82,7 @@ def eval_cmd(
         items = load_gold(gold)
         with RAG(
             index_dir, chroma_url=chroma_url, collection=collection, ollama_host=ollama_host, chat_model=chat_model,
-            top_k=k,
+            top_k=k, min_score=min_score,
         ) as rag, click.progressbar(
             length=len(items), label="Evaluating", file=sys.stderr, show_pos=True
         ) as bar:
