@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -157,7 +158,7 @@ def _plot(rows: list[tuple[str, str, dict[str, float]]]) -> None:
     for mode in ("bm25", "hybrid"):
         best = max((r for r in rows[3:] if r[0] == mode), key=lambda r: r[2]["ndcg@10"], default=None)
         if best is not None:
-            bars.append((f"{mode} best\n{best[1][:28]}", best[2]["ndcg@10"]))
+            bars.append((f"{mode} best\n" + "\n".join(textwrap.wrap(best[1], 18)), best[2]["ndcg@10"]))
 
     def draw(ax: object) -> None:
         labels, values = zip(*bars)
