@@ -88,7 +88,8 @@ def test_low_similarity_abstains_without_calling_the_model(index, ollama) -> Non
 
 def test_model_saying_unanswerable_is_reported(index, ollama) -> None:
     ollama.chat_reply = [json.dumps({"answerable": False, "answer": "The sources do not say.", "citations": []})]
-    data = _json(_ask(index, "Who won the 1998 World Cup?", "--json"))
+    # Floor off so the question reaches the model: this tests the model's own "not answerable".
+    data = _json(_ask(index, "Who won the 1998 World Cup?", "--json", "--min-score", "0"))
     assert data["mode"] == "generative" and data["answerable"] is False and data["citations"] == []
 
 
@@ -119,7 +120,9 @@ def test_chat_model_none_gives_an_extractive_answer(index, ollama) -> None:
 
 def test_ollama_down_falls_back_to_extractive(index, ollama) -> None:
     ollama.stop()
-    data = _json(_ask(index, QUESTION, "--json"))
+    # The index holds the fake server's hashed vectors; with Ollama down the query is embedded by the real built-in
+    # all-minilm, so dense cosines mean nothing here and the abstention floor is turned off for this test.
+    data = _json(_ask(index, QUESTION, "--json", "--min-score", "0"))
     assert data["mode"] == "extractive" and data["citations"]
     assert {c["id"] for c in data["citations"]} <= {h["id"] for h in data["hits"]}
     assert all(c["verified"] for c in data["citations"])
