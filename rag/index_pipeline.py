@@ -29,9 +29,17 @@ from rag.manifest import Manifest
 from rag.store import ChromaStore
 
 MAX_SPLIT_DEPTH = 8
+EXTRACTED_FILES_AHEAD = 64
+"""Extracted files waiting for the embedder (bounds memory while keeping the embedder fed)."""
+FILL_WAIT_S = 0.05
+"""How long the embedder waits for more extracted files before embedding a part-filled group."""
 _DONE = object()
 _UNWRITTEN = object()
-_WRITE_GROUP_FILES = 256
+WRITE_MIN_CHUNKS = 256
+"""Chunks per Chroma write: each upsert call costs ~25 ms fixed, so larger writes cost less CPU per chunk."""
+WRITE_WAIT_S = 0.5
+"""Longest a finished file waits for company before it is written."""
+WRITE_MAX_FILES = 512
 
 
 class _Unembeddable(Exception):
@@ -75,7 +83,7 @@ class IndexPipeline:
         store, catalog: where vectors and rows go.
         manifest: written with the first commit (its dimension is filled from the first vector if None).
         params: ingest extraction parameters; workers: extraction processes.
-        group_chunks: chunks per embedding group.
+        group_chunks: chunks per embedding group (batch size x requests in flight keeps every slot busy).
         on_outcome: called (from the writer thread) with each file's outcome and the running chunk total.
     """
 
@@ -90,12 +98,11 @@ class IndexPipeline:
         self.params = params
         self.workers = workers
         self.group_chunks = max(1, group_chunks)
-        self.min_chunks = max(1, group_chunks // 4)
         self.on_outcome = on_outcome
         self.result = PipelineResult(dimension=manifest.dimension)
         self._stop = threading.Event()
         self._abandon = threading.Event()
-        self._extracted: queue.Queue[Any] = queue.Queue(maxsize=max(8, workers * 4))
+        self._extracted: queue.Queue[Any] = queue.Queue(maxsize=EXTRACTED_FILES_AHEAD)
         self._ready: queue.Queue[Any] = queue.Queue()
         self._writer_error: BaseException | None = None
         self._manifest_dimension: Any = _UNWRITTEN
@@ -179,17 +186,14 @@ class IndexPipeline:
             self._embed_group(group)
 
     def _fill(self, pending: list[tuple[_File, int]], done: bool) -> bool:
-        """Take extracted files until a group is full, or the input is momentarily dry with enough to embed."""
+        """Take extracted files until a group is full, extraction ends, or no file came for `FILL_WAIT_S`."""
         while not done and len(pending) < self.group_chunks:
-            block = len(pending) < self.min_chunks
             try:
-                item = self._extracted.get(timeout=0.1) if block else self._extracted.get_nowait()
+                item = self._extracted.get(timeout=FILL_WAIT_S if pending else 0.5)
             except queue.Empty:
-                if block:
-                    if pending:  # don't sit on a part-filled group while extraction is slow
-                        return done
-                    continue
-                return done
+                if pending:  # extraction is the slow stage: don't sit on a part-filled group
+                    return done
+                continue
             if item is _DONE:
                 return True
             if isinstance(item, BaseException):
@@ -270,20 +274,34 @@ class IndexPipeline:
     def _write_loop(self) -> None:
         finished = False
         while not finished:
-            batch = [self._ready.get()]
-            while len(batch) < _WRITE_GROUP_FILES:
-                try:
-                    batch.append(self._ready.get_nowait())
-                except queue.Empty:
-                    break
-            if _DONE in batch:
-                finished = True
-                batch = [f for f in batch if f is not _DONE]
+            batch, finished = self._collect()
             if self._writer_error is None and batch and not self._abandon.is_set():
                 try:
                     self._write(batch)
                 except BaseException as exc:  # surfaced by the embed loop / run()
                     self._writer_error = exc
+
+    def _collect(self) -> tuple[list[_File], bool]:
+        """Files to write together: at least WRITE_MIN_CHUNKS chunks (Chroma charges per call), or what arrived
+        within WRITE_WAIT_S, or everything left at the end."""
+        batch: list[_File] = []
+        chunks = 0
+        deadline = None
+        while chunks < WRITE_MIN_CHUNKS and len(batch) < WRITE_MAX_FILES:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                item = self._ready.get(timeout=timeout)
+            except queue.Empty:
+                break
+            if item is _DONE:
+                return batch, True
+            batch.append(item)
+            chunks += len(item.chunks)
+            if deadline is None:
+                deadline = time.monotonic() + WRITE_WAIT_S
+            if self._stop.is_set() and self._ready.empty():
+                break
+        return batch, False
 
     def _write(self, batch: list[_File]) -> None:
         stored: list[tuple[_File, list[Chunk]]] = []

@@ -180,7 +180,7 @@ def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, 
         done[0] += 1
         _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome))
 
-    group = settings.embed_batch * settings.embed_in_flight * 2
+    group = settings.embed_batch * settings.embed_in_flight
     pipeline = IndexPipeline(embedder, store, catalog, manifest, _extract_params(settings), workers=_workers(),
                              group_chunks=group, on_outcome=on_outcome)
     result = pipeline.run(plan.todo)
