@@ -104,9 +104,12 @@ class Catalog:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            if create:
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if create:  # one transaction, so a reader never sees half a schema
+                self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            elif not self._db.execute("PRAGMA user_version").fetchone()[0]:  # a writer is creating it right now
+                self._db.close()
+                raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name,
+                                                         home=self.path.parent))
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the catalog {self.path}: {exc}. Delete it and run `rag index --rebuild`.") from exc
 
