@@ -1,8 +1,9 @@
 """The write pipeline of one sync: extract (worker processes) -> embed (this thread) -> store (a writer thread).
 
 The three stages overlap: while a group of chunks is being embedded, the next files are extracted and the previous
-group is written. Groups span files (a group is `embed_batch * embed_in_flight * 2` chunks), so many small files still
-fill the embedder's batches. For each finished group of files the writer upserts every vector into Chroma first, then
+group is written. Groups span files (a group is `embed_batch * embed_in_flight` chunks: one full batch per request
+slot), so many small files still fill the embedder's batches. Writes start just after a group is sent (see
+`_await_flight`), so they run while Ollama works. For each finished group of files the writer upserts every vector into Chroma first, then
 commits the files' rows in one catalog transaction, then deletes the files' old chunk ids from Chroma. A crash between
 any two steps leaves Chroma with ids the catalog lacks (orphans), which the next run deletes; the catalog never names a
 chunk whose vector was not yet stored.
@@ -35,8 +36,9 @@ FILL_WAIT_S = 0.05
 """How long the embedder waits for more extracted files before embedding a part-filled group."""
 _DONE = object()
 _UNWRITTEN = object()
-WRITE_MIN_CHUNKS = 256
-"""Chunks per Chroma write: each upsert call costs ~25 ms fixed, so larger writes cost less CPU per chunk."""
+FLIGHT_WAIT_S = 0.2
+"""Longest a ready write waits for the next embedding group to go out."""
+SEND_GRACE_S = 0.01
 WRITE_WAIT_S = 0.5
 """Longest a finished file waits for company before it is written."""
 WRITE_MAX_FILES = 512
@@ -102,6 +104,7 @@ class IndexPipeline:
         self.result = PipelineResult(dimension=manifest.dimension)
         self._stop = threading.Event()
         self._abandon = threading.Event()
+        self._in_flight = threading.Event()
         self._extracted: queue.Queue[Any] = queue.Queue(maxsize=EXTRACTED_FILES_AHEAD)
         self._ready: queue.Queue[Any] = queue.Queue()
         self._writer_error: BaseException | None = None
@@ -228,6 +231,7 @@ class IndexPipeline:
                 self._ready.put(f)
 
     def _embed(self, chunks: list[Chunk]) -> list[np.ndarray | None]:
+        self._in_flight.set()
         vectors = self.embedder.embed_documents([c.text for c in chunks])
         for v in vectors:
             if v is not None:
@@ -275,19 +279,28 @@ class IndexPipeline:
         finished = False
         while not finished:
             batch, finished = self._collect()
+            if not finished and not self._stop.is_set():
+                self._await_flight()
             if self._writer_error is None and batch and not self._abandon.is_set():
                 try:
                     self._write(batch)
                 except BaseException as exc:  # surfaced by the embed loop / run()
                     self._writer_error = exc
 
+    def _await_flight(self) -> None:
+        """Start a write just after an embedding group went out. Chroma's embedded upsert holds the GIL for its whole
+        run, so writing while the group is on the server hides it; writing as replies arrive would stall them."""
+        self._in_flight.wait(timeout=FLIGHT_WAIT_S)
+        self._in_flight.clear()
+        time.sleep(SEND_GRACE_S)  # let the embedder's threads put their requests on the wire first
+
     def _collect(self) -> tuple[list[_File], bool]:
-        """Files to write together: at least WRITE_MIN_CHUNKS chunks (Chroma charges per call), or what arrived
-        within WRITE_WAIT_S, or everything left at the end."""
+        """Files to write together: at least one group's worth of chunks (each Chroma call costs ~25 ms fixed), or
+        what arrived within WRITE_WAIT_S, or everything left at the end."""
         batch: list[_File] = []
         chunks = 0
         deadline = None
-        while chunks < WRITE_MIN_CHUNKS and len(batch) < WRITE_MAX_FILES:
+        while chunks < self.group_chunks and len(batch) < WRITE_MAX_FILES:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 item = self._ready.get(timeout=timeout)
