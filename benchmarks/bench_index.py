@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -132,10 +131,34 @@ _RSS_SCRIPT = textwrap.dedent("""
     with RAG(sys.argv[2], embed_backend="builtin") as rag:
         report = rag.index(sys.argv[1])
     out = dict(seconds=round(time.perf_counter() - t0, 1), chunks=report.chunks_added, files=report.added,
-               skipped=report.skipped, self_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               children_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+               skipped=report.skipped, self_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     print(json.dumps(out))
 """)
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Current RSS of `root` and all its descendants (Linux /proc), in MiB."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            status = (entry / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[int(entry.name)] = int(line.split()[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
 
 
 def bench_book_rss() -> dict | None:
@@ -147,12 +170,18 @@ def bench_book_rss() -> dict | None:
         folder = Path(tmp) / "book"
         folder.mkdir()
         shutil.copy(book, folder / book.name)
-        proc = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(folder), str(Path(tmp) / "idx")],
-                              capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(REPO)})
+        proc = subprocess.Popen([sys.executable, "-c", _RSS_SCRIPT, str(folder), str(Path(tmp) / "idx")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=os.environ | {"PYTHONPATH": str(REPO)})
+        tree_peak = 0.0
+        while proc.poll() is None:
+            tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+            time.sleep(0.1)
+        out, err = proc.communicate()
         if proc.returncode != 0:
-            raise SystemExit(proc.stderr)
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result |= dict(embedder="builtin all-minilm (ONNX int8)", pages=352)
+            raise SystemExit(err)
+        result = json.loads(out.strip().splitlines()[-1])
+    result |= dict(tree_peak_mb=round(tree_peak), embedder="builtin all-minilm (ONNX int8)", pages=352)
     return result
 
 
