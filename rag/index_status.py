@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 from rag.catalog import Catalog
 from rag.config import Settings
@@ -61,8 +62,8 @@ def _collection_status(lay: IndexLayout) -> CollectionStatus:
 
 def index_status(settings: Settings) -> Status:
     """Every collection with a catalog in the index folder (for this store: embedded, or the --chroma-url server)."""
-    base = layout(settings.index_dir, settings.chroma_url, settings.collection)
-    collections = [_collection_status(layout(settings.index_dir, settings.chroma_url, name))
+    base = layout(Path(settings.index_dir).absolute(), settings.chroma_url, settings.collection)
+    collections = [_collection_status(layout(base.index_dir, settings.chroma_url, name))
                    for name in catalog_names(base.home)]
     return Status(
         index_dir=str(base.index_dir),
