@@ -115,8 +115,8 @@ class RAG:
         """Sync the collection with the folder (or single file) at `path`: embed new and changed files, drop the chunks
         of deleted ones; unchanged files cost no embedding call.
 
-        The embedding model is the one in the collection's manifest, unless `embed_model` was set to something other
-        than the default (then it must match, or pass `rebuild=True`). A run stopped by Ctrl-C or a fatal error keeps the
+        The embedding model is the one in the collection's manifest, unless `embed_model` was given (then it must
+        match, or pass `rebuild=True`); a new collection uses `embed_model` or the default, all-minilm. A run stopped by Ctrl-C or a fatal error keeps the
         files it finished (`report.interrupted`, `report.error`); the next run completes the rest.
 
         Args:
@@ -133,12 +133,11 @@ class RAG:
             OllamaError, EmbedderError: the embedding model cannot be opened.
             StoreError: Chroma or the catalog failed.
         """
-        from rag.config import DEFAULT_EMBED_MODEL
         from rag.indexer import index_folder
 
         return index_folder(
             path, settings=self.settings, open_embedder=self._index_embedder,
-            model_explicit=self.settings.embed_model != DEFAULT_EMBED_MODEL, rebuild=rebuild, dry_run=dry_run,
+            model_explicit=self.settings.embed_model is not None, rebuild=rebuild, dry_run=dry_run,
             no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude),
         )
 

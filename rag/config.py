@@ -61,7 +61,8 @@ class Settings:
     chroma_url: str | None = None
     """http://HOST:PORT of a Chroma server; the catalog and lock still live in index_dir."""
     collection: str = DEFAULT_COLLECTION
-    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_model: str | None = None
+    """Embedding model; None: the collection's model from its manifest, else DEFAULT_EMBED_MODEL."""
     embed_backend: str = DEFAULT_EMBED_BACKEND
     chat_model: str = DEFAULT_CHAT_MODEL
     """Ollama model name, or gguf:PATH for in-process llama.cpp, or "none" for extractive answers only."""
@@ -106,3 +107,8 @@ class Settings:
         else:
             settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir))
         return settings
+
+    @property
+    def embed_model_or_default(self) -> str:
+        """The embedding model asked for, else the default (for a new collection)."""
+        return self.embed_model or DEFAULT_EMBED_MODEL

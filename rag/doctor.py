@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from rag._result import Result
-from rag.config import DEFAULT_EMBED_MODEL
 from rag.errors import ModelNotFound, OllamaError, RagError
 
 if TYPE_CHECKING:
@@ -200,10 +199,9 @@ def _unavailable_fix(model: str, settings: "Settings", server: _Ollama) -> str:
 
 def _check_embed(settings: "Settings", client: "Client", server: _Ollama, builtin_ok: bool,
                  collection: "CollectionStatus | None", checks: list[Check]) -> None:
-    from rag.manifest import normalize_model
 
-    configured = settings.embed_model
-    explicit = normalize_model(configured) != normalize_model(DEFAULT_EMBED_MODEL)
+    configured = settings.embed_model_or_default
+    explicit = settings.embed_model is not None
     indexed = collection.model if collection is not None else None
     if collection is not None:
         _check_index(settings, collection, configured, explicit, checks)

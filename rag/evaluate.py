@@ -330,8 +330,14 @@ def evaluate(
             on_question(result)
     return summarize(
         results, gold=str(gold) if isinstance(gold, (str, Path)) else "<items>", k=k, mode=mode,
-        retrieval_only=retrieval_only, embed_model=rag.settings.embed_model, chat_model=rag.settings.chat_model,
+        retrieval_only=retrieval_only, embed_model=_index_model(rag), chat_model=rag.settings.chat_model,
     )
 
 
 __all__ = ["EvalReport", "GoldItem", "NDCG_DEPTH", "QuestionResult", "evaluate", "load_gold", "summarize"]
+
+
+def _index_model(rag: "RAG") -> str:
+    """The embedding model the evaluated collection was built with (what its queries are embedded with)."""
+    collection = next((c for c in rag.status().collections if c.name == rag.settings.collection), None)
+    return collection.model if collection is not None and collection.model else rag.settings.embed_model_or_default

@@ -147,7 +147,7 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
           open_embedder: Callable[[str], Any], model_explicit: bool, progress: Progress | None,
           include: Iterable[str], exclude: Iterable[str], start: float) -> IndexReport:
     stored = catalog.manifest()
-    model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model
+    model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model_or_default
     embedder = open_embedder(model)
     try:
         return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
@@ -235,7 +235,7 @@ def _dry_run(root: Path, lay: IndexLayout, settings: Settings, include: Iterable
     outcomes = list(plan.skipped)
     outcomes += [FileOutcome(src.source, "updated" if rec else "added") for src, rec in plan.todo]
     outcomes += [FileOutcome(r.source, REMOVED, chunks=r.chunks) for r in plan.gone]
-    model = stored.embed_model if stored is not None else settings.embed_model
+    model = stored.embed_model if stored is not None else settings.embed_model_or_default
     return _report(root, settings, outcomes, plan, None, [], model, 0, 0, start,
                    chunks_removed=sum(r.chunks for r in plan.gone), dry_run=True)
 

@@ -135,8 +135,11 @@ def test_model_switch_is_refused_until_rebuild(ollama, tmp_path: Path) -> None:
         assert report.added == 2 and report.embed_model == "nomic-embed-text:latest"
         assert rag.status().collections[0].dimension == 768
         assert assert_consistent(rag) == old  # same chunker: same ids, new vectors
-    with open_rag(tmp_path / "idx") as rag:  # default model: follows the manifest, no mismatch
+    with open_rag(tmp_path / "idx") as rag:  # no model given: follows the manifest, no mismatch
         assert rag.index(docs).unchanged == 2
+    with open_rag(tmp_path / "idx", embed_model="all-minilm") as rag:  # the default, but asked for explicitly
+        with pytest.raises(ManifestMismatch):
+            rag.index(docs)
 
 
 def test_chunk_too_long_for_the_model_is_split_and_retried(ollama, tmp_path: Path) -> None:
