@@ -32,10 +32,13 @@ def _rag(index: Path, client: Client | None = None, **kw) -> RAG:
     return rag
 
 
-def _clean_ids(docs: Path, index: Path) -> set[str]:
-    with _rag(index) as rag:
+def _docs_and_clean_ids(tmp_path: Path, server, n: int) -> tuple[Path, set[str]]:
+    """A folder of n files and the chunk ids of a clean index of it; the server's counters are reset after."""
+    docs = make_docs(tmp_path / "docs", n=n)
+    with _rag(tmp_path / "clean") as rag:
         assert rag.index(docs).error is None
-    return store_state(index)["catalog_ids"]
+    server.reset()
+    return docs, store_state(tmp_path / "clean")["catalog_ids"]
 
 
 def _kill_after(server, path: str, n: int) -> threading.Thread:
@@ -64,9 +67,7 @@ def test_ollama_down_at_start_exits_2_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_ollama_dying_mid_index_keeps_finished_files_and_the_rerun_equals_a_clean_run(ollama, tmp_path: Path) -> None:
-    docs = make_docs(tmp_path / "docs", n=30)
-    clean = _clean_ids(docs, tmp_path / "clean")
-    ollama.reset()
+    docs, clean = _docs_and_clean_ids(tmp_path, ollama, 30)
     ollama.latency = 0.02
     watcher = _kill_after(ollama, "/api/embed", 12)
     idx = tmp_path / "idx"
@@ -90,9 +91,7 @@ def test_ollama_dying_mid_index_keeps_finished_files_and_the_rerun_equals_a_clea
 
 
 def test_ollama_restarting_within_the_retry_window_costs_nothing(ollama, tmp_path: Path) -> None:
-    docs = make_docs(tmp_path / "docs", n=12)
-    clean = _clean_ids(docs, tmp_path / "clean")
-    ollama.reset()
+    docs, clean = _docs_and_clean_ids(tmp_path, ollama, 12)
     ollama.latency = 0.02
     watcher = _kill_after(ollama, "/api/embed", 4)
 
@@ -129,9 +128,7 @@ def test_persistent_500_stops_the_run_with_the_server_message(ollama, tmp_path: 
 
 
 def test_read_timeout_mid_index_stops_cleanly_and_the_rerun_completes(ollama, tmp_path: Path) -> None:
-    docs = make_docs(tmp_path / "docs", n=10)
-    clean = _clean_ids(docs, tmp_path / "clean")
-    ollama.reset()
+    docs, clean = _docs_and_clean_ids(tmp_path, ollama, 10)
     idx = tmp_path / "idx"
 
     def stall() -> None:  # the server hangs once a few batches went through
