@@ -113,16 +113,17 @@ def _split_host_port(hostport: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class _Policy:
-    """What a call may retry: connect errors and 503 always; 500 and read timeouts only where asked."""
+    """What a call may retry: connect errors and 503 always; the rest only where asked."""
 
     short: bool = False  # short read timeout (tags, show, version, ps)
     retry_500: bool = False
     retry_read_timeout: bool = False
+    retry_dropped: bool = False  # connection dropped before any reply: safe to re-send for idempotent calls
 
 
 _LONG = _Policy()
-_EMBED = _Policy(retry_500=True)
-_SHORT = _Policy(short=True, retry_read_timeout=True)
+_EMBED = _Policy(retry_500=True, retry_dropped=True)
+_SHORT = _Policy(short=True, retry_read_timeout=True, retry_dropped=True)
 
 
 class _EndpointMissing(OllamaError):
@@ -371,7 +372,9 @@ class Client:
                 error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, True
             except httpx.TimeoutException as exc:
                 error, cause, retry = OllamaTimeout(self.host, timeout=timeout), exc, policy.retry_read_timeout
-            except httpx.TransportError as exc:  # dropped mid-request, TLS, protocol errors
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # dropped before a reply (server died)
+                error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, policy.retry_dropped
+            except httpx.TransportError as exc:  # TLS and other protocol errors
                 error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, False
             except OllamaError as exc:
                 error, cause = exc, exc.__cause__

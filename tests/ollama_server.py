@@ -411,7 +411,8 @@ class FakeOllama:
         return [r.body for r in self.requests if r.path == path]
 
     def fail_next(self, n: int = 1, status: int = 500, paths: list[str] | tuple[str, ...] | None = None) -> None:
-        """Answer the next `n` requests (to `paths`, default any) with `status` and an Ollama-style error body."""
+        """Answer the next `n` requests (to `paths`, default any) with `status` and an Ollama-style error body;
+        status 0 drops the connection without answering (a server that dies mid-request)."""
         with self._lock:
             self._failures.append((n, status, tuple(paths) if paths else None))
 
@@ -450,6 +451,9 @@ class FakeOllama:
             if self.latency:
                 time.sleep(self.latency)
             status = self._take_failure(path)
+            if status == 0:
+                h.close_connection = True
+                return None
             if status is not None:
                 return h.send_json(status, {"error": BUSY_ERROR if status == 503 else f"injected failure {status}"})
             route = self._routes().get((h.command, path))

@@ -307,6 +307,16 @@ def test_500_is_retried_on_embed_only(client: Client, ollama: FakeOllama) -> Non
     assert ollama.count("/api/chat") == 1
 
 
+def test_connection_dropped_before_a_reply_is_retried_on_embed_not_on_chat(client: Client, ollama: FakeOllama) -> None:
+    ollama.fail_next(1, status=0, paths=["/api/embed"])
+    assert len(client.embed("all-minilm", ["a"]).embeddings) == 1
+    assert ollama.count("/api/embed") == 2
+    ollama.fail_next(1, status=0, paths=["/api/chat"])
+    with pytest.raises(OllamaUnreachable):
+        client.chat("llama3.2", [{"role": "user", "content": "hi"}])
+    assert ollama.count("/api/chat") == 1
+
+
 def test_503_before_a_stream_starts_is_retried(client: Client, ollama: FakeOllama) -> None:
     ollama.fail_next(1, status=503, paths=["/api/chat"])
     assert list(client.chat("llama3.2", USER, stream=True))[-1].done
