@@ -38,3 +38,14 @@ def write_docs(root) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def index_docs(tmp_path, **options) -> str:
+    """Write the corpus to tmp_path/docs, index it into tmp_path/index (RAG options as given); the index path."""
+    from rag import RAG
+
+    write_docs(tmp_path / "docs")
+    with RAG(index_dir=tmp_path / "index", **options) as rag:
+        report = rag.index(tmp_path / "docs")
+    assert report.error is None, report.error
+    return str(tmp_path / "index")

@@ -31,7 +31,7 @@ def _words(seed: int, n: int = 90) -> str:
 def text_pdf(path: Path, pages: list[str]) -> Path:
     """A PDF whose pages show the given lines of text (Helvetica), written with pypdf only."""
     from pypdf import PdfWriter
-    from pypdf.generic import ContentStream, DecodedStreamObject, DictionaryObject, NameObject
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
     font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),

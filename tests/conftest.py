@@ -2,9 +2,15 @@
 points at a closed port, so nothing ever talks to a real Ollama the developer may have running."""
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,3 +54,41 @@ def ollama(monkeypatch: pytest.MonkeyPatch):
     with FakeOllama() as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         yield server
+
+
+def _chroma_cli() -> str | None:
+    from_venv = Path(sys.executable).with_name("chroma")
+    return str(from_venv) if from_venv.exists() else shutil.which("chroma")
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real `chroma run` server on 127.0.0.1 for the whole test session (skips when the CLI is missing)."""
+    exe = _chroma_cli()
+    if exe is None:
+        pytest.skip("the `chroma` CLI is not installed")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma_server")
+    log = open(data / "server.log", "wb")
+    proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"ANONYMIZED_TELEMETRY": "False"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chroma run did not start: {(data / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

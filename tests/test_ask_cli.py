@@ -5,11 +5,10 @@ import json
 
 import jsonschema
 import pytest
-from _hits import write_docs
+from _hits import index_docs
 from click.testing import CliRunner
 from conftest import REPO
 
-from rag import RAG
 from rag.cli import cli
 
 QUESTION = "What does the embed endpoint return?"
@@ -17,12 +16,9 @@ QUESTION = "What does the embed endpoint return?"
 
 @pytest.fixture
 def index(tmp_path, ollama):
-    docs = tmp_path / "docs"
-    write_docs(docs)
-    with RAG(index_dir=tmp_path / "index") as rag:
-        rag.index(docs)
+    path = index_docs(tmp_path)
     ollama.reset()
-    return str(tmp_path / "index")
+    return path
 
 
 def _ask(index: str, *args: str):

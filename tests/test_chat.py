@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from _hits import write_docs
+from _hits import index_docs
 from click.testing import CliRunner
 from ollama_server import reply_for_schema
 
@@ -18,10 +19,7 @@ REWRITTEN = "How are the embedding vectors normalised?"
 
 @pytest.fixture
 def index(tmp_path, ollama):
-    docs = tmp_path / "docs"
-    write_docs(docs)
-    with RAG(index_dir=tmp_path / "index") as rag:
-        rag.index(docs)
+    path = index_docs(tmp_path)
     ollama.reset()
 
     def reply(body: dict) -> str:
@@ -30,7 +28,7 @@ def index(tmp_path, ollama):
         return REWRITTEN + "\n"
 
     ollama.chat_reply = reply
-    return tmp_path / "index"
+    return Path(path)
 
 
 def test_follow_up_is_condensed_with_the_history(index, ollama) -> None:

@@ -1,55 +1,12 @@
 """Server mode: the same index, status and query checks against a real `chroma run` on 127.0.0.1."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import free_port
 from test_indexer import assert_consistent, make_docs, open_rag
 
 pytestmark = pytest.mark.chroma_server
-
-
-def _chroma_cli() -> str | None:
-    from_venv = Path(os.sys.executable).with_name("chroma")
-    return str(from_venv) if from_venv.exists() else shutil.which("chroma")
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory):
-    exe = _chroma_cli()
-    if exe is None:
-        pytest.skip("the `chroma` CLI is not installed")
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma_server")
-    log = open(data / "server.log", "wb")
-    proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"ANONYMIZED_TELEMETRY": "False"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not start: {(data / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_index_sync_and_status_on_a_server(ollama, chroma_url: str, tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from _robust import _words, assert_consistent_state, store_state
 from conftest import REPO
-from test_chroma_server import chroma_url  # noqa: F401 (fixture: a real `chroma run` on 127.0.0.1)
 from test_indexer import make_docs
 
 from rag import RAG

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _hits import write_docs
+from _hits import index_docs
 from _robust import assert_consistent_state, store_state
 from click.testing import CliRunner
 from conftest import REPO
@@ -155,12 +155,9 @@ def test_read_timeout_mid_index_stops_cleanly_and_the_rerun_completes(ollama, tm
 
 @pytest.fixture
 def asked_index(tmp_path: Path, ollama) -> str:
-    docs = tmp_path / "docs"
-    write_docs(docs)
-    with RAG(tmp_path / "index", embed_backend="ollama") as rag:
-        assert rag.index(docs).error is None
+    path = index_docs(tmp_path, embed_backend="ollama")
     ollama.reset()
-    return str(tmp_path / "index")
+    return path
 
 
 FAULTS = {
