@@ -6,6 +6,7 @@ Command (from the repo root; needs ../shared/eval/squad2 and ../shared/eval/cmrc
     python benchmarks/bench_qa.py --answers 0              # retrieval and the abstention-floor sweep only
     OLLAMA_HOST=http://HOST:11434 python benchmarks/bench_qa.py --chat-model llama3.2
     python benchmarks/bench_qa.py --chat-model gguf:/path/model.gguf
+    python benchmarks/bench_qa.py --chat-model gguf:/path/model.gguf --answers 40 --balanced --compare-extractive
 
 Code path: the whole product. Each passage is written to benchmarks/out/qa/<set>/<id>.txt ("title\\n\\ntext"), indexed
 with RAG.index (built-in all-minilm embedder, default chunking), and scored with RAG.evaluate: retrieval hit@k, MRR and
@@ -13,7 +14,9 @@ nDCG@10 against the passage each question was written from, always; answer conta
 abstention accuracy on a sample of --answers questions, generative when a chat model answers, else extractive (the
 table says which). The abstention floor (min_score, compared with the best hit's dense cosine) is swept over SQuAD2's
 questions, and over SciFact claims asked of the SQuAD2 passages as clearly off-topic questions when ../shared/eval/scifact
-is present.
+is present. --balanced draws half of the SQuAD2 answer sample from unanswerable questions; --compare-extractive answers
+the same sample again with no chat model. The answer table also gives the share of citations whose quote was found in
+the cited chunk, unusable replies (ModelOutputError after one retry) and chat calls beyond one per model answer.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, tabl
 
 from rag import RAG  # noqa: E402
 from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K  # noqa: E402
-from rag.evaluate import EvalReport, GoldItem  # noqa: E402
+from rag.evaluate import EvalReport, GoldItem, evaluate  # noqa: E402
 from rag.metrics import mean  # noqa: E402
 
 FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
@@ -102,9 +105,81 @@ def _off_topic(k: int) -> list[float | None]:
     return [r.top_dense_score for r in report.results]
 
 
-def _answer_row(name: str, report: EvalReport, mode: str) -> tuple:
-    return (name, mode, report.questions, report.answer_containment, report.citation_precision,
-            report.abstention_accuracy, report.false_abstention, report.answer_p50_ms)
+def _sample(items: list[GoldItem], n: int, seed: int, balanced: bool) -> list[GoldItem]:
+    """`n` items drawn with `seed`; with `balanced`, half of them unanswerable when the set has both kinds."""
+    rng = random.Random(seed)
+    bad = [i for i in items if not i.answerable]
+    if not balanced or not bad or len(bad) == len(items):
+        return rng.sample(items, min(n, len(items)))
+    ok = [i for i in items if i.answerable]
+    picked = rng.sample(ok, min(n - n // 2, len(ok))) + rng.sample(bad, min(n // 2, len(bad)))
+    rng.shuffle(picked)
+    return picked
+
+
+class _Recorder:
+    """A RAG stand-in for `evaluate`: delegates everything, keeps each ask()'s Answer (None when it raised) and counts
+    calls to the chat backend (to see schema retries, which the Answer does not report)."""
+
+    def __init__(self, rag: RAG) -> None:
+        self._rag = rag
+        self.answers: list = []
+        self.chat_calls = 0
+        if rag.settings.chat_model != "none":
+            backend = rag._query_engine.backend()  # instrumentation only: wrap this instance's chat to count calls
+            chat = backend.chat
+
+            def counted(*args, **kwargs):
+                self.chat_calls += 1
+                return chat(*args, **kwargs)
+
+            backend.chat = counted
+
+    def __getattr__(self, name: str):
+        return getattr(self._rag, name)
+
+    def ask(self, question: str, **kwargs):
+        try:
+            answer = self._rag.ask(question, **kwargs)
+        except Exception:
+            self.answers.append(None)
+            raise
+        self.answers.append(answer)
+        return answer
+
+
+def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floor: float) -> tuple[EvalReport, dict]:
+    """Answer `sample` with `chat_model`; the report and what it does not carry (verification, abstention causes)."""
+    with _open(name, chat_model, min_score=floor) as rag:
+        recorder = _Recorder(rag)
+        rep = evaluate(recorder, sample, k=k, on_question=_progress(f"{name} answers ({chat_model})", len(sample)))
+    answers = recorder.answers
+    cites = [c for a in answers if a is not None for c in a.citations]
+    model_answers = sum(1 for a in answers if a is not None and a.mode == "generative")
+    unanswerable = [(i, a) for i, a in zip(sample, answers) if not i.answerable]
+    extra = {
+        "verified_share": mean(1.0 if c.verified else 0.0 for c in cites) if cites else None,
+        "citations": len(cites),
+        "model_errors": rep.errors,
+        "chat_calls": recorder.chat_calls,
+        "retries": max(recorder.chat_calls - model_answers - rep.errors, 0),
+        "floor_abstained": sum(1 for a in answers if a is not None and a.mode == "abstained"),
+        "model_said_unanswerable": sum(1 for a in answers if a is not None and a.mode == "generative" and not a.answerable),
+        "unanswerable_by_model": sum(1 for _, a in unanswerable if a is not None and a.mode == "generative"
+                                     and not a.answerable),
+        "details": [{"question": i.question, "gold": list(i.answers), "answerable": i.answerable,
+                     "error": a is None} | ({} if a is None else {
+                         "mode": a.mode, "said_answerable": a.answerable, "answer": a.answer,
+                         "citations": [{"source": c.source, "quote": c.quote, "verified": c.verified} for c in a.citations],
+                         "warnings": list(a.warnings)}) for i, a in zip(sample, answers)],
+    }
+    return rep, extra
+
+
+def _answer_row(name: str, report: EvalReport, mode: str, extra: dict) -> tuple:
+    return (name, mode, report.questions, report.answer_containment, report.citation_precision, extra["verified_share"],
+            report.abstention_accuracy, report.false_abstention, f"{extra['model_errors']} / {extra['retries']}",
+            report.answer_p50_ms, report.answer_p95_ms, report.prompt_tokens, report.completion_tokens)
 
 
 def main() -> None:
@@ -114,6 +189,11 @@ def main() -> None:
     parser.add_argument("--chat-model", default="none", help="Ollama model, gguf:PATH, or none (extractive)")
     parser.add_argument("--min-score", type=float, default=None, help="abstention floor for the answer run")
     parser.add_argument("--rrf-k", type=int, nargs="+", default=[DEFAULT_RRF_K], help="RRF constants to compare")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the answer sample")
+    parser.add_argument("--balanced", action="store_true",
+                        help="half of the answer sample unanswerable (sets that have unanswerable questions)")
+    parser.add_argument("--compare-extractive", action="store_true",
+                        help="also answer the same sample with no chat model")
     args = parser.parse_args()
     sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in ("squad2", "cmrc2018")}
     print(machine(), file=sys.stderr)
@@ -135,13 +215,15 @@ def main() -> None:
                            [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
             raw["floor_sweep"] = sweep
         if args.answers:
-            sample = random.Random(0).sample(items, min(args.answers, len(items)))
+            sample = _sample(items, args.answers, args.seed, args.balanced)
             floor = args.min_score if args.min_score is not None else DEFAULT_MIN_SCORE
-            with _open(name, args.chat_model, min_score=floor) as rag:
-                rep = rag.evaluate(sample, k=args.k, on_question=_progress(f"{name} answers", len(sample)))
-            modes = sorted({r.mode for r in rep.results if r.mode})
-            answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})"))
-            raw[name]["answers"] = rep.to_dict() | {"results": None}
+            models = [args.chat_model] + (["none"] if args.compare_extractive and args.chat_model != "none" else [])
+            for chat_model in models:
+                rep, extra = _answer_run(name, chat_model, sample, args.k, floor)
+                modes = sorted({r.mode for r in rep.results if r.mode})
+                answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})", extra))
+                key = "answers" if chat_model == args.chat_model else "answers_extractive"
+                raw[name][key] = rep.to_dict() | {"results": None} | extra
     print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
     print(table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
     if "floor_sweep" in raw:
@@ -150,9 +232,11 @@ def main() -> None:
                     [(r["floor"], r["false_abstention"], r["unanswerable_abstained"],
                       "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"]) for r in raw["floor_sweep"]]))
     if answer_rows:
-        print(f"\nAnswers ({args.answers} sampled questions per set)")
-        print(table(["set", "mode", "questions", "containment", "citation precision", "abstention acc.",
-                     "false abstention", "p50 ms"], [tuple("-" if v is None else v for v in row) for row in answer_rows]))
+        print(f"\nAnswers ({args.answers} sampled questions per set, seed {args.seed}"
+              f"{', balanced' if args.balanced else ''}; chat model {args.chat_model})")
+        print(table(["set", "mode", "questions", "containment", "citation precision", "quotes verified",
+                     "abstention acc.", "false abstention", "errors / retries", "p50 ms", "p95 ms", "prompt tok",
+                     "completion tok"], [tuple("-" if v is None else v for v in row) for row in answer_rows]))
     save_json("bench_qa", raw)
 
 
