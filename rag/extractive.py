@@ -2,8 +2,10 @@
 
 Used when chat_model is "none", when Ollama is unreachable, or when the chat model is not installed. Sentences are
 scored by the share of the question's tokens (words, Han bigrams) they contain, weighted by how rare each token is
-among the candidate sentences, plus a small bonus for better-ranked chunks; headings and fragments are skipped. Every quote is a verbatim slice of its chunk,
-so every citation is verified by construction.
+among the candidate sentences, plus small bonuses for better-ranked chunks and for sentences in the question's script
+(an English question over bilingual documents is answered in English); code and JSON blocks count half, and
+headings and fragments are skipped. Every quote is a verbatim slice of its chunk, so every citation is verified by
+construction.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Sequence
 
 from rag.answer import NOT_FOUND, Answer, Timings, make_citation
 from rag.retrieve import Hit
-from rag.text import ENGLISH_STOPWORDS, normalize, tokenize
+from rag.text import ENGLISH_STOPWORDS, is_cjk, normalize, tokenize
 
 MAX_SENTENCES = 3
 MIN_SHARE = 0.5
@@ -23,7 +25,16 @@ MIN_TERMS = 3
 """Sentences with fewer distinct content terms (fragments, labels) are not quoted."""
 _SENTENCE = re.compile(r".+?(?:[.!?]+(?=\s|$)|[。！？；]+|\n[ \t]*\n|\n(?=[ \t]*(?:[-*•]|\d+[.)])\s)|$)", re.S)
 _MARKER = re.compile(r"(?:[-*•]|\d+[.)])\s+")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[_./][A-Za-z0-9]+)+|/[A-Za-z0-9]+(?:/[A-Za-z0-9_]+)+")
 _RANK_BONUS = 0.05
+_SAME_SCRIPT_BONUS = 0.1
+_IDENTIFIER_WEIGHT = 2.0
+_CODE_FACTOR = 0.5
+_CODE_CHARS = frozenset('{}[]"=<>;')
+_CJK_QUESTION_WORDS = frozenset(
+    {"如何", "什么", "怎么", "怎样", "哪些", "哪个", "哪里", "是否", "可以", "为什", "么样", "多少", "请问", "一下"}
+)
+"""Han bigrams of question words: as uninformative for matching as English stopwords."""
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -59,7 +70,24 @@ def _root(word: str) -> str:
 
 
 def _terms(text: str) -> set[str]:
-    return {_root(t) for t in tokenize(text, stem=True) if t not in ENGLISH_STOPWORDS}
+    """Content tokens, plus compound identifiers whole (OLLAMA_HOST, keep_alive, /api/embed) so they match as units."""
+    terms = {_root(t) for t in tokenize(text, stem=True) if t not in ENGLISH_STOPWORDS and t not in _CJK_QUESTION_WORDS}
+    return terms | _identifiers(text)
+
+
+def _identifiers(text: str) -> set[str]:
+    return {m.group().casefold() for m in _IDENTIFIER.finditer(text)}
+
+
+def _mostly_cjk(text: str) -> bool:
+    """True when at least a third of the letters are Han/Kana (the text reads as Chinese or Japanese)."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(is_cjk(c) for c in letters) * 3 >= len(letters)
+
+
+def _looks_like_code(sentence: str) -> bool:
+    """A code fence, or text dense in the punctuation of code and JSON."""
+    return "```" in sentence or sum(c in _CODE_CHARS for c in sentence) > 0.08 * len(sentence)
 
 
 def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, Hit, str, set[str]]]:
@@ -79,7 +107,8 @@ def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCE
     """The best (hit, sentence, score) triples for `question`, best first; empty when no sentence shares a term.
 
     score = idf-weighted share of the question's terms in the sentence (idf over the candidate sentences, so a term
-    every sentence has counts little) + a small bonus for better-ranked chunks.
+    every sentence has counts little; whole identifiers such as OLLAMA_HOST count double) + small bonuses for
+    better-ranked chunks and for the question's script; halved for code and JSON.
     """
     query = _terms(question)
     candidates = _candidates(hits)
@@ -87,12 +116,17 @@ def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCE
         return []
     n = len(candidates)
     weight = {t: math.log(1 + n / (1 + sum(t in c[4] for c in candidates))) for t in query}
+    for t in _identifiers(question):  # a whole identifier is the most specific evidence a question holds
+        weight[t] *= _IDENTIFIER_WEIGHT
     total = sum(weight.values())
+    question_cjk = _mostly_cjk(question)
     scored = []
     for rank, start, hit, sentence, terms in candidates:
         overlap = query & terms
         if overlap:
             score = sum(weight[t] for t in overlap) / total + _RANK_BONUS / (rank + 1)
+            score += _SAME_SCRIPT_BONUS if _mostly_cjk(sentence) == question_cjk else 0.0
+            score *= _CODE_FACTOR if _looks_like_code(sentence) else 1.0
             scored.append((score, rank, start, hit, sentence))
     if not scored:
         return []

@@ -71,3 +71,23 @@ def test_headings_are_not_quoted() -> None:
     hit = type(hit)(**{**hit.__dict__, "heading_path": ("Embedding vectors",)})
     assert [s for _, s, _ in pick_sentences("embedding vectors", [hit])] == [
         "The embed endpoint returns embedding vectors for each input."]
+
+
+def test_question_language_wins_over_a_better_ranked_translation() -> None:
+    zh = make_hit("z" * 32, "如果提供了空提示并将 `keep_alive` 参数设置为 `0`，模型将从内存中卸载。", "docs/zh/api.md")
+    en = make_hit("y" * 32, "If the `keep_alive` parameter is set to `0`, a model will be unloaded from memory.",
+                  "docs/en/api.md", rank=2)
+    assert pick_sentences("What does keep_alive 0 do?", [zh, en])[0][0].id == en.id
+    assert pick_sentences("keep_alive 设置为 0 会怎样？", [en, zh])[0][0].id == zh.id
+
+
+def test_compound_identifier_matches_as_a_unit() -> None:
+    other = make_hit("x" * 32, "如果需要使用其他目录，请将环境变量 `OLLAMA_MODELS` 设置为选定的目录。")
+    right = make_hit("w" * 32, "通过 `OLLAMA_HOST` 环境变量更改绑定地址。", rank=2)
+    assert pick_sentences("如何设置 OLLAMA_HOST 让其他机器访问？", [other, right])[0][0].id == right.id
+
+
+def test_prose_is_preferred_to_a_code_block_with_the_same_terms() -> None:
+    code = make_hit("v" * 32, '```json {"model": "llama3.2", "done_reason": "stop", "done": true} ```')
+    prose = make_hit("u" * 32, "The done_reason field says why generation stopped: stop or length.", rank=2)
+    assert pick_sentences("What does done_reason mean?", [code, prose])[0][0].id == prose.id
