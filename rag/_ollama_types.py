@@ -44,12 +44,9 @@ class Message(Result):
 
 
 @dataclass(frozen=True)
-class _GenerationStats(Result):
-    model: str = ""
-    created_at: str = ""
-    done: bool = False
-    done_reason: str | None = None
-    """"stop", "length", "load", "unload"..."""
+class ModelStats(Result):
+    """The counters and durations of Ollama's final reply object (also what `Answer.timings` carries)."""
+
     total_duration: int | None = None
     """Nanoseconds for the whole request."""
     load_duration: int | None = None
@@ -62,6 +59,15 @@ class _GenerationStats(Result):
     """Generated tokens."""
     eval_duration: int | None = None
     """Nanoseconds generating."""
+
+
+@dataclass(frozen=True)
+class _GenerationStats(ModelStats):
+    model: str = ""
+    created_at: str = ""
+    done: bool = False
+    done_reason: str | None = None
+    """"stop", "length", "load", "unload"..."""
 
 
 @dataclass(frozen=True)

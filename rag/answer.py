@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 
 from ingest.chunking import estimate_tokens  # CJK-aware; the same count the chunker uses
 
+from rag._ollama_types import ModelStats
 from rag._result import Result
 from rag.retrieve import Hit
 from rag.verify import VERIFY_THRESHOLD, locate, verify_quote
@@ -48,19 +49,11 @@ class Citation(Result):
 
 
 @dataclass(frozen=True)
-class Timings(Result):
-    """Where the time went. Durations from Ollama's final reply object are nanoseconds (summed over retries)."""
+class Timings(ModelStats):
+    """Where the time went: Ollama's counters and durations (nanoseconds, summed over retries), plus ours."""
 
     retrieval_ms: float = 0.0
     """Milliseconds spent embedding the query and searching (dense + BM25 + fusion)."""
-    total_duration: int | None = None
-    load_duration: int | None = None
-    prompt_eval_count: int | None = None
-    """Prompt tokens the model read."""
-    prompt_eval_duration: int | None = None
-    eval_count: int | None = None
-    """Tokens the model generated."""
-    eval_duration: int | None = None
     total_ms: float = 0.0
     """Wall-clock milliseconds for the whole question."""
 

@@ -7,6 +7,7 @@ JSON valid for the schema is retried once; a second failure raises `ModelOutputE
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Iterator, Protocol, Sequence
 import jsonschema
 
 from rag import prompts
+from rag._ollama_types import ModelStats
 from rag.answer import (
     UNANSWERABLE, Answer, Timings, build_citations, estimate_tokens, pack_context, page_label, source_ids,
 )
@@ -202,7 +204,7 @@ def _timings(replies: Sequence[Any], retrieval_ms: float) -> Timings:
         values = [getattr(r, name) for r in replies if getattr(r, name, None) is not None]
         return sum(values) if values else None
 
-    names = ("total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration")
+    names = [f.name for f in dataclasses.fields(ModelStats)]
     return Timings(retrieval_ms=round(retrieval_ms, 3), **{n: total(n) for n in names})
 
 
