@@ -64,7 +64,8 @@ class RAG:
         """The Ollama client (created on first use)."""
         from rag.ollama import Client
 
-        return Client(self.settings.ollama_host)
+        tuning = {"timeout": self.settings.ollama_timeout_s, "retries": self.settings.ollama_retries}
+        return Client(self.settings.ollama_host, **{k: v for k, v in tuning.items() if v is not None})
 
     def evaluate(
         self,

@@ -67,6 +67,10 @@ class Settings:
     chat_model: str = DEFAULT_CHAT_MODEL
     """Ollama model name, or gguf:PATH for in-process llama.cpp, or "none" for extractive answers only."""
     ollama_host: str | None = None
+    ollama_timeout_s: float | None = None
+    """Read timeout for Ollama calls that run a model (None: rag.ollama's default, 300 s; a model load can take minutes)."""
+    ollama_retries: int | None = None
+    """Extra attempts on connect errors, 503 and other safe-to-retry failures (None: rag.ollama's default, 3)."""
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     top_k: int = DEFAULT_TOP_K

@@ -387,3 +387,14 @@ def test_server_going_down_and_coming_back(client: Client, ollama: FakeOllama) -
         client.embed("all-minilm", ["while down"])
     ollama.restart()
     assert client.embed("all-minilm", ["after"]).embeddings  # same client, same port
+
+
+def test_rag_settings_reach_the_client(ollama: FakeOllama) -> None:
+    from rag import RAG
+
+    ollama.latency = 1.0
+    with RAG(ollama_timeout_s=0.2, ollama_retries=0) as instance:
+        assert instance.client.host == ollama.url
+        with pytest.raises(OllamaTimeout):
+            instance.client.chat("llama3.2", USER)
+    assert ollama.count("/api/chat") == 1

@@ -28,7 +28,7 @@ SMALL = {"embed_backend": "ollama", "chunk_tokens": 60, "chunk_overlap": 10, "em
 def _rag(index: Path, client: Client | None = None, **kw) -> RAG:
     rag = RAG(index, **(SMALL | kw))
     if client is not None:
-        rag.client = client  # a client with short timeouts/backoff (the settings have no knob for them)
+        rag.client = client  # short backoff too (settings cover timeout and retries, not backoff)
     return rag
 
 
