@@ -2,30 +2,34 @@
 
 Command (from the repo root; needs ../shared/eval/squad2, ../shared/eval/cmrc2018 and ../shared/eval/ollama_docs):
 
-    python benchmarks/bench_chunking.py                       # sizes 100/150/200/250 x overlaps 0/30 (~15 minutes)
+    python benchmarks/bench_chunking.py                       # sizes 100/150/200/250 x overlaps 0/30 (10-20 minutes)
     python benchmarks/bench_chunking.py --sizes 200 --overlaps 30 --squad 200   # one setting, quick
+    python benchmarks/bench_chunking.py --plot-only                           # redraw the plot from the last run
 
 Code path: for every (size, overlap), each corpus is indexed from scratch with RAG.index into
 benchmarks/out/chunking/ (built-in all-minilm embedder, chunk_tokens/chunk_overlap set; chunks over the model's 256
 wordpieces are split again by the indexer, as in production) and queried with RAG.retrieve (hybrid, shipped RRF
 constant). Corpora: SQuAD2 and CMRC2018 passages written as one .txt file each (as bench_qa.py does); questions: a
 seeded sample of --squad answerable SQuAD2 questions and every CMRC2018 question, gold = the source passage. Because
-those passages are short (SQuAD ~120-200 words), a third set covers long documents: ollama_docs/en/docs (14 Markdown
-files, 15k words) with the 24 hand-written QUESTIONS below, where a hit needs a retrieved chunk of the right file that
-contains the given phrase.
+those passages are short (SQuAD ~120-200 words), two sets cover long documents: squad2_articles, the same SQuAD2
+passages joined back into their 8 articles (one Markdown file each, ~4,800 words) with the same questions, where a hit
+needs a retrieved chunk of the right article that contains a gold answer (normalised as `rag eval` does); and
+ollama_docs/en/docs (14 Markdown files, 15k words) with the 24 hand-written QUESTIONS below, where a hit needs a
+retrieved chunk of the right file that contains the given phrase.
 
 Each question is retrieved at k = 4, 6, 8 and 10 (the retriever's candidate depth grows with k, so each k is its own
 call; k = 3 is the first 3 of the k = 4 call, whose candidates are the same); its query vector is memoised across
-those calls. hit@k: a gold passage (or, for ollama_docs, a phrase-bearing chunk) among the first k chunks; MRR: over
-the k = 10 list, by distinct document for SQuAD2/CMRC2018 (as `rag eval`) and by chunk for ollama_docs. Prompt cost:
-estimated tokens of the context `rag.answer.pack_context` packs from the first k hits (the DEFAULT_CONTEXT_TOKENS
-budget, 12 tokens of header per chunk). Raw results: benchmarks/out/bench_chunking.json; plot:
+those calls. hit@k: a gold passage (long-document sets: an answer- or phrase-bearing chunk) among the first k chunks;
+MRR: over the k = 10 list, by distinct document for SQuAD2/CMRC2018 (as `rag eval`), by chunk for the long-document
+sets. Prompt cost: estimated tokens of the context `rag.answer.pack_context` packs from the first k hits (the
+DEFAULT_CONTEXT_TOKENS budget, 12 tokens of header per chunk). Raw results: benchmarks/out/bench_chunking.json; plot:
 benchmarks/plots/chunking_hit_at_k.png.
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import random
 import shutil
 import sys
@@ -36,14 +40,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import OUT, machine, plot, require, save_json, table  # noqa: E402
+from _common import OUT, PLOTS, machine, read_jsonl, require, save_json, table  # noqa: E402
 from bench_qa import _items, _write_corpus  # noqa: E402
 
 from ingest import estimate_tokens  # noqa: E402
 from rag import RAG  # noqa: E402
 from rag.answer import pack_context  # noqa: E402
 from rag.config import DEFAULT_CONTEXT_TOKENS  # noqa: E402
-from rag.metrics import dedupe, match_source, mean  # noqa: E402
+from rag.metrics import contains_answer, dedupe, match_source, mean  # noqa: E402
 
 KS = (3, 4, 6, 8, 10)
 CALLS = (4, 6, 8, 10)
@@ -145,6 +149,29 @@ def _phrase_rank(hits, gold: tuple[str, str]) -> int | None:
     return None
 
 
+def _answer_rank(hits, gold: tuple[str, tuple[str, ...]]) -> int | None:
+    """Rank of the first chunk from the gold file that contains a gold answer (normalised, as `rag eval`)."""
+    file, answers = gold
+    for rank, h in enumerate(hits, start=1):
+        if match_source(h.source, [file]) and contains_answer(h.text, answers):
+            return rank
+    return None
+
+
+def _write_articles(folder: Path) -> Path:
+    """SQuAD2 passages joined back into their articles (one Markdown file each, paragraphs in order)."""
+    out = OUT / "chunking" / "squad2_articles"
+    out.mkdir(parents=True, exist_ok=True)
+    articles: dict[str, list[dict]] = {}
+    for doc in read_jsonl(folder / "corpus.jsonl"):
+        articles.setdefault(doc["_id"].split("-")[0], []).append(doc)
+    for article, docs in articles.items():
+        docs.sort(key=lambda d: int(d["_id"].split("-")[1]))
+        body = "\n\n".join(d["text"] for d in docs)
+        (out / f"{article}.md").write_text(f"# {docs[0].get('title', '')}\n\n{body}\n", encoding="utf-8")
+    return out
+
+
 def _sets(squad_sample: int) -> dict[str, tuple[Path, list[tuple[str, object]], Callable]]:
     """name -> (folder to index, [(question, gold)], rank function)."""
     sets = {}
@@ -154,30 +181,48 @@ def _sets(squad_sample: int) -> dict[str, tuple[Path, list[tuple[str, object]], 
         if name == "squad2" and squad_sample < len(items):
             items = random.Random(0).sample(items, squad_sample)
         sets[name] = (_write_corpus(name, folder), items, _doc_rank)
+        if name == "squad2":
+            answers = {q["text"]: tuple(q["answers"]) for q in read_jsonl(folder / "queries.jsonl") if q["answers"]}
+            long_items = [(q, (f"{doc.split('-')[0]}.md", answers[q])) for q, doc in items if q in answers]
+            sets["squad2_articles"] = (_write_articles(folder), long_items, _answer_rank)
     docs = require("ollama_docs") / "en" / "docs"
     sets["ollama_docs"] = (docs, [(q, (f, p)) for q, f, p in QUESTIONS], _phrase_rank)
     return sets
 
 
 def _plot(results: list[dict]) -> None:
-    names = [n for n in ("squad2", "cmrc2018", "ollama_docs") if any(n in r for r in results)]
+    """PLOTS/chunking_hit_at_k.png: one panel per set, hit@k vs k, a colour per size, dashed for overlap 0."""
+    try:
+        import matplotlib
 
-    def draw(ax) -> None:
-        styles = {"squad2": "-", "cmrc2018": "--", "ollama_docs": ":"}
-        colours = {}
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return
+    names = [n for n in ("squad2", "squad2_articles", "cmrc2018", "ollama_docs") if n in results[0]]
+    sizes = sorted({r["size"] for r in results})
+    rows = (len(names) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 3.3 * rows + 0.6), dpi=110, squeeze=False)
+    for ax, name in zip(axes.flat, names):
         for r in results:
-            if r["overlap"] != 30 and any(o["size"] == r["size"] and o["overlap"] == 30 for o in results):
-                continue  # one line per size: the overlap-30 run
-            colour = colours.setdefault(r["size"], f"C{len(colours)}")
-            for name in names:
-                ax.plot(KS, [r[name]["hit"][k] for k in KS], styles[name], color=colour, marker="o", markersize=3,
-                        label=f"{name}, {r['size']} tok")
-        ax.set_xlabel("k (chunks given to the model)")
+            hit = {int(k): v for k, v in r[name]["hit"].items()}
+            ax.plot(KS, [hit[k] for k in KS], "-" if r["overlap"] else "--", color=f"C{sizes.index(r['size'])}",
+                    marker="o", markersize=3, label=f"{r['size']} tok, overlap {r['overlap']}")
+        ax.set_title(f"{name} ({results[0][name]['questions']} questions)", fontsize=10)
+        ax.set_xlabel("k (chunks given to the model)", fontsize=9)
         ax.set_xticks(KS)
-        ax.legend(fontsize=6.5, ncol=len(names), loc="lower right")
-
-    plot("chunking_hit_at_k", draw, title="Retrieval hit@k by chunk size (overlap 30, hybrid, all-minilm)",
-         ylabel="hit@k")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("hit@k")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="center right")
+    fig.suptitle("Retrieval hit@k by chunk size and overlap (hybrid, built-in all-minilm)", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.83, 1))
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(PLOTS / "chunking_hit_at_k.png")
+    plt.close(fig)
 
 
 def main() -> None:
@@ -185,8 +230,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 150, 200, 250], help="chunk sizes (tokens)")
     parser.add_argument("--overlaps", type=int, nargs="+", default=[0, 30], help="chunk overlaps (tokens)")
     parser.add_argument("--squad", type=int, default=600, help="answerable SQuAD2 questions sampled")
-    parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018", "ollama_docs"], help="which sets")
+    parser.add_argument("--sets", nargs="+", default=["squad2", "squad2_articles", "cmrc2018", "ollama_docs"],
+                        help="which sets")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from out/bench_chunking.json")
     args = parser.parse_args()
+    if args.plot_only:
+        _plot(json.loads((OUT / "bench_chunking.json").read_text(encoding="utf-8"))["results"])
+        return
     sets = {k: v for k, v in _sets(args.squad).items() if k in args.sets}
     print(machine(), file=sys.stderr)
     results = []
