@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
@@ -34,6 +35,10 @@ BAD_OUTPUT_MESSAGE = (
     "Use a model that supports structured outputs (Ollama 0.5 or later, e.g. `--chat-model llama3.2`), "
     "or `--chat-model none` for extractive answers."
 )
+UNSUPPORTED_WARNING = "the model's answer has no verified citation: nothing in the sources backs it (--strict refuses it)"
+UNSUPPORTED_ANSWER = "The model's answer had no verified support in the indexed documents."
+LABELS_ONLY_WARNING = "the model answered with source ids only; read the cited sources"
+_LABELS_ONLY = re.compile(r"\[?S\d+\]?(?:\s*(?:,|and|、|和)?\s*\[?S\d+\]?)*[.。]?")
 _context_lengths: dict[tuple[str, str], int | None] = {}
 
 
@@ -183,6 +188,12 @@ class Generator:
         if not answerable:
             citations = ()
             text = text or UNANSWERABLE
+        elif _LABELS_ONLY.fullmatch(text):
+            warnings.append(LABELS_ONLY_WARNING)
+        if answerable and not any(c.verified for c in citations):
+            warnings.append(UNSUPPORTED_WARNING)
+            if self.settings.strict:
+                answerable, text, citations = False, UNSUPPORTED_ANSWER, ()
         last = replies[-1] if replies else None
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_eval_count or 0) >= num_ctx - 1:

@@ -259,7 +259,8 @@ class LlamaCppChat:
             load_duration=load_ns,
             prompt_eval_count=usage.get("prompt_tokens"),
             eval_count=usage.get("completion_tokens"),
-            eval_duration=total - load_ns,
+            # llama.cpp does not split prompt reading from generation in a non-streamed call: both durations stay
+            # None rather than label the sum as generation time (total_duration has it).
         )
 
     def _stream(self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None,

@@ -13,6 +13,10 @@ from difflib import SequenceMatcher
 from rag.text import compact
 
 VERIFY_THRESHOLD = 0.85
+MIN_QUOTE_UNITS = 3
+"""A quote needs at least this many words (Latin) or characters (Han/Kana) to support anything: a bare title such as
+"Packet_switching" occurs in its chunk but proves nothing."""
+_UNIT = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 """Minimum match score for a quote to count as verified."""
 _ELLIPSIS = re.compile(r"\.{3,}|…|⋯")
 _ANCHORS = 3
@@ -62,9 +66,10 @@ def match_score(quote: str, text: str) -> float:
 
 
 def verify_quote(quote: str, text: str, threshold: float = VERIFY_THRESHOLD) -> tuple[bool, float]:
-    """(verified, score): whether `quote` is found in `text` with a score of at least `threshold`."""
+    """(verified, score): whether `quote` is found in `text` with a score of at least `threshold` and is long enough
+    to support a claim (MIN_QUOTE_UNITS words or CJK characters)."""
     score = round(match_score(quote, text), 4)
-    return score >= threshold, score
+    return score >= threshold and len(_UNIT.findall(quote)) >= MIN_QUOTE_UNITS, score
 
 
 def locate(quote: str, text: str) -> tuple[int, int] | None:
@@ -76,4 +81,4 @@ def locate(quote: str, text: str) -> tuple[int, int] | None:
     return None if start < 0 else (start, start + len(needle))
 
 
-__all__ = ["VERIFY_THRESHOLD", "locate", "match_score", "verify_quote"]
+__all__ = ["MIN_QUOTE_UNITS", "VERIFY_THRESHOLD", "locate", "match_score", "verify_quote"]

@@ -12,7 +12,14 @@ from rag import prompts
 from rag.answer import build_citations, pack_context
 from rag.config import Settings
 from rag.errors import ModelOutputError
-from rag.generate import Generator, parse_reply, _InvalidReply
+from rag.generate import (
+    LABELS_ONLY_WARNING,
+    UNSUPPORTED_ANSWER,
+    UNSUPPORTED_WARNING,
+    Generator,
+    _InvalidReply,
+    parse_reply,
+)
 from rag.ollama import Client
 from rag.partial_json import StringFieldStream
 
@@ -104,6 +111,21 @@ def test_unverified_quote_is_marked_and_strict_drops_it(ollama) -> None:
     strict = _generator(ollama, strict=True).answer("q", HITS)
     assert [c.quote for c in strict.citations] == ["One vector per input."]
     assert any("strict" in w for w in strict.warnings)
+
+
+def test_answer_without_verified_support_is_flagged_and_strict_refuses_it(ollama) -> None:
+    uncited = json.dumps({"answerable": True, "answer": "Vectors.", "citations": []})
+    ollama.chat_reply = [uncited]
+    answer = _generator(ollama).answer("q", HITS)
+    assert answer.answerable and answer.answer == "Vectors." and UNSUPPORTED_WARNING in answer.warnings
+    ollama.chat_reply = [uncited]
+    strict = _generator(ollama, strict=True).answer("q", HITS)
+    assert not strict.answerable and strict.answer == UNSUPPORTED_ANSWER and strict.citations == ()
+    supported = json.dumps({"answerable": True, "answer": "S1",
+                            "citations": [{"id": "S1", "quote": "One vector per input."}]})
+    ollama.chat_reply = [supported]
+    labels_only = _generator(ollama).answer("q", HITS)
+    assert UNSUPPORTED_WARNING not in labels_only.warnings and LABELS_ONLY_WARNING in labels_only.warnings
 
 
 def test_model_says_unanswerable(ollama) -> None:

@@ -50,3 +50,12 @@ def test_locate_finds_verbatim_spans_only() -> None:
     start, end = locate("  a truncate flag ", EN)
     assert EN[start:end] == "a truncate flag"
     assert locate("A TRUNCATE FLAG", EN) is None
+
+
+def test_a_bare_title_is_present_but_too_short_to_support_anything() -> None:
+    text = "Packet_switching\n\nPacket switching is a method of grouping data into packets."
+    assert verify_quote("Packet_switching", text) == (False, 1.0)
+    assert verify_quote("a method of grouping data", text)[0]
+    assert verify_quote("人口1694人", "2006年人口1694人。")[0]  # three units: a short CJK quote still counts
+    assert not verify_quote("1694人", "2006年人口1694人。")[0]
+
