@@ -58,10 +58,6 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def idf_terms(self, query: str) -> list[str]:
-        """The query's tokens that occur in the index (duplicates removed, order kept)."""
-        return [t for t in dict.fromkeys(bm25_tokens(query)) if t in self.vocab]
-
     def search(self, query: str, k: int, allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
         """The top `k` chunk ids by BM25 score (> 0), best first; `allowed_ids` restricts the candidates."""
         if k <= 0 or not self.ids:

@@ -48,6 +48,7 @@ class QueryEngine:
         self.settings = settings
         self._backend: Any = None
         self._closers = list(closers)
+        self._reachable = False  # only success is remembered: a server started later is still noticed
 
     def close(self) -> None:
         """Close the catalog and any in-process chat model (the Ollama client belongs to the caller)."""
@@ -68,8 +69,10 @@ class QueryEngine:
         """None when the chat model can be called, else why not (a warning for the extractive fallback)."""
         if self.settings.chat_model.strip().lower() == NO_MODEL:
             return ""
-        if self.backend() is self.client and not self.client.is_reachable():
-            return UNREACHABLE_WARNING.format(host=self.client.host)
+        if self.backend() is self.client and not self._reachable:
+            self._reachable = self.client.is_reachable()
+            if not self._reachable:
+                return UNREACHABLE_WARNING.format(host=self.client.host)
         return None
 
     def retrieve(self, query: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,

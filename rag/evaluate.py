@@ -226,14 +226,16 @@ def _answer_fields(item: GoldItem, answer: Any) -> dict[str, Any]:
 def evaluate_item(rag: "RAG", item: GoldItem, *, k: int, mode: str, retrieval_only: bool) -> QuestionResult:
     """Retrieve (and unless retrieval_only, ask) one gold question and score it."""
     depth = max(k, NDCG_DEPTH)
+    from rag.engine import best_dense
+    from rag.generate import elapsed_ms
+
     start = time.perf_counter()
     hits = rag.retrieve(item.question, k=depth, mode=mode)
-    retrieve_ms = (time.perf_counter() - start) * 1000
-    sources = [s for s in metrics.dedupe(_field(h, "source") for h in hits) if s is not None]
-    dense = [d for d in (_field(h, "dense_score") for h in hits) if d is not None]
+    retrieve_ms = elapsed_ms(start)
+    sources = [s for s in metrics.dedupe(h.source for h in hits) if s is not None]
     fields: dict[str, Any] = {"question": item.question, "answerable": item.answerable, "retrieve_ms": retrieve_ms,
-                              "top_dense_score": max(dense, default=None)}
-    fields |= {"retrieved": tuple(sources)} | _retrieval(item, [_field(h, "source") for h in hits], k)
+                              "top_dense_score": best_dense(hits)}
+    fields |= {"retrieved": tuple(sources)} | _retrieval(item, [h.source for h in hits], k)
     if not retrieval_only:
         start = time.perf_counter()
         try:
@@ -242,7 +244,7 @@ def evaluate_item(rag: "RAG", item: GoldItem, *, k: int, mode: str, retrieval_on
             fields |= {"error": str(exc), "abstained": False, "contained": False if item.answers else None}
         else:
             fields |= _answer_fields(item, answer)
-        fields["answer_ms"] = (time.perf_counter() - start) * 1000
+        fields["answer_ms"] = elapsed_ms(start)
     return QuestionResult(**fields)
 
 

@@ -6,7 +6,6 @@ progress) are dropped, so an answer never mixes two states of the index. Each hi
 from __future__ import annotations
 
 import fnmatch
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -199,11 +198,4 @@ def _hit(chunk: Any, dense: float | None, bm25: float | None, score: float, rank
     )
 
 
-def timed(fn: Callable[[], list[Hit]]) -> tuple[list[Hit], float]:
-    """Run a retrieval; return its hits and the elapsed milliseconds."""
-    start = time.perf_counter()
-    hits = fn()
-    return hits, (time.perf_counter() - start) * 1000
-
-
-__all__ = ["FILE_TYPES", "MODES", "Hit", "Retriever", "matches_path", "mmr", "rrf", "timed"]
+__all__ = ["FILE_TYPES", "MODES", "Hit", "Retriever", "matches_path", "mmr", "rrf"]

@@ -13,11 +13,11 @@ from difflib import SequenceMatcher
 from rag.text import compact
 
 VERIFY_THRESHOLD = 0.85
+"""Minimum match score for a quote to count as verified."""
 MIN_QUOTE_UNITS = 3
 """A quote needs at least this many words (Latin) or characters (Han/Kana) to support anything: a bare title such as
 "Packet_switching" occurs in its chunk but proves nothing."""
 _UNIT = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-"""Minimum match score for a quote to count as verified."""
 _ELLIPSIS = re.compile(r"\.{3,}|…|⋯")
 _ANCHORS = 3
 
