@@ -141,16 +141,12 @@ class RunningModel(Result):
     expires_at: str = ""
 
 
-def _stats_fields(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {f.name: data[f.name] for f in dataclasses.fields(_GenerationStats) if data.get(f.name) is not None}
-
-
 def _chat_response(data: Mapping[str, Any]) -> ChatResponse:
-    return ChatResponse(**_stats_fields(data), message=_parse(Message, data.get("message") or {}))
+    return _parse(ChatResponse, data, message=_parse(Message, data.get("message") or {}))
 
 
 def _generate_response(data: Mapping[str, Any]) -> GenerateResponse:
-    return GenerateResponse(**_stats_fields(data), response=data.get("response") or "", thinking=data.get("thinking"))
+    return _parse(GenerateResponse, data)
 
 
 def _model_info(data: Mapping[str, Any]) -> ModelInfo:

@@ -9,13 +9,12 @@ unusable gguf: chat model). Exit codes (`DoctorReport.exit_code`): 0 ready (warn
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
 from rag._result import Result
-from rag.errors import ModelNotFound, OllamaError, RagError
+from rag.errors import PULL_FIX, SERVE_FIX, OllamaError, RagError
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -29,8 +28,6 @@ PROBE_WORD = "doctor"
 CHROMA_TIMEOUT_S = 5.0
 PROMPT_HEADROOM = 1024
 """Tokens beyond the retrieved-context budget a chat model's context should hold (instructions, question, answer)."""
-PULL_FIX = "Run `ollama pull {model}` (or `rag pull {model}`)."
-SERVE_FIX = "Start it with `ollama serve`, or set OLLAMA_HOST to where it runs."
 
 
 @dataclass(frozen=True)
@@ -100,12 +97,12 @@ def doctor(settings: "Settings", client: "Client") -> DoctorReport:
 
 
 def _probe_ollama(client: "Client", checks: list[Check]) -> _Ollama:
-    if not client.is_reachable():
+    version = client.probe_version()
+    if version is None:
         checks.append(Check("ollama", WARNING, f"not reachable at {client.host}: embeddings use the built-in "
                             "embedder and answers are extractive", SERVE_FIX))
         return _Ollama()
     try:
-        version = client.version()
         models = client.tags()
     except OllamaError as exc:
         checks.append(Check("ollama", ERROR, f"{client.host} answered with an error: {exc.error}",
@@ -116,16 +113,15 @@ def _probe_ollama(client: "Client", checks: list[Check]) -> _Ollama:
 
 
 def _installed(server: _Ollama, model: str) -> "ModelInfo | None":
-    from rag.manifest import normalize_model
+    from rag.manifest import find_model
 
-    wanted = normalize_model(model)
-    return next((m for m in server.models or [] if normalize_model(m.name or m.model) == wanted), None)
+    return find_model(server.models or [], model)
 
 
 def _show(client: "Client", model: str) -> "ShowResponse | None":
     try:
         return client.show(model)
-    except (ModelNotFound, OllamaError):
+    except OllamaError:
         return None
 
 
@@ -297,15 +293,15 @@ def _check_chat(settings: "Settings", client: "Client", server: _Ollama, checks:
 
 
 def _check_chroma(settings: "Settings", checks: list[Check]) -> None:
-    from rag.layout import layout
+    from rag.layout import chroma_base_url, layout
 
     lay = layout(settings.index_dir, settings.chroma_url, settings.collection)
     if lay.chroma_url is None:
-        path = Path(lay.chroma_dir or settings.index_dir)
+        path = lay.chroma_dir
         state = "exists" if path.is_dir() else "created by the first `rag index`"
         checks.append(Check("chroma", OK, f"embedded store at {path} ({state})"))
         return
-    url = lay.chroma_url if "://" in lay.chroma_url else f"http://{lay.chroma_url}"
+    url = chroma_base_url(lay.chroma_url)
     reason = _heartbeat(url.rstrip("/"))
     if reason is None:
         checks.append(Check("chroma", OK, f"server at {lay.chroma_url} answers its heartbeat; catalog in {lay.home}"))

@@ -27,7 +27,7 @@ import numpy as np
 from rag import minilm
 from rag._result import Result
 from rag.errors import ContextLengthExceeded, EmbedderError, ModelNotFound, OllamaError, OllamaUnreachable
-from rag.manifest import normalize_model
+from rag.manifest import find_model
 
 if TYPE_CHECKING:
     from rag._ollama_types import ModelInfo
@@ -355,11 +355,10 @@ def _generous_tokens(text: str) -> int:
 
 def _find_model(models: Sequence[ModelInfo], name: str) -> ModelInfo:
     """The /api/tags entry for `name` (":latest" implied). Raises ModelNotFound with the pull hint."""
-    wanted = normalize_model(name)
-    for entry in models:
-        if normalize_model(entry.name or entry.model) == wanted:
-            return entry
-    raise ModelNotFound(name)
+    entry = find_model(models, name)
+    if entry is None:
+        raise ModelNotFound(name)
+    return entry
 
 
 def open_embedder(model: str, backend: str = "auto", client: Client | None = None, *,

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from ingest.errors import IngestError as _IngestBase
 
-CONNECTION_ERROR_MESSAGE = (
-    "Cannot reach Ollama at {url}. Start it with `ollama serve`, or set OLLAMA_HOST to where it runs."
-)
+SERVE_FIX = "Start it with `ollama serve`, or set OLLAMA_HOST to where it runs."
+PULL_FIX = "Run `ollama pull {model}` (or `rag pull {model}`)."
+CONNECTION_ERROR_MESSAGE = "Cannot reach Ollama at {url}. " + SERVE_FIX
 TIMEOUT_MESSAGE = (
     "Ollama at {url} did not answer within {timeout:g} s. A model may still be loading or the machine is busy: "
     "retry, or allow a longer timeout."
 )
-MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. Run `ollama pull {model}` (or `rag pull {model}`)."
+MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. " + PULL_FIX
 
 
 class RagError(Exception):

@@ -40,6 +40,11 @@ class IndexLayout(Result):
     lock: Path
 
 
+def chroma_base_url(chroma_url: str) -> str:
+    """The Chroma server URL with a scheme (http:// when none was given)."""
+    return chroma_url if "://" in chroma_url else f"http://{chroma_url}"
+
+
 def server_key(chroma_url: str) -> str:
     """Folder name for a Chroma server URL.
 
@@ -48,7 +53,7 @@ def server_key(chroma_url: str) -> str:
     >>> server_key("https://chroma.example.com")
     'chroma.example.com_443'
     """
-    parts = urlsplit(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    parts = urlsplit(chroma_base_url(chroma_url))
     port = parts.port or (443 if parts.scheme == "https" else 8000)
     host = re.sub(r"[^A-Za-z0-9.-]", "_", parts.hostname or "localhost")
     return f"{host}_{port}"

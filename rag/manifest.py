@@ -39,6 +39,12 @@ def normalize_model(name: str) -> str:
     return name if ":" in last else f"{name}:latest"
 
 
+def find_model(models: Any, name: str) -> Any:
+    """The /api/tags entry (ModelInfo) for `name`, ":latest" implied; None when it is not installed."""
+    wanted = normalize_model(name)
+    return next((m for m in models if normalize_model(m.name or m.model) == wanted), None)
+
+
 def now_iso() -> str:
     """The current UTC time, ISO 8601 to the second."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()

@@ -288,13 +288,19 @@ class Client:
         body = {"model": model, "insecure": insecure or None, "stream": True}
         return map(lambda d: _parse(PullProgress, d), self._stream("/api/pull", body, model=None, needs_done=False))
 
-    def is_reachable(self, timeout: float = 2.0) -> bool:
-        """True when an Ollama server answers GET /api/version within `timeout` seconds. Never raises."""
+    def probe_version(self, timeout: float = 2.0) -> str | None:
+        """The server's version if an Ollama server answers GET /api/version within `timeout` seconds, else None.
+        Never raises, never retries."""
         try:
             response = self._http.get("/api/version", timeout=httpx.Timeout(timeout))
-            return response.status_code == 200 and "version" in response.json()
-        except (httpx.HTTPError, ValueError):
-            return False
+            version = response.json().get("version") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return str(version) if version is not None else None
+
+    def is_reachable(self, timeout: float = 2.0) -> bool:
+        """True when an Ollama server answers GET /api/version within `timeout` seconds. Never raises."""
+        return self.probe_version(timeout) is not None
 
     # ---- the two HTTP helpers ----
 

@@ -15,6 +15,7 @@ import numpy as np
 from ingest.chunking import Chunk
 
 from rag.errors import StoreError
+from rag.layout import chroma_base_url
 from rag.manifest import Manifest
 
 SPACE = "cosine"
@@ -40,7 +41,7 @@ def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
         path = Path(index_dir) / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-    parts = urlsplit(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    parts = urlsplit(chroma_base_url(chroma_url))
     ssl = parts.scheme == "https"
     try:
         client = chromadb.HttpClient(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 import click
 
 from rag.cli import EXIT_FATAL, EXIT_OK, cli, index_options, json_option, print_json, run_guarded
-from rag.errors import ModelNotFound, OllamaError, OllamaUnreachable, RagError
+from rag.errors import OllamaError, OllamaUnreachable, RagError
 
 if TYPE_CHECKING:
     from rag.ollama import Client, ModelInfo, PullProgress
@@ -206,7 +206,7 @@ def pull_model(client: "Client", model: str, on_event: Callable[["PullProgress",
     try:
         for event in client.pull(model):
             on_event(event, state, state.feed(event))
-    except (OllamaUnreachable, ModelNotFound):
+    except OllamaUnreachable:
         raise
     except OllamaError as exc:
         if "file does not exist" in exc.error or "not found" in exc.error:
