@@ -44,8 +44,14 @@ def index_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(file_okay=False),
         help="Index folder (default: $RAG_INDEX, else the ollama-rag user dir + /index).",
     )(fn)
-    fn = click.option("--ollama-host", envvar="OLLAMA_HOST", help="Ollama server (default: $OLLAMA_HOST or 127.0.0.1:11434).")(fn)
-    return fn
+    return ollama_host_option(fn)
+
+
+def ollama_host_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--ollama-host`: the Ollama server to talk to."""
+    return click.option(
+        "--ollama-host", envvar="OLLAMA_HOST", help="Ollama server (default: $OLLAMA_HOST or 127.0.0.1:11434)."
+    )(fn)
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:

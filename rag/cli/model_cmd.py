@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import click
 
-from rag.cli import EXIT_FATAL, EXIT_OK, cli, index_options, json_option, print_json, run_guarded
+from rag.cli import EXIT_FATAL, EXIT_OK, cli, index_options, json_option, ollama_host_option, print_json, run_guarded
 from rag.errors import OllamaError, OllamaUnreachable, RagError
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def human_size(n: int) -> str:
 
 
 @cli.command(name="models")
-@click.option("--ollama-host", envvar="OLLAMA_HOST", help="Ollama server (default: $OLLAMA_HOST or 127.0.0.1:11434).")
+@ollama_host_option
 @json_option
 def models_cmd(ollama_host: str | None, json_: bool) -> None:
     """List the models installed on the Ollama server.
@@ -221,7 +221,7 @@ def pull_model(client: "Client", model: str, on_event: Callable[["PullProgress",
 
 @cli.command(name="pull")
 @click.argument("name")
-@click.option("--ollama-host", envvar="OLLAMA_HOST", help="Ollama server (default: $OLLAMA_HOST or 127.0.0.1:11434).")
+@ollama_host_option
 @click.option("--json", "json_", is_flag=True, help="Print each progress event as one JSON object per line (NDJSON).")
 def pull_cmd(name: str, ollama_host: str | None, json_: bool) -> None:
     """Download a model into Ollama (POST /api/pull), with progress.
