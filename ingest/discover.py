@@ -147,11 +147,11 @@ class _Walk:
             if entry.name.startswith("."):
                 continue
             rel = rel_dir + entry.name
-            target = self._inside_root(Path(entry.path))
+            target = Path(entry.path) if not entry.is_symlink() else self._inside_root(Path(entry.path))
             if target is None:
                 continue
-            try:
-                st = target.stat()
+            try:  # scandir already holds a plain entry's stat; only a symlink's target needs a call
+                st = target.stat() if entry.is_symlink() else entry.stat()
             except OSError:
                 continue
             if stat.S_ISDIR(st.st_mode):

@@ -7,6 +7,7 @@ chunk ids as a clean run.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ def _workers() -> int:
 
 
 def _chunker_version() -> str:
-    return str(getattr(chunking, "CHUNKER_VERSION", "1"))
+    return str(chunking.CHUNKER_VERSION)
 
 
 def _emit(progress: Progress | None, event: IndexProgress) -> None:
@@ -99,7 +100,6 @@ def _extract_params(settings: Settings) -> ExtractParams:
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
         pdf_password=settings.pdf_password,
-        pdf_passwords={},
         max_pages=settings.max_pages,
         max_chunks_per_file=settings.max_chunks_per_file,
         timeout_s=settings.file_timeout_s,
@@ -148,13 +148,8 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
           include: Iterable[str], exclude: Iterable[str], start: float) -> IndexReport:
     stored = catalog.manifest()
     model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model_or_default
-    embedder = open_embedder(model)
-    try:
+    with open_embedder(model) as embedder:
         return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
-    finally:
-        close = getattr(embedder, "close", None)
-        if close is not None:
-            close()
 
 
 def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
@@ -186,7 +181,7 @@ def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, 
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes
     if result.error is None and (stored is not None or catalog.counts()[0]):
-        final = Manifest.from_dict(manifest.to_dict() | {"dimension": result.dimension, "updated_at": now_iso()})
+        final = dataclasses.replace(manifest, dimension=result.dimension, updated_at=now_iso())
         catalog.write_manifest(final)
         store.write_manifest(final)
     warnings += _refresh_bm25(catalog, lay)
@@ -254,9 +249,9 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
                 store.delete(sorted(ids))
             stored = catalog.manifest()
             if stored is not None:
-                left = {r.root for s, r in files.items() if s not in set(sources)}
-                kept = Manifest.from_dict(stored.to_dict() | {"roots": sorted(set(stored.roots) & left),
-                                                              "updated_at": now_iso()})
+                removed = set(sources)
+                left = {r.root for s, r in files.items() if s not in removed}
+                kept = dataclasses.replace(stored, roots=tuple(sorted(set(stored.roots) & left)), updated_at=now_iso())
                 catalog.write_manifest(kept)
                 store.write_manifest(kept)
             _refresh_bm25(catalog, lay)

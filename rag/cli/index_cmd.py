@@ -115,7 +115,6 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
                                no_wait=options["no_wait"], progress=progress, include=options["include"],
                                exclude=options["exclude"])
         except KeyboardInterrupt:  # before any file was written: nothing to summarise
-            progress.close()
             click.echo("Interrupted; run the same command again to complete.", err=True)
             return EXIT_INTERRUPTED
         finally:
