@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_CJK = "\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
+from ingest.cjk import CJK_RANGES, HANGUL_RANGES
+
+_CJK = CJK_RANGES + HANGUL_RANGES
 _CJK_RE = re.compile(f"[{_CJK}]")
 _WORD_RE = re.compile(r"[^\W_]+")
 _PUNCT_RE = re.compile(r"[^\w\s]|_")

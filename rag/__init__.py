@@ -12,27 +12,27 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from rag._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "RAG": "rag.api",
-    "CollectionStatus": "rag.index_report",
-    "FileOutcome": "rag.index_report",
-    "IndexProgress": "rag.index_report",
-    "IndexReport": "rag.index_report",
-    "RemoveReport": "rag.index_report",
-    "Status": "rag.index_report",
+    "CollectionStatus": "rag.index.report",
+    "FileOutcome": "rag.index.report",
+    "IndexProgress": "rag.index.report",
+    "IndexReport": "rag.index.report",
+    "RemoveReport": "rag.index.report",
+    "Status": "rag.index.report",
     "Settings": "rag.config",
-    "EvalReport": "rag.evaluate",
-    "Answer": "rag.answer",
-    "Citation": "rag.answer",
-    "Timings": "rag.answer",
-    "Hit": "rag.retrieve",
-    "ChatSession": "rag.chat",
-    "Embedder": "rag.embedders",
-    "EmbedderInfo": "rag.embedders",
-    "open_embedder": "rag.embedders",
+    "EvalReport": "rag.eval.runner",
+    "Answer": "rag.answer.types",
+    "Citation": "rag.answer.types",
+    "Timings": "rag.answer.types",
+    "Hit": "rag.retrieve.hybrid",
+    "ChatSession": "rag.answer.chat",
+    "Embedder": "rag.embed",
+    "EmbedderInfo": "rag.embed",
+    "open_embedder": "rag.embed",
     "Check": "rag.doctor",
     "DoctorReport": "rag.doctor",
     "ContextLengthExceeded": "rag.errors",

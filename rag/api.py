@@ -13,14 +13,15 @@ from rag.config import Settings
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from rag.evaluate import EvalReport, GoldItem, QuestionResult
-    from rag.ollama import Client
-    from rag.answer import Answer
-    from rag.chat import ChatSession
-    from rag.engine import QueryEngine
-    from rag.retrieve import Hit
-    from rag.index_report import IndexProgress, IndexReport, RemoveReport, Status
+    from rag.answer.chat import ChatSession
+    from rag.answer.engine import QueryEngine
+    from rag.answer.types import Answer
     from rag.doctor import DoctorReport
+    from rag.eval.runner import EvalReport, GoldItem, QuestionResult
+    from rag.index.report import IndexProgress, IndexReport, RemoveReport, Status
+    from rag.ollama import Client
+    from rag.retrieve.hybrid import Hit
+    from rag.vocab import RetrievalMode
 
 
 class RAG:
@@ -60,7 +61,7 @@ class RAG:
         self.settings = Settings.resolve(**(base | {k: v for k, v in overrides.items() if v is not None}))
 
     @cached_property
-    def client(self) -> "Client":
+    def client(self) -> Client:
         """The Ollama client (created on first use)."""
         from rag.ollama import Client
 
@@ -69,18 +70,18 @@ class RAG:
 
     def evaluate(
         self,
-        gold: "str | Path | Sequence[GoldItem]",
+        gold: str | Path | Sequence[GoldItem],
         *,
         k: int | None = None,
-        mode: str = "hybrid",
+        mode: RetrievalMode = "hybrid",
         retrieval_only: bool = False,
-        on_question: "Callable[[QuestionResult], None] | None" = None,
-    ) -> "EvalReport":
+        on_question: Callable[[QuestionResult], None] | None = None,
+    ) -> EvalReport:
         """Score this index (and chat model) on gold questions: retrieval hit@k, recall@k, MRR, nDCG@10, answer
         containment, citation precision, abstention accuracy, latency p50/p95 and Ollama token counts.
 
         Args:
-            gold: a gold JSONL file (see `rag.evaluate`) or a list of `GoldItem`.
+            gold: a gold JSONL file (see `rag.eval.runner`) or a list of `GoldItem`.
             k: retrieval depth for hit@k/recall@k (default: settings.top_k).
             mode: "hybrid", "dense" or "bm25".
             retrieval_only: skip the chat model; answer metrics are None.
@@ -90,14 +91,14 @@ class RAG:
             IngestError: the gold file cannot be read or a line is invalid (names the line).
             RagError: retrieval or the model failed (unreachable Ollama, missing model, ...).
         """
-        from rag.evaluate import evaluate
+        from rag.eval.runner import evaluate
 
         return evaluate(self, gold, k=k, mode=mode, retrieval_only=retrieval_only, on_question=on_question)
 
     # ---- index side (issue 5): index, remove, status ----
 
     def _index_embedder(self, model: str) -> Any:
-        from rag.embedders import open_embedder
+        from rag.embed import open_embedder
 
         return open_embedder(model, backend=self.settings.embed_backend, client=self.client,
                              batch_size=self.settings.embed_batch, in_flight=self.settings.embed_in_flight)
@@ -109,10 +110,10 @@ class RAG:
         rebuild: bool = False,
         dry_run: bool = False,
         no_wait: bool = False,
-        progress: "Callable[[IndexProgress], None] | None" = None,
-        include: "Sequence[str]" = (),
-        exclude: "Sequence[str]" = (),
-    ) -> "IndexReport":
+        progress: Callable[[IndexProgress], None] | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+    ) -> IndexReport:
         """Sync the collection with the folder (or single file) at `path`: embed new and changed files, drop the chunks
         of deleted ones; unchanged files cost no embedding call.
 
@@ -134,7 +135,7 @@ class RAG:
             OllamaError, EmbedderError: the embedding model cannot be opened.
             StoreError: Chroma or the catalog failed.
         """
-        from rag.indexer import index_folder
+        from rag.index.sync import index_folder
 
         return index_folder(
             path, settings=self.settings, open_embedder=self._index_embedder,
@@ -142,32 +143,32 @@ class RAG:
             no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude),
         )
 
-    def remove(self, path: str | Path, *, no_wait: bool = False) -> "RemoveReport":
+    def remove(self, path: str | Path, *, no_wait: bool = False) -> RemoveReport:
         """Drop a file or folder from the collection: a path on disk under an indexed folder, or a source prefix such
         as `docs/old` (as shown in citations). Raises `IngestError` when nothing indexed matches."""
-        from rag.indexer import remove_path
+        from rag.index.sync import remove_path
 
         return remove_path(path, settings=self.settings, no_wait=no_wait)
 
-    def status(self) -> "Status":
+    def status(self) -> Status:
         """Where the index lives (folder, Chroma data or server, catalogs) and each collection's model and counts."""
-        from rag.index_status import index_status
+        from rag.index.status import index_status
 
         return index_status(self.settings)
 
     # ---- query side (issue 6): retrieve, ask, ask_stream, chat ----
 
     @cached_property
-    def _query_engine(self) -> "QueryEngine":
+    def _query_engine(self) -> QueryEngine:
         """Retriever + answerer over the committed index (opened on first use; StoreError when there is none)."""
-        from rag.engine import open_query_engine
+        from rag.answer.engine import open_query_engine
 
         return open_query_engine(self.settings, self.client)
 
     def retrieve(
-        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
-        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None,
-    ) -> "list[Hit]":
+        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
+        file_types: str | Sequence[str] | None = None, mmr: float | None = None,
+    ) -> list[Hit]:
         """The top-k chunks for `question`, best first, each with dense, BM25 and fused scores.
 
         Args:
@@ -184,10 +185,10 @@ class RAG:
         return self._query_engine.retrieve(question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr)
 
     def ask(
-        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
-        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
-    ) -> "Answer":
-        """Answer `question` from the index with verified citations (see `rag.answer.Answer`).
+        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
+        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> Answer:
+        """Answer `question` from the index with verified citations (see `rag.answer.types.Answer`).
 
         Abstains without calling a model when the best hit's dense cosine is under `min_score` (default
         settings.min_score). Falls back to an extractive answer (with a warning) when the chat model is "none",
@@ -202,26 +203,26 @@ class RAG:
         )
 
     def ask_stream(
-        self, question: str, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
-        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
-    ) -> "Iterator[str | Answer]":
+        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
+        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> Iterator[str | Answer]:
         """Like `ask`, but yields the answer text in pieces as the model writes it, then the final `Answer`."""
         return self._query_engine.ask_stream(
             question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
         )
 
     def chat(
-        self, *, k: int | None = None, mode: str = "hybrid", path: str | None = None,
-        file_types: "str | Sequence[str] | None" = None, mmr: float | None = None, min_score: float | None = None,
-    ) -> "ChatSession":
+        self, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
+        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+    ) -> ChatSession:
         """A multi-turn `ChatSession`: `.ask(message) -> Answer`; follow-ups are rewritten to stand alone."""
-        from rag.chat import ChatSession
+        from rag.answer.chat import ChatSession
 
         return ChatSession(
             self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
         )
 
-    def doctor(self) -> "DoctorReport":
+    def doctor(self) -> DoctorReport:
         """Check the setup: Ollama and its version, the embed and chat models (installed, context length,
         capabilities), the index manifest against the embed model, Chroma, and the built-in embedder.
         `report.exit_code(strict)` gives `rag doctor`'s exit code (0 ready, 1 warnings when strict, 2 broken)."""
@@ -236,14 +237,14 @@ class RAG:
         if "client" in self.__dict__:
             self.client.close()
 
-    def __enter__(self) -> "RAG":
+    def __enter__(self) -> RAG:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _types(file_types: "str | Sequence[str] | None") -> "tuple[str, ...] | None":
+def _types(file_types: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """One kind or several, as a tuple (None: no filter)."""
     if file_types is None:
         return None

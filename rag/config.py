@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from rag.vocab import EmbedBackend
+
 APP_NAME = "ollama-rag"
 
 # Environment variables (Ollama's own OLLAMA_HOST is honoured by rag.ollama).
@@ -22,7 +24,7 @@ ENV_COLLECTION = "RAG_COLLECTION"
 DEFAULT_COLLECTION = "default"
 DEFAULT_EMBED_MODEL = "all-minilm"
 DEFAULT_CHAT_MODEL = "llama3.2"
-DEFAULT_EMBED_BACKEND = "auto"  # "auto" | "ollama" | "builtin"
+DEFAULT_EMBED_BACKEND: EmbedBackend = "auto"
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_CHUNK_OVERLAP = 30
 DEFAULT_TOP_K = 6
@@ -61,38 +63,56 @@ class Settings:
     chroma_url: str | None = None
     """http://HOST:PORT of a Chroma server; the catalog and lock still live in index_dir."""
     collection: str = DEFAULT_COLLECTION
+    """Collection name: one index folder can hold several independent collections."""
     embed_model: str | None = None
     """Embedding model; None: the collection's model from its manifest, else DEFAULT_EMBED_MODEL."""
-    embed_backend: str = DEFAULT_EMBED_BACKEND
+    embed_backend: EmbedBackend = DEFAULT_EMBED_BACKEND
+    """"auto" (Ollama when it serves the model, else built in), "ollama" or "builtin" (in-process all-minilm)."""
     chat_model: str = DEFAULT_CHAT_MODEL
     """Ollama model name, or gguf:PATH for in-process llama.cpp, or "none" for extractive answers only."""
     ollama_host: str | None = None
+    """Ollama server address (None: $OLLAMA_HOST, else http://127.0.0.1:11434)."""
     ollama_timeout_s: float | None = None
     """Read timeout for Ollama calls that run a model (None: rag.ollama's default, 300 s; a model load can take minutes)."""
     ollama_retries: int | None = None
     """Extra attempts on connect errors, 503 and other safe-to-retry failures (None: rag.ollama's default, 3)."""
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    """Target chunk size in estimated tokens: smaller finds finer passages, larger gives the model more context."""
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    """Tokens shared by neighbouring chunks, so a sentence cut at a boundary is whole in one of them."""
     top_k: int = DEFAULT_TOP_K
+    """Chunks retrieved and shown to the model: more raises recall and prompt cost."""
     rrf_k: int = DEFAULT_RRF_K
+    """Reciprocal rank fusion constant: lower trusts each leg's top ranks more."""
     min_score: float = DEFAULT_MIN_SCORE
+    """Abstention floor on the best hit's dense cosine similarity (0-1): higher abstains more often."""
     embed_batch: int = DEFAULT_EMBED_BATCH
+    """Texts per /api/embed request."""
     embed_in_flight: int = DEFAULT_EMBED_IN_FLIGHT
+    """Embedding requests sent at once (Ollama queues the rest)."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    """Files larger than this (bytes) are skipped with a reason."""
     file_timeout_s: float = DEFAULT_FILE_TIMEOUT_S
+    """Seconds one file may take to extract before its worker is killed and the file skipped."""
     max_pages: int = DEFAULT_MAX_PAGES
+    """PDF pages read per file; later pages are left out with a warning."""
     max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE
+    """A file that would make more chunks than this is skipped (a guard against generated junk)."""
     pdf_password: str | None = None
+    """Password tried on encrypted PDFs."""
     context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    """Token budget for the retrieved passages in the answer prompt; hits past it are left out."""
     temperature: float = DEFAULT_TEMPERATURE
+    """Sampling temperature of the chat model (0: most deterministic)."""
     seed: int = DEFAULT_SEED
+    """Sampling seed sent to the chat model, for repeatable answers."""
     strict: bool = False
     """Drop citations whose quote cannot be found in the cited chunk."""
     prompts_dir: Path | None = None
     """A folder whose files override the shipped prompt templates."""
 
     @classmethod
-    def resolve(cls, **overrides: object) -> "Settings":
+    def resolve(cls, **overrides: object) -> Settings:
         """Settings from explicit overrides (None = unset), then RAG_* environment variables, then defaults."""
         given = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}

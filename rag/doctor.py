@@ -15,15 +15,17 @@ import httpx
 
 from rag._result import Result
 from rag.errors import PULL_FIX, SERVE_FIX, OllamaError, RagError
+from rag.vocab import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, NO_CHAT_MODEL, CheckLevel
 
 if TYPE_CHECKING:
     from rag.config import Settings
-    from rag.index_report import CollectionStatus
+    from rag.index.report import CollectionStatus
     from rag.ollama import Client, ModelInfo, ShowResponse
 
-OK, WARNING, ERROR = "ok", "warning", "error"
-EXIT_READY, EXIT_WARNINGS, EXIT_BROKEN = 0, 1, 2
-NO_CHAT_MODEL = "none"
+OK: CheckLevel = "ok"
+WARNING: CheckLevel = "warning"
+ERROR: CheckLevel = "error"
+EXIT_READY, EXIT_WARNINGS, EXIT_BROKEN = EXIT_OK, EXIT_PARTIAL, EXIT_FATAL
 PROBE_WORD = "doctor"
 CHROMA_TIMEOUT_S = 5.0
 PROMPT_HEADROOM = 1024
@@ -36,7 +38,7 @@ class Check(Result):
 
     name: str
     """What was checked: "ollama", "embed model", "chat model", "index", "chroma", "built-in embedder"."""
-    level: str
+    level: CheckLevel
     """"ok", "warning" or "error"."""
     detail: str
     """What was found."""
@@ -70,14 +72,14 @@ class _Ollama:
     """What the server said: None everywhere when it is down."""
 
     version: str | None = None
-    models: list["ModelInfo"] | None = None
+    models: list[ModelInfo] | None = None
 
     @property
     def up(self) -> bool:
         return self.version is not None
 
 
-def doctor(settings: "Settings", client: "Client") -> DoctorReport:
+def doctor(settings: Settings, client: Client) -> DoctorReport:
     """Check Ollama, the configured models, the index manifest, Chroma and the built-in embedder."""
     checks: list[Check] = []
     server = _probe_ollama(client, checks)
@@ -96,7 +98,7 @@ def doctor(settings: "Settings", client: "Client") -> DoctorReport:
 # ---- Ollama ----
 
 
-def _probe_ollama(client: "Client", checks: list[Check]) -> _Ollama:
+def _probe_ollama(client: Client, checks: list[Check]) -> _Ollama:
     version = client.probe_version()
     if version is None:
         checks.append(Check("ollama", WARNING, f"not reachable at {client.host}: embeddings use the built-in "
@@ -112,20 +114,20 @@ def _probe_ollama(client: "Client", checks: list[Check]) -> _Ollama:
     return _Ollama(version=version, models=models)
 
 
-def _installed(server: _Ollama, model: str) -> "ModelInfo | None":
-    from rag.manifest import find_model
+def _installed(server: _Ollama, model: str) -> ModelInfo | None:
+    from rag.ollama.models import find_model
 
     return find_model(server.models or [], model)
 
 
-def _show(client: "Client", model: str) -> "ShowResponse | None":
+def _show(client: Client, model: str) -> ShowResponse | None:
     try:
         return client.show(model)
     except OllamaError:
         return None
 
 
-def _facts(show: "ShowResponse | None", *, dims: bool) -> str:
+def _facts(show: ShowResponse | None, *, dims: bool) -> str:
     if show is None:
         return ""
     parts = []
@@ -142,7 +144,7 @@ def _facts(show: "ShowResponse | None", *, dims: bool) -> str:
 
 
 def _check_builtin(checks: list[Check]) -> bool:
-    from rag.embedders import BUILTIN_MODEL, open_embedder
+    from rag.embed import BUILTIN_MODEL, open_embedder
 
     try:
         with open_embedder(BUILTIN_MODEL, backend="builtin") as embedder:
@@ -158,8 +160,8 @@ def _check_builtin(checks: list[Check]) -> bool:
 # ---- embedding model and index ----
 
 
-def _collection(settings: "Settings", checks: list[Check]) -> "CollectionStatus | None":
-    from rag.index_status import index_status
+def _collection(settings: Settings, checks: list[Check]) -> CollectionStatus | None:
+    from rag.index.status import index_status
 
     try:
         status = index_status(settings)
@@ -174,9 +176,9 @@ def _collection(settings: "Settings", checks: list[Check]) -> "CollectionStatus 
     return found
 
 
-def _embed_source(model: str, settings: "Settings", server: _Ollama, builtin_ok: bool) -> str | None:
+def _embed_source(model: str, settings: Settings, server: _Ollama, builtin_ok: bool) -> str | None:
     """"ollama" or "builtin" when that backend can embed with `model` now (in the order `auto` tries), else None."""
-    from rag.embedders import is_builtin
+    from rag.embed import is_builtin
 
     if settings.embed_backend != "builtin" and server.up and _installed(server, model):
         return "ollama"
@@ -185,16 +187,16 @@ def _embed_source(model: str, settings: "Settings", server: _Ollama, builtin_ok:
     return None
 
 
-def _unavailable_fix(model: str, settings: "Settings", server: _Ollama) -> str:
-    from rag.embedders import is_builtin
+def _unavailable_fix(model: str, settings: Settings, server: _Ollama) -> str:
+    from rag.embed import is_builtin
 
     if settings.embed_backend == "builtin" and not is_builtin(model):
         return "The built-in embedder serves only all-minilm: use --embed-backend auto, or all-minilm."
     return PULL_FIX.format(model=model) if server.up else "Start Ollama with `ollama serve` (then pull the model)."
 
 
-def _check_embed(settings: "Settings", client: "Client", server: _Ollama, builtin_ok: bool,
-                 collection: "CollectionStatus | None", checks: list[Check]) -> None:
+def _check_embed(settings: Settings, client: Client, server: _Ollama, builtin_ok: bool,
+                 collection: CollectionStatus | None, checks: list[Check]) -> None:
 
     configured = settings.embed_model_or_default
     explicit = settings.embed_model is not None
@@ -230,9 +232,9 @@ def _check_embed(settings: "Settings", client: "Client", server: _Ollama, builti
     checks.append(Check("embed model", OK, detail))
 
 
-def _check_index(settings: "Settings", collection: "CollectionStatus", configured: str, explicit: bool,
+def _check_index(settings: Settings, collection: CollectionStatus, configured: str, explicit: bool,
                  checks: list[Check]) -> None:
-    from rag.manifest import normalize_model
+    from rag.ollama.models import normalize_model
 
     where = f"collection {collection.name!r}: {collection.files} files, {collection.chunks} chunks"
     built = f"built with {collection.model} ({collection.dimension} dims)"
@@ -253,8 +255,8 @@ def _check_index(settings: "Settings", collection: "CollectionStatus", configure
 # ---- chat model ----
 
 
-def _check_chat(settings: "Settings", client: "Client", server: _Ollama, checks: list[Check]) -> None:
-    from rag.local_llm import check_gguf, is_gguf
+def _check_chat(settings: Settings, client: Client, server: _Ollama, checks: list[Check]) -> None:
+    from rag.answer.llamacpp import check_gguf, is_gguf
 
     model = settings.chat_model
     if model.strip().lower() == NO_CHAT_MODEL:
@@ -292,10 +294,11 @@ def _check_chat(settings: "Settings", client: "Client", server: _Ollama, checks:
 # ---- Chroma ----
 
 
-def _check_chroma(settings: "Settings", checks: list[Check]) -> None:
-    from rag.layout import chroma_base_url, layout
+def _check_chroma(settings: Settings, checks: list[Check]) -> None:
+    from rag.store import open_index
+    from rag.store.layout import chroma_base_url
 
-    lay = layout(settings.index_dir, settings.chroma_url, settings.collection)
+    lay = open_index(settings).layout
     if lay.chroma_url is None:
         path = lay.chroma_dir
         state = "exists" if path.is_dir() else "created by the first `rag index`"

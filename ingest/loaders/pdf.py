@@ -79,9 +79,8 @@ class _Fallback:
 
 
 def _open(data: bytes, source: str, password: str | None):
-    from pypdf import PdfReader
+    from pypdf import PasswordType, PdfReader
     from pypdf.errors import DependencyError
-    from pypdf import PasswordType
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)

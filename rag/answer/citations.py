@@ -1,0 +1,68 @@
+"""Citations: the labels the model sees, page labels, and citations built from quotes verified against their hits."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rag.answer.types import Citation
+from rag.answer.verify import VERIFY_THRESHOLD, locate, verify_quote
+from rag.retrieve.hybrid import Hit
+
+
+def source_ids(hits: Sequence[Hit]) -> list[str]:
+    """The short ids shown to the model for `hits`, in order: "S1", "S2", ..."""
+    return [f"S{i}" for i in range(1, len(hits) + 1)]
+
+
+def page_label(page_start: int | None, page_end: int | None) -> str:
+    """"p. 3", "p. 3-4", or "" for documents without pages."""
+    if page_start is None:
+        return ""
+    if page_end is None or page_end == page_start:
+        return f"p. {page_start}"
+    return f"p. {page_start}-{page_end}"
+
+
+def make_citation(n: int, hit: Hit, quote: str, *, verified: bool | None = None, score: float | None = None) -> Citation:
+    """A citation of `hit`; the quote is verified against the hit's text unless `verified` is given."""
+    if verified is None or score is None:
+        verified, score = verify_quote(quote, hit.text, VERIFY_THRESHOLD)
+    span = locate(quote, hit.text)
+    start, end = (hit.char_start + span[0], hit.char_start + span[1]) if span else (hit.char_start, hit.char_end)
+    return Citation(
+        n=n, id=hit.id, source=hit.source, page_start=hit.page_start, page_end=hit.page_end, char_start=start,
+        char_end=end, heading_path=tuple(hit.heading_path), quote=quote, verified=verified, match_score=score,
+    )
+
+
+def build_citations(
+    raw: Iterable[Any], by_label: dict[str, Hit], *, strict: bool, warnings: list[str]
+) -> tuple[Citation, ...]:
+    """Citations from the model's `[{id, quote}]`: unknown ids dropped (defensively: the schema's enum forbids them),
+    duplicates merged, quotes verified; with `strict`, unverified ones dropped. Numbered 1..n in order."""
+    out: list[Citation] = []
+    seen: set[tuple[str, str]] = set()
+    unknown = unverified = 0
+    for item in raw:
+        label = str(item.get("id", "")) if isinstance(item, dict) else ""
+        quote = str(item.get("quote", "")) if isinstance(item, dict) else ""
+        hit = by_label.get(label) or next((h for h in by_label.values() if h.id == label), None)
+        if hit is None:
+            unknown += 1
+            continue
+        if (hit.id, quote) in seen:
+            continue
+        seen.add((hit.id, quote))
+        citation = make_citation(len(out) + 1, hit, quote)
+        if strict and not citation.verified:
+            unverified += 1
+            continue
+        out.append(citation)
+    if unknown:
+        warnings.append(f"dropped {unknown} citation(s) of sources that were not retrieved")
+    if unverified:
+        warnings.append(f"--strict: dropped {unverified} citation(s) whose quote was not found in the cited source")
+    return tuple(out)
+
+
+__all__ = ["build_citations", "make_citation", "page_label", "source_ids"]

@@ -1,0 +1,202 @@
+"""From a question to an `Answer`: retrieve, abstain or answer (generative, else extractive), with timings.
+
+Abstention floor: `Settings.min_score` is compared with the best hit's *dense cosine similarity* (fused RRF scores
+depend only on ranks, so a floor on them means nothing). When no hit has a dense score (mode "bm25", or the dense leg
+was unavailable) only an empty result abstains. Fallbacks to extractive answers (with a warning): chat model
+"none", Ollama unreachable, chat model not installed. A model whose replies break the schema twice raises
+`ModelOutputError` instead: the user should know their model is unsuitable.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from rag.answer.extractive import extractive_answer
+from rag.answer.generative import GenerativeAnswerer
+from rag.answer.types import Answer, Timings, abstained, elapsed_ms
+from rag.config import Settings
+from rag.errors import EmbedderError, ModelNotFound, OllamaUnreachable
+from rag.retrieve.hybrid import Hit, Retriever, best_dense
+from rag.vocab import NO_CHAT_MODEL, RetrievalMode
+
+if TYPE_CHECKING:
+    from rag.ollama import Client
+
+UNREACHABLE_WARNING = "Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated answers)"
+DENSE_DOWN_WARNING = "dense retrieval unavailable ({error}); using BM25 only"
+
+
+class QueryEngine:
+    """Answers questions over one collection.
+
+    Args:
+        retriever: the collection's `Retriever`.
+        client: the Ollama client (chat calls; also the reachability check).
+        settings: models, k, floors, prompts, strictness.
+    """
+
+    def __init__(self, retriever: Retriever, client: Client, settings: Settings,
+                 closers: Iterable[Callable[[], None]] = ()) -> None:
+        self.retriever = retriever
+        self.client = client
+        self.settings = settings
+        self._backend: Any = None
+        self._closers = list(closers)
+        self._reachable = False  # only success is remembered: a server started later is still noticed
+
+    def close(self) -> None:
+        """Close the catalog and any in-process chat model (the Ollama client belongs to the caller)."""
+        for close in self._closers:
+            close()
+        if self._backend is not None and self._backend is not self.client:
+            self._backend.close()
+
+    def backend(self) -> Any:
+        """The chat backend for settings.chat_model (Ollama client, or in-process llama.cpp for gguf:PATH)."""
+        if self._backend is None:
+            from rag.answer.llamacpp import open_chat_backend
+
+            self._backend = open_chat_backend(self.settings, self.client)
+        return self._backend
+
+    def chat_available(self) -> str | None:
+        """None when the chat model can be called, else why not (a warning for the extractive fallback)."""
+        if self.settings.chat_model.strip().lower() == NO_CHAT_MODEL:
+            return ""
+        if self.backend() is self.client and not self._reachable:
+            self._reachable = self.client.is_reachable()
+            if not self._reachable:
+                return UNREACHABLE_WARNING.format(host=self.client.host)
+        return None
+
+    def retrieve(self, query: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
+                 file_types: Iterable[str] | None = None, mmr: float | None = None,
+                 warnings: list[str] | None = None) -> list[Hit]:
+        """Hits for `query`; in hybrid mode a dense leg that cannot embed (Ollama down) degrades to BM25 with a warning."""
+        k = k or self.settings.top_k
+        try:
+            return self.retriever.retrieve(query, k, mode, path, file_types, mmr)
+        except (OllamaUnreachable, ModelNotFound, EmbedderError) as exc:
+            if mode != "hybrid":
+                raise
+            if warnings is not None:
+                warnings.append(DENSE_DOWN_WARNING.format(error=exc))
+            return self.retriever.retrieve(query, k, "bm25", path, file_types, mmr)
+
+    def _retrieve_or_abstain(self, question: str, query: str, search: dict[str, Any], floor: float | None,
+                             warnings: list[str]) -> tuple[list[Hit], float, Answer | None]:
+        start = time.perf_counter()
+        hits = self.retrieve(query, warnings=warnings, **search)
+        retrieval_ms = elapsed_ms(start)
+        floor = self.settings.min_score if floor is None else floor
+        best = best_dense(hits)
+        reason = ""
+        if not hits:
+            reason = "no indexed chunk matched the question"
+        elif best is not None and best < floor:
+            reason = f"best dense similarity {best:.3f} is under min_score {floor:.3f}"
+        if not reason:
+            return hits, retrieval_ms, None
+        timings = Timings(retrieval_ms=retrieval_ms, total_ms=elapsed_ms(start))
+        return hits, retrieval_ms, abstained(question, hits, query=query, timings=timings, reason=reason)
+
+    def ask(self, question: str, *, query: str | None = None, min_score: float | None = None, **search: Any) -> Answer:
+        """Answer `question`, retrieving with `query` when given (a rewritten chat follow-up).
+
+        `search`: k, mode, path, file_types, mmr (see `retrieve`); `min_score` overrides the abstention floor.
+        """
+        answer = None
+        for item in self._run(question, query, min_score, search, stream=False):
+            answer = item
+        assert isinstance(answer, Answer)
+        return answer
+
+    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None, **search: Any
+                   ) -> Iterator[str | Answer]:
+        """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`."""
+        return self._run(question, query, min_score, search, stream=True)
+
+    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool
+             ) -> Iterator[str | Answer]:
+        start = time.perf_counter()
+        query = query or question
+        warnings: list[str] = []
+        hits, retrieval_ms, answer = self._retrieve_or_abstain(question, query, search, min_score, warnings)
+        if answer is None:
+            why_not = self.chat_available()
+            try:
+                if why_not is None and stream:
+                    for item in GenerativeAnswerer(self.backend(), self.settings).stream(
+                        query, hits, query=query, retrieval_ms=retrieval_ms
+                    ):
+                        if isinstance(item, Answer):
+                            answer = item
+                        else:
+                            yield item
+                elif why_not is None:
+                    answer = GenerativeAnswerer(self.backend(), self.settings).answer(
+                        query, hits, query=query, retrieval_ms=retrieval_ms
+                    )
+            except (ModelNotFound, OllamaUnreachable) as exc:
+                why_not = str(exc)
+            if answer is None:
+                if why_not:
+                    warnings.append(why_not)
+                answer = extractive_answer(question, hits, query=query, timings=Timings(retrieval_ms=retrieval_ms))
+                if stream:
+                    yield answer.answer
+            answer = _replace(answer, question=question)
+        yield _with_timing(_with_warnings(answer, warnings), start)
+
+
+def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
+    """The engine over the collection in settings: its catalog now, Chroma and the embedder on the first dense query.
+
+    The query is embedded with the model recorded in the index manifest (not settings.embed_model), through
+    settings.embed_backend. Raises StoreError when the collection has no index yet.
+    """
+    from rag.store import open_index
+
+    index = open_index(settings)
+    paths = index.layout
+    catalog = index.open_catalog(create=False)
+    manifest = catalog.manifest()
+    lazy: dict[str, Any] = {}
+
+    def query_dense(vector: Any, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        if "store" not in lazy:
+            lazy["store"] = index.open_store(create=False)
+        return lazy["store"].query(vector, n, where)
+
+    def embed_query(text: str) -> Any:
+        if "embedder" not in lazy:
+            from rag.embed import open_embedder
+
+            lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
+        return lazy["embedder"].embed_query(text)
+
+    dense = manifest is not None and bool(manifest.dimension)
+    retriever = Retriever(
+        catalog, query_dense=query_dense if dense else None, embed_query=embed_query if dense else None,
+        bm25_path=paths.bm25, rrf_k=settings.rrf_k,
+    )
+    return QueryEngine(retriever, client, settings, closers=[catalog.close])
+
+
+def _replace(answer: Answer, **changes: Any) -> Answer:
+    import dataclasses
+
+    return dataclasses.replace(answer, **changes)
+
+
+def _with_warnings(answer: Answer, warnings: list[str]) -> Answer:
+    extra = tuple(w for w in warnings if w not in answer.warnings)
+    return _replace(answer, warnings=extra + answer.warnings) if extra else answer
+
+
+def _with_timing(answer: Answer, start: float) -> Answer:
+    return _replace(answer, timings=_replace(answer.timings, total_ms=elapsed_ms(start)))
+
+
+__all__ = ["QueryEngine", "open_query_engine"]

@@ -1,0 +1,96 @@
+"""Result types of a question: `Citation`, `Timings`, `Answer`, and the abstention answer.
+
+Citations are built in `rag.answer.citations`, the context in `rag.answer.context`; the generative call lives in
+`rag.answer.generative`, the extractive fallback in `rag.answer.extractive`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag._result import Result
+from rag.ollama.types import ModelStats
+from rag.retrieve.hybrid import Hit
+from rag.vocab import AnswerMode
+
+NOT_FOUND = "Not found in the indexed documents."
+"""The answer text when retrieval found nothing good enough (mode "abstained")."""
+UNANSWERABLE = "The indexed documents do not answer this question."
+"""The answer text when the model read the sources and reported answerable=false without saying why."""
+
+
+@dataclass(frozen=True)
+class Citation(Result):
+    """One cited passage, mapped to where it is in the source document."""
+
+    n: int
+    """Display number: `[n]` in the human output, 1-based."""
+    id: str
+    """Chunk id (one of the retrieved hits)."""
+    source: str
+    """Document storage key, `<root folder>/<relative path>`."""
+    page_start: int | None
+    """First page of the cited chunk (1-based; None for documents without pages)."""
+    page_end: int | None
+    char_start: int
+    """Start of the quote in the document text when found verbatim, else of the chunk (characters)."""
+    char_end: int
+    heading_path: tuple[str, ...]
+    """Headings the chunk sits under (Markdown/HTML), outermost first."""
+    quote: str
+    """The supporting text the model (or the extractive picker) quoted."""
+    verified: bool
+    """The quote was found in the cited chunk (normalised fuzzy containment, `match_score >= threshold`)."""
+    match_score: float
+    """1.0: exact after normalisation; lower: best fuzzy alignment ratio."""
+
+
+@dataclass(frozen=True)
+class Timings(ModelStats):
+    """Where the time went: Ollama's counters and durations (nanoseconds, summed over retries), plus ours."""
+
+    retrieval_ms: float = 0.0
+    """Milliseconds spent embedding the query and searching (dense + BM25 + fusion)."""
+    total_ms: float = 0.0
+    """Wall-clock milliseconds for the whole question."""
+
+
+@dataclass(frozen=True)
+class Answer(Result):
+    """The answer to one question, with verified citations and everything needed to audit it."""
+
+    question: str
+    """The question as asked."""
+    answerable: bool
+    """False when retrieval found nothing relevant or the model said the sources do not answer."""
+    answer: str
+    mode: AnswerMode
+    """"generative" (chat model, JSON schema), "extractive" (sentences from the sources, no model) or "abstained"."""
+    citations: tuple[Citation, ...]
+    """Supporting passages; only ever from `hits`."""
+    hits: tuple[Hit, ...]
+    """The retrieved chunks given to the model (or the extractive picker), best first, with scores."""
+    model: str | None
+    """Chat model that wrote the answer (None for extractive and abstained answers)."""
+    timings: Timings = field(default_factory=Timings)
+    warnings: tuple[str, ...] = ()
+    """Things the user should know: fallbacks, dropped citations, a prompt that may have been cut."""
+    query: str = ""
+    """The query used for retrieval (a chat follow-up rewritten to stand alone; else the question)."""
+
+
+def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timings, reason: str) -> Answer:
+    """The "not found" answer given without calling a model."""
+    return Answer(
+        question=question, answerable=False, answer=NOT_FOUND, mode="abstained", citations=(), hits=tuple(hits),
+        model=None, timings=timings, warnings=(reason,) if reason else (), query=query,
+    )
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since `start` (a time.perf_counter() value)."""
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+__all__ = ["NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Timings", "abstained", "elapsed_ms"]

@@ -1,0 +1,144 @@
+"""Typed results of the index stage: what `rag index`, `rag remove` and `rag status` return (and print as --json)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag._result import Result
+from rag.vocab import FileStatus
+
+ADDED: FileStatus = "added"
+UPDATED: FileStatus = "updated"
+UNCHANGED: FileStatus = "unchanged"
+REMOVED: FileStatus = "removed"
+SKIPPED: FileStatus = "skipped"
+FAILED: FileStatus = "failed"
+
+
+@dataclass(frozen=True)
+class FileOutcome(Result):
+    """What happened to one file in a run."""
+
+    source: str
+    """Storage key `<root folder name>/<relative path>`."""
+    status: FileStatus
+    """"added", "updated", "unchanged", "removed", "skipped" or "failed"."""
+    reason: str | None = None
+    """Why it was skipped or failed."""
+    warnings: tuple[str, ...] = ()
+    chunks: int = 0
+    """Chunks stored for it (added/updated), or removed (removed)."""
+    pages: int | None = None
+
+
+@dataclass(frozen=True)
+class IndexReport(Result):
+    """Summary of one `index` run over a folder."""
+
+    root: str
+    """Absolute folder that was synced."""
+    collection: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    """Files skipped or failed (each with its reason in `files`)."""
+    chunks_added: int = 0
+    """Chunks embedded and stored in this run."""
+    chunks_removed: int = 0
+    seconds: float = 0.0
+    chunks_per_s: float = 0.0
+    files: list[FileOutcome] = field(default_factory=list)
+    """Every file that was not unchanged (unchanged ones are only counted)."""
+    warnings: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Stopped early (Ctrl-C, or a fatal error): finished files are kept, the next run completes the rest."""
+    error: str | None = None
+    """The fatal error that stopped the run, if any."""
+    dry_run: bool = False
+    """Nothing was written: the counts say what a real run would do."""
+    embed_model: str = ""
+    orphans_removed: int = 0
+    """Vectors found in Chroma without a catalog row (a crashed run's leftovers), deleted."""
+    files_repaired: int = 0
+    """Files whose vectors had gone missing from Chroma, re-embedded."""
+
+    @property
+    def indexed(self) -> int:
+        """Files of this folder now in the index."""
+        return self.added + self.updated + self.unchanged
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok, 1 some files skipped or failed, 2 fatal or nothing indexed (the `rag index` exit codes)."""
+        if self.error or (self.indexed == 0 and self.removed == 0):
+            return 2
+        return 1 if self.skipped else 0
+
+
+@dataclass(frozen=True)
+class RemoveReport(Result):
+    """What `remove` dropped from the index."""
+
+    path: str
+    """The file or folder as given (absolute) or the source prefix it matched."""
+    collection: str
+    files: list[str] = field(default_factory=list)
+    """Sources removed."""
+    chunks_removed: int = 0
+
+
+@dataclass(frozen=True)
+class CollectionStatus(Result):
+    """One collection in `status`."""
+
+    name: str
+    model: str | None
+    """Embedding model (normalised name) from the manifest."""
+    dimension: int | None
+    files: int
+    chunks: int
+    """Chunks in the catalog."""
+    vectors: int | None
+    """Vectors in Chroma (equal to chunks when consistent; None if Chroma could not be read)."""
+    updated_at: str | None
+    roots: list[str]
+    catalog: str
+    """Path of the catalog file."""
+    backend: str | None = None
+    prefix_scheme: str | None = None
+    chunk_tokens: int | None = None
+    chunk_overlap: int | None = None
+    stale_files: int = 0
+    """Files waiting for re-embedding (vectors lost from Chroma)."""
+
+
+@dataclass(frozen=True)
+class Status(Result):
+    """Where the index lives and what it holds."""
+
+    index_dir: str
+    chroma_url: str | None
+    """Chroma server, or None for the embedded store."""
+    chroma_path: str | None
+    """Embedded Chroma data folder (None in server mode)."""
+    home: str
+    """Folder with the catalogs, BM25 files and write.lock."""
+    collections: list[CollectionStatus] = field(default_factory=list)
+    locked_by: int | None = None
+    """pid of a running writer, if any."""
+
+
+@dataclass(frozen=True)
+class IndexProgress(Result):
+    """A progress event of an index run, passed to the `progress` callback."""
+
+    event: str
+    """"message" (e.g. waiting for the lock), "start" (files_total known) or "file" (one file done)."""
+    files_done: int = 0
+    files_total: int = 0
+    """Files to extract and embed in this run (unchanged files are not counted)."""
+    chunks: int = 0
+    """Chunks stored so far in this run."""
+    outcome: FileOutcome | None = None
+    message: str | None = None

@@ -1,0 +1,76 @@
+"""`rag status`: where the index lives and what each collection holds. Reads only; never takes the writer lock."""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import StoreError
+from rag.index.report import CollectionStatus, Status
+from rag.store import IndexHandle, open_index
+from rag.store.layout import IndexLayout, catalog_names
+from rag.store.lock import WriterLock
+
+
+def _lock_holder(lay: IndexLayout) -> int | None:
+    """pid of a writer holding the lock right now, else None (probes without waiting)."""
+    if not lay.lock.exists():
+        return None
+    fd = os.open(lay.lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return WriterLock(lay.lock).holder_pid()
+    finally:
+        os.close(fd)  # closing drops the probe's shared lock, if taken
+    return None
+
+
+def _collection_status(index: IndexHandle) -> CollectionStatus:
+    lay = index.layout
+    with index.open_catalog(create=False) as catalog:
+        manifest = catalog.manifest()
+        files, chunks = catalog.counts()
+        records = catalog.files()
+        last = catalog.last_indexed_at()
+    try:
+        vectors: int | None = index.open_store(create=False).count()
+    except StoreError:
+        vectors = None
+    updated = manifest.updated_at if manifest and manifest.updated_at else None
+    if updated is None and last:
+        updated = datetime.fromtimestamp(last, timezone.utc).replace(microsecond=0).isoformat()
+    return CollectionStatus(
+        name=lay.collection,
+        model=manifest.embed_model if manifest else None,
+        dimension=manifest.dimension if manifest else None,
+        files=files,
+        chunks=chunks,
+        vectors=vectors,
+        updated_at=updated,
+        roots=list(manifest.roots) if manifest else sorted({r.root for r in records.values()}),
+        catalog=str(lay.catalog),
+        backend=manifest.embed_backend or None if manifest else None,
+        prefix_scheme=manifest.prefix_scheme if manifest else None,
+        chunk_tokens=manifest.chunk_tokens if manifest else None,
+        chunk_overlap=manifest.chunk_overlap if manifest else None,
+        stale_files=sum(1 for r in records.values() if r.stale),
+    )
+
+
+def index_status(settings: Settings) -> Status:
+    """Every collection with a catalog in the index folder (for this store: embedded, or the --chroma-url server)."""
+    settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir).absolute())
+    base = open_index(settings).layout
+    collections = [_collection_status(open_index(settings, name)) for name in catalog_names(base.home)]
+    return Status(
+        index_dir=str(base.index_dir),
+        chroma_url=base.chroma_url,
+        chroma_path=str(base.chroma_dir) if base.chroma_dir else None,
+        home=str(base.home),
+        collections=collections,
+        locked_by=_lock_holder(base),
+    )

@@ -1,0 +1,436 @@
+"""Typed client for the Ollama HTTP API: one `httpx.Client`, typed results, errors that say the fix.
+
+    with Client() as ollama:                     # OLLAMA_HOST, else http://127.0.0.1:11434
+        vectors = ollama.embed("all-minilm", ["some text"]).embeddings
+        reply = ollama.chat("llama3.2", [{"role": "user", "content": "hi"}]).message.content
+
+All HTTP goes through `_request` (one JSON reply) and `_stream` (NDJSON lines); they translate transport errors
+and error statuses into `rag.errors` in one place and retry only where it is safe.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from rag._version import __version__
+from rag.errors import ContextLengthExceeded, ModelNotFound, OllamaBusy, OllamaError, OllamaTimeout, OllamaUnreachable
+from rag.ollama.types import (
+    ChatResponse,
+    EmbedResponse,
+    GenerateResponse,
+    Message,
+    ModelInfo,
+    ModelStats,
+    PullProgress,
+    RunningModel,
+    ShowResponse,
+    _chat_response,
+    _generate_response,
+    _model_info,
+    _parse,
+    _show_response,
+)
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+DEFAULT_READ_TIMEOUT = 300.0  # seconds between bytes for chat, generate, embed and pull (model loads are slow)
+DEFAULT_SHORT_TIMEOUT = 10.0  # seconds for tags, show, version and ps
+DEFAULT_RETRIES = 3  # extra attempts after the first, for the failures that are safe to retry
+DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
+USER_AGENT = f"ollama-rag/{__version__}"
+
+_CONTEXT_WORDING = re.compile(r"context (length|window)|too long|exceeds? (the )?(maximum )?context", re.I)
+_T = TypeVar("_T")
+
+
+def parse_host(value: str | None) -> str:
+    """Normalise an OLLAMA_HOST-style address to a base URL, the way Ollama reads OLLAMA_HOST.
+
+    A missing scheme means http and port 11434; `http://` and `https://` without a port mean 80 and 443; a path is
+    kept. A bind-all address (0.0.0.0, ::) means this machine, since a client cannot connect to it everywhere.
+
+    >>> parse_host(None)
+    'http://127.0.0.1:11434'
+    >>> parse_host("example.com")
+    'http://example.com:11434'
+    >>> parse_host("example.com:56789")
+    'http://example.com:56789'
+    >>> parse_host("https://example.com")
+    'https://example.com:443'
+    >>> parse_host("http://example.com/ollama/")
+    'http://example.com:80/ollama'
+    >>> parse_host(":56789")
+    'http://127.0.0.1:56789'
+    >>> parse_host("0.0.0.0")
+    'http://127.0.0.1:11434'
+    >>> parse_host("[::1]:8080")
+    'http://[::1]:8080'
+    >>> parse_host("::1")
+    'http://[::1]:11434'
+    >>> parse_host(' "localhost:11435" ')
+    'http://localhost:11435'
+    """
+    text = (value or "").strip().strip("\"'").strip()
+    scheme, sep, rest = text.partition("://")
+    default_port = DEFAULT_PORT
+    if not sep:
+        scheme, rest = "http", text
+    elif scheme in ("http", "https"):
+        default_port = 80 if scheme == "http" else 443
+    hostport, _, path = rest.partition("/")
+    host, port = _split_host_port(hostport)
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host in ("::", "[::]"):
+        host = "::1"
+    if not (port.isdigit() and int(port) <= 65535):
+        port = str(default_port)
+    if ":" in host:
+        host = f"[{host}]"
+    path = path.rstrip("/")
+    return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
+
+
+def _split_host_port(hostport: str) -> tuple[str, str]:
+    if hostport.startswith("["):  # [v6] or [v6]:port
+        host, _, tail = hostport[1:].partition("]")
+        return host, tail[1:] if tail.startswith(":") else ""
+    if hostport.count(":") == 1:
+        host, _, port = hostport.partition(":")
+        return host, port
+    return hostport, ""  # bare name, IPv4, or a bare IPv6 address
+
+
+# ---- the client -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """What a call may retry: connect errors and 503 always; the rest only where asked."""
+
+    short: bool = False  # short read timeout (tags, show, version, ps)
+    retry_500: bool = False
+    retry_read_timeout: bool = False
+    retry_dropped: bool = False  # connection dropped before any reply: safe to re-send for idempotent calls
+
+
+_LONG = _Policy()
+_EMBED = _Policy(retry_500=True, retry_dropped=True)
+_SHORT = _Policy(short=True, retry_read_timeout=True, retry_dropped=True)
+
+
+class _EndpointMissing(OllamaError):
+    """A 404 whose body is not Ollama's JSON error: the server is too old for this endpoint."""
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _drop_none(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class Client:
+    """A connection-pooled Ollama client. Use it as a context manager, or call `close()`.
+
+    Args:
+        host: server address in any OLLAMA_HOST form (see `parse_host`); default `$OLLAMA_HOST`, else 127.0.0.1:11434.
+        timeout: seconds to wait for the next bytes of chat, generate, embed and pull (tags/show/version/ps use
+            the smaller of this and 10 s).
+        connect_timeout: seconds to open a connection.
+        retries: extra attempts after connect errors and 503 (and 500 on embed).
+        backoff: seconds before the first retry; doubles each retry.
+    """
+
+    def __init__(
+        self,
+        host: str | None = None,
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        if retries < 0 or backoff < 0 or timeout <= 0 or connect_timeout <= 0:
+            raise ValueError("timeouts must be positive, retries and backoff non-negative")
+        self.host = parse_host(host if host else os.environ.get("OLLAMA_HOST"))
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._legacy_embed = False  # set once /api/embed turned out to be missing (Ollama < 0.3)
+        self._http = httpx.Client(
+            base_url=self.host,
+            headers={"Accept": "application/json", "Content-Type": "application/json", "User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.host!r})"
+
+    # ---- endpoints ----
+
+    def embed(
+        self,
+        model: str,
+        inputs: Sequence[str],
+        *,
+        truncate: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+        dimensions: int | None = None,
+    ) -> EmbedResponse:
+        """Embed texts with POST /api/embed (falls back to the legacy /api/embeddings on old servers).
+
+        `truncate=False` makes an over-long input an error instead of silently cutting it.
+        Raises: ModelNotFound, ContextLengthExceeded, OllamaUnreachable, OllamaError. Returns one vector per input.
+        """
+        if isinstance(inputs, str):
+            raise TypeError("inputs must be a list of strings, not a str")
+        inputs = list(inputs)
+        if not inputs:
+            return EmbedResponse(model=model)
+        if not self._legacy_embed:
+            body = {"model": model, "input": inputs, "truncate": truncate, "options": options,
+                    "keep_alive": keep_alive, "dimensions": dimensions}
+            try:
+                data = self._request("POST", "/api/embed", body, policy=_EMBED, model=model)
+                return _parse(EmbedResponse, data)
+            except _EndpointMissing:
+                self._legacy_embed = True
+        vectors = []
+        for text in inputs:
+            body = {"model": model, "prompt": text, "options": options, "keep_alive": keep_alive}
+            vectors.append(self._request("POST", "/api/embeddings", body, policy=_EMBED, model=model)["embedding"])
+        return EmbedResponse(embeddings=vectors, model=model)
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[Message | Mapping[str, Any]],
+        *,
+        format: str | Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+        stream: bool = False,
+        think: bool | None = None,
+    ) -> ChatResponse | Iterator[ChatResponse]:
+        """Chat with POST /api/chat. `format` is "json" or a JSON schema the reply must follow.
+
+        With stream=True, returns an iterator of chunks (the last has done=True and the stats); errors before the
+        first chunk are raised here, later ones while iterating. Never retried once chunks flow.
+        Raises: ModelNotFound, ContextLengthExceeded, OllamaBusy, OllamaUnreachable (OllamaTimeout), OllamaError.
+        """
+        wire = [m.to_dict() if isinstance(m, Message) else dict(m) for m in messages]
+        body = {"model": model, "messages": [_drop_none(m) for m in wire], "format": format, "options": options,
+                "keep_alive": keep_alive, "stream": stream, "think": think}
+        if stream:
+            return map(_chat_response, self._stream("/api/chat", body, model=model))
+        return _chat_response(self._request("POST", "/api/chat", body, policy=_LONG, model=model))
+
+    def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        system: str | None = None,
+        format: str | Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+        keep_alive: str | float | None = None,
+        stream: bool = False,
+        raw: bool | None = None,
+    ) -> GenerateResponse | Iterator[GenerateResponse]:
+        """Complete a prompt with POST /api/generate; like `chat` (stream=True gives an iterator of chunks)."""
+        body = {"model": model, "prompt": prompt, "system": system, "format": format, "options": options,
+                "keep_alive": keep_alive, "stream": stream, "raw": raw}
+        if stream:
+            return map(_generate_response, self._stream("/api/generate", body, model=model))
+        return _generate_response(self._request("POST", "/api/generate", body, policy=_LONG, model=model))
+
+    def tags(self) -> list[ModelInfo]:
+        """The installed models (GET /api/tags)."""
+        return [_model_info(m) for m in self._request("GET", "/api/tags", None, policy=_SHORT).get("models") or []]
+
+    def show(self, model: str) -> ShowResponse:
+        """Details of one model (POST /api/show): context and embedding length, capabilities. Raises ModelNotFound."""
+        return _show_response(model, self._request("POST", "/api/show", {"model": model}, policy=_SHORT, model=model))
+
+    def version(self) -> str:
+        """The server's version string (GET /api/version)."""
+        return str(self._request("GET", "/api/version", None, policy=_SHORT).get("version", ""))
+
+    def ps(self) -> list[RunningModel]:
+        """The models loaded in memory (GET /api/ps)."""
+        models = self._request("GET", "/api/ps", None, policy=_SHORT).get("models") or []
+        return [_parse(RunningModel, m) for m in models]
+
+    def pull(self, model: str, *, insecure: bool = False) -> Iterator[PullProgress]:
+        """Download a model (POST /api/pull); yields progress lines until status "success". Raises OllamaError."""
+        body = {"model": model, "insecure": insecure or None, "stream": True}
+        return map(lambda d: _parse(PullProgress, d), self._stream("/api/pull", body, model=None, needs_done=False))
+
+    def probe_version(self, timeout: float = 2.0) -> str | None:
+        """The server's version if an Ollama server answers GET /api/version within `timeout` seconds, else None.
+        Never raises, never retries."""
+        try:
+            response = self._http.get("/api/version", timeout=httpx.Timeout(timeout))
+            version = response.json().get("version") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return str(version) if version is not None else None
+
+    def is_reachable(self, timeout: float = 2.0) -> bool:
+        """True when an Ollama server answers GET /api/version within `timeout` seconds. Never raises."""
+        return self.probe_version(timeout) is not None
+
+    # ---- the two HTTP helpers ----
+
+    def _request(self, method: str, path: str, body: Mapping[str, Any] | None, *, policy: _Policy,
+                 model: str | None = None) -> dict[str, Any]:
+        """Send one request (with safe retries), check the status, return the parsed JSON object."""
+        timeout = min(self.timeout, DEFAULT_SHORT_TIMEOUT) if policy.short else self.timeout
+        payload = None if body is None else _drop_none(body)
+        limits = httpx.Timeout(timeout, connect=self.connect_timeout)
+
+        def send() -> httpx.Response:
+            response = self._http.request(method, path, json=payload, timeout=limits)
+            if response.status_code >= 400:
+                raise self._status_error(response.status_code, response.text, path, model)
+            return response
+
+        response = self._with_retries(send, policy, timeout)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise OllamaError(f"Ollama at {self.host} sent a reply for {path} that is not JSON: "
+                              f"{response.text[:200]!r}", status_code=response.status_code) from exc
+        if not isinstance(data, dict):
+            raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}",
+                              status_code=response.status_code)
+        return data
+
+    def _stream(self, path: str, body: Mapping[str, Any], *, model: str | None,
+                needs_done: bool = True) -> Iterator[dict[str, Any]]:
+        """Open an NDJSON stream (retrying only before it starts) and return a generator over its parsed lines."""
+        request = self._http.build_request("POST", path, json=_drop_none(body))
+
+        def open_stream() -> httpx.Response:
+            response = self._http.send(request, stream=True)
+            if response.status_code >= 400:
+                text = response.read().decode("utf-8", "replace")  # read before raising, or the message is lost
+                response.close()
+                raise self._status_error(response.status_code, text, path, model)
+            return response
+
+        response = self._with_retries(open_stream, _LONG, self.timeout)
+        return self._iter_lines(response, path, model, needs_done)
+
+    def _iter_lines(self, response: httpx.Response, path: str, model: str | None,
+                    needs_done: bool) -> Iterator[dict[str, Any]]:
+        finished = False
+        try:
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                except ValueError as exc:
+                    raise OllamaError(f"Ollama sent a line for {path} that is not JSON: {line[:200]!r}") from exc
+                if isinstance(data, dict) and data.get("error") is not None:
+                    raise self._status_error(None, line, path, model)
+                finished = finished or bool(data.get("done")) or data.get("status") == "success"
+                yield data
+        except httpx.TimeoutException as exc:
+            raise OllamaTimeout(self.host, timeout=self.timeout) from exc
+        except httpx.TransportError as exc:
+            raise OllamaError(f"Ollama closed the {path} stream before it finished ({_describe(exc)}). "
+                              "Check the server log and retry.") from exc
+        finally:
+            response.close()
+        if needs_done and not finished:
+            raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. "
+                              "Check the server log and retry.")
+
+    def _with_retries(self, attempt: Callable[[], _T], policy: _Policy, timeout: float) -> _T:
+        """Call `attempt`, retrying connect errors and 503 (plus 500 or read timeouts when the policy allows)."""
+        for tries_left in range(self.retries, -1, -1):
+            try:
+                return attempt()
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, True
+            except httpx.TimeoutException as exc:
+                error, cause, retry = OllamaTimeout(self.host, timeout=timeout), exc, policy.retry_read_timeout
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # dropped before a reply (server died)
+                error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, policy.retry_dropped
+            except httpx.TransportError as exc:  # TLS and other protocol errors
+                error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, False
+            except OllamaError as exc:
+                error, cause = exc, exc.__cause__
+                retry = isinstance(exc, OllamaBusy) or (
+                    policy.retry_500 and exc.status_code == 500 and not isinstance(exc, ContextLengthExceeded))
+            if not retry or tries_left == 0:
+                raise error from cause
+            time.sleep(self.backoff * 2 ** (self.retries - tries_left))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _status_error(self, status: int | None, text: str, path: str, model: str | None) -> OllamaError:
+        """The error for an error status (or an error line in a stream, status None)."""
+        try:
+            data = json.loads(text)
+            error = str(data["error"]) if isinstance(data, dict) and "error" in data else None
+        except ValueError:
+            error = None
+        is_json = error is not None
+        error = error if is_json else (text.strip()[:500] or f"HTTP {status}")
+        if _CONTEXT_WORDING.search(error):
+            return ContextLengthExceeded(
+                f"The input is longer than the context of model {model!r} ({error}). Split it into smaller pieces, "
+                "or let Ollama truncate it.", status_code=status, error=error)
+        if is_json and model and (status == 404 or re.search(r"model .*not found", error)) and "not found" in error:
+            return ModelNotFound(model, status_code=status, error=error)
+        if status == 404 and not is_json:
+            return _EndpointMissing(f"Ollama at {self.host} has no {path} endpoint ({error}). Upgrade Ollama.",
+                                    status_code=404, error=error)
+        if status == 503:
+            return OllamaBusy(f"Ollama at {self.host} is busy ({error}). Wait and retry, or raise OLLAMA_MAX_QUEUE "
+                              "or OLLAMA_NUM_PARALLEL on the server.", status_code=503, error=error)
+        where = f"HTTP {status}" if status else "an error mid-stream"
+        return OllamaError(f"Ollama answered {path} with {where}: {error}", status_code=status, error=error)
+
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_HOST",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_SHORT_TIMEOUT",
+    "ChatResponse",
+    "Client",
+    "EmbedResponse",
+    "GenerateResponse",
+    "Message",
+    "ModelInfo",
+    "ModelStats",
+    "PullProgress",
+    "RunningModel",
+    "ShowResponse",
+    "parse_host",
+]

@@ -1,0 +1,175 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 legs fused by reciprocal rank fusion, with filters and optional MMR.
+
+Every hit comes from the catalog (the committed state): dense ids the catalog does not know yet (an index run in
+progress) are dropped, so an answer never mixes two states of the index. Each hit keeps its leg scores.
+"""
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rag._result import Result
+from rag.config import DEFAULT_RRF_K
+from rag.retrieve.bm25 import BM25Index, load_or_build
+from rag.retrieve.fusion import mmr, rrf
+from rag.vocab import FILE_TYPES, RETRIEVAL_MODES, RetrievalMode, check_choice
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rag.store.catalog import Catalog
+
+CANDIDATES_PER_K = 4
+"""Each leg returns max(CANDIDATES_PER_K * k, MIN_CANDIDATES) candidates before fusion."""
+MIN_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Hit(Result):
+    """One retrieved chunk with where it is and how it scored."""
+
+    id: str
+    text: str
+    source: str
+    """Document storage key, `<root folder>/<relative path>`."""
+    page_start: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+    heading_path: tuple[str, ...]
+    ordinal: int
+    """Position of the chunk in its document (0-based)."""
+    dense_score: float | None
+    """Cosine similarity to the query (None: not found by the dense leg, or not run)."""
+    bm25_score: float | None
+    """Okapi BM25 score (None: not found by the BM25 leg, or not run)."""
+    score: float
+    """Fused score: reciprocal rank fusion over the legs that ran (higher is better)."""
+    rank: int
+    """1-based position in the result."""
+
+
+def best_dense(hits: Iterable[Hit]) -> float | None:
+    """The highest dense cosine among `hits`, or None when none has one."""
+    scores = [h.dense_score for h in hits if h.dense_score is not None]
+    return max(scores) if scores else None
+
+
+def matches_path(source: str, pattern: str) -> bool:
+    """True when `pattern` (fnmatch glob; `*` also crosses `/`) matches the source key or its path below the root."""
+    rel = source.split("/", 1)[-1]
+    return fnmatch.fnmatchcase(source, pattern) or fnmatch.fnmatchcase(rel, pattern)
+
+
+class Retriever:
+    """Retrieval over one collection.
+
+    Args:
+        catalog: the collection's catalog (chunk text and locations; files and their kinds).
+        query_dense: `(vector, n, where) -> [(id, cosine distance)]`, e.g. `ChromaStore.query`; None: no dense leg.
+        embed_query: `text -> vector` with the index's embedding model (query prefix applied); None: no dense leg.
+        bm25_path: path stem of the persisted BM25 index (`IndexLayout.bm25`).
+        rrf_k: reciprocal rank fusion constant.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        query_dense: Callable[[Any, int, dict[str, Any] | None], list[tuple[str, float]]] | None,
+        embed_query: Callable[[str], np.ndarray] | None,
+        bm25_path: Any,
+        rrf_k: int = DEFAULT_RRF_K,
+    ) -> None:
+        self.catalog = catalog
+        self._query_dense = query_dense
+        self._embed_query = embed_query
+        self._bm25_path = bm25_path
+        self._bm25: BM25Index | None = None
+        self.rrf_k = rrf_k
+
+    def bm25(self) -> BM25Index:
+        """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
+        if self._bm25 is None or self._bm25.generation != self.catalog.generation():
+            self._bm25 = load_or_build(self.catalog, self._bm25_path)
+        return self._bm25
+
+    def retrieve(
+        self,
+        question: str,
+        k: int,
+        mode: RetrievalMode = "hybrid",
+        path_glob: str | None = None,
+        file_types: Iterable[str] | None = None,
+        mmr_lambda: float | None = None,
+    ) -> list[Hit]:
+        """The top `k` chunks for `question`, best first.
+
+        Args:
+            mode: "hybrid" (dense + BM25, fused), "dense" or "bm25".
+            path_glob: keep only sources matching this glob (see `matches_path`).
+            file_types: keep only these kinds ("pdf", "markdown", "html", "text").
+            mmr_lambda: re-rank the fused candidates by maximal marginal relevance (1.0: relevance only).
+        """
+        check_choice(mode, RETRIEVAL_MODES, "mode")
+        if k <= 0:
+            return []
+        types = set(file_types or ())
+        if types - set(FILE_TYPES):
+            raise ValueError(f"file types must be among {FILE_TYPES}, not {sorted(types - set(FILE_TYPES))}")
+        n = max(CANDIDATES_PER_K * k, MIN_CANDIDATES)
+        allowed = self._allowed_sources(path_glob, types) if (path_glob or types) else None
+        if allowed is not None and not allowed:
+            return []
+        dense = self._dense(question, n, allowed) if mode in ("hybrid", "dense") else []
+        sparse = self._sparse(question, n, allowed) if mode in ("hybrid", "bm25") else []
+        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
+        chunks = self.catalog.get_chunks(fused)
+        ranked = sorted(
+            ((cid, s) for cid, s in fused.items() if cid in chunks and (allowed is None or chunks[cid].source in allowed)),
+            key=lambda item: (-item[1], item[0]),
+        )
+        if mmr_lambda is not None:
+            order = mmr(ranked[: n], {cid: chunks[cid].text for cid, _ in ranked[:n]}, k, mmr_lambda)
+        else:
+            order = [cid for cid, _ in ranked[:k]]
+        dense_scores = {cid: 1.0 - dist for cid, dist in dense}
+        bm25_scores = dict(sparse)
+        return [
+            _hit(chunks[cid], dense_scores.get(cid), bm25_scores.get(cid), fused[cid], rank)
+            for rank, cid in enumerate(order, start=1)
+        ]
+
+    def _allowed_sources(self, path_glob: str | None, types: set[str]) -> set[str]:
+        return {
+            source
+            for source, record in self.catalog.files().items()
+            if (not path_glob or matches_path(source, path_glob)) and (not types or record.kind in types)
+        }
+
+    def _dense(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        if self._query_dense is None or self._embed_query is None:
+            return []
+        where = None if allowed is None else {"source": {"$in": sorted(allowed)}}
+        return self._query_dense(self._embed_query(question), n, where)
+
+    def _sparse(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+        index = self.bm25()
+        allowed_ids = None
+        if allowed is not None:
+            allowed_ids = [cid for cid, source in zip(index.ids, index.sources) if source in allowed]
+        return index.search(question, n, allowed_ids)
+
+
+def _hit(chunk: Any, dense: float | None, bm25: float | None, score: float, rank: int) -> Hit:
+    return Hit(
+        id=chunk.id, text=chunk.text, source=chunk.source, page_start=chunk.page_start, page_end=chunk.page_end,
+        char_start=chunk.char_start, char_end=chunk.char_end, heading_path=tuple(chunk.heading_path),
+        ordinal=chunk.ordinal, dense_score=None if dense is None else round(dense, 6),
+        bm25_score=None if bm25 is None else round(bm25, 6), score=round(score, 8), rank=rank,
+    )
+
+
+__all__ = ["Hit", "Retriever", "best_dense", "matches_path"]

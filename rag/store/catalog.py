@@ -1,0 +1,300 @@
+"""The catalog: one SQLite file per collection, the truth for "this file is indexed, with these chunks".
+
+Tables: `manifest(key, value)` (JSON values), `files` (one row per indexed file), `chunks` (text and location of
+every chunk), `state(key, value)` (the generation counter, bumped by every committed change). WAL mode, so readers
+(`rag ask`, BM25) see the last committed state while a writer works. A file's row and its chunk rows change in one
+transaction, and only after its vectors are in Chroma, so the catalog never names a chunk Chroma lacks.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.chunking import Chunk
+from rag._result import Result
+from rag.errors import StoreError
+from rag.store.manifest import Manifest
+
+SCHEMA_VERSION = 1
+NO_INDEX_MESSAGE = "No index for collection {collection!r} in {home}. Run `rag index FOLDER` first."
+_SQL_CHUNK = 900  # stay under SQLite's host-parameter limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS manifest(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+    source TEXT PRIMARY KEY, root TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, kind TEXT NOT NULL, chunks INTEGER NOT NULL, pages INTEGER,
+    indexed_at REAL NOT NULL, warnings TEXT NOT NULL DEFAULT '[]', stale INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS files_root ON files(root);
+CREATE TABLE IF NOT EXISTS chunks(
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, page_start INTEGER, page_end INTEGER,
+    heading_path TEXT NOT NULL, file_sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source, ordinal);
+INSERT OR IGNORE INTO state(key, value) VALUES ('generation', 0);
+"""
+_CHUNK_COLUMNS = "id, text, source, ordinal, char_start, char_end, page_start, page_end, heading_path, file_sha256"
+
+
+@dataclass(frozen=True)
+class FileRecord(Result):
+    """One indexed file as the catalog knows it."""
+
+    source: str
+    """Storage key `<root folder name>/<relative path>`."""
+    root: str
+    """Absolute root folder it was indexed from."""
+    size: int
+    """Bytes, at indexing time."""
+    mtime_ns: int
+    sha256: str
+    kind: str
+    chunks: int
+    pages: int | None = None
+    indexed_at: float = 0.0
+    """Unix time of the commit."""
+    warnings: tuple[str, ...] = ()
+    stale: bool = False
+    """Some of its vectors went missing from Chroma: the next run re-embeds it."""
+
+
+def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _SQL_CHUNK):
+        yield items[i : i + _SQL_CHUNK]
+
+
+def _chunk_from_row(row: sqlite3.Row) -> Chunk:
+    return Chunk(
+        id=row[0], text=row[1], source=row[2], ordinal=row[3], char_start=row[4], char_end=row[5],
+        page_start=row[6], page_end=row[7], heading_path=tuple(json.loads(row[8])), file_sha256=row[9],
+    )
+
+
+def _file_from_row(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(
+        source=row["source"], root=row["root"], size=row["size"], mtime_ns=row["mtime_ns"], sha256=row["sha256"],
+        kind=row["kind"], chunks=row["chunks"], pages=row["pages"], indexed_at=row["indexed_at"],
+        warnings=tuple(json.loads(row["warnings"])), stale=bool(row["stale"]),
+    )
+
+
+class Catalog:
+    """The SQLite catalog of one collection.
+
+    Args:
+        path: the `.catalog.sqlite` file (`IndexLayout.catalog`).
+        create: create the file and schema if missing; otherwise a missing catalog raises `StoreError`.
+        collection: name used in error messages.
+    """
+
+    def __init__(self, path: Path, *, create: bool = True, collection: str = "") -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name, home=self.path.parent))
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if create:  # one transaction, so a reader never sees half a schema
+                self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            elif not self._db.execute("PRAGMA user_version").fetchone()[0]:  # a writer is creating it right now
+                self._db.close()
+                raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name,
+                                                         home=self.path.parent))
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the catalog {self.path}: {exc}. Delete it and run `rag index --rebuild`.") from exc
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- reads -----------------------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """Counter bumped by every committed change (BM25 and caches key on it)."""
+        row = self._db.execute("SELECT value FROM state WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def manifest(self) -> Manifest | None:
+        """The stored manifest, or None for a collection never written."""
+        rows = self._db.execute("SELECT key, value FROM manifest").fetchall()
+        if not rows:
+            return None
+        return Manifest.from_dict({k: json.loads(v) for k, v in rows})
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
+        """Every chunk as (id, text, source), in source then ordinal order (one consistent snapshot)."""
+        cur = self._db.execute("SELECT id, text, source FROM chunks ORDER BY source, ordinal")
+        for row in cur:
+            yield row[0], row[1], row[2]
+
+    def get_chunks(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        """The chunks with these ids (missing ids are simply absent)."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Chunk] = {}
+        for part in _batches(wanted):
+            marks = ",".join("?" * len(part))
+            for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part):
+                found[row[0]] = _chunk_from_row(row)
+        return found
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """One file's chunks in order."""
+        rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source=? ORDER BY ordinal", (source,))
+        return [_chunk_from_row(r) for r in rows]
+
+    def chunk_ids(self) -> set[str]:
+        """Every chunk id."""
+        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+
+    def sources_of(self, ids: Iterable[str]) -> set[str]:
+        """The sources owning these chunk ids."""
+        found: set[str] = set()
+        for part in _batches(list(ids)):
+            marks = ",".join("?" * len(part))
+            found |= {r[0] for r in self._db.execute(f"SELECT DISTINCT source FROM chunks WHERE id IN ({marks})", part)}
+        return found
+
+    def files(self, root: str | None = None) -> dict[str, FileRecord]:
+        """Indexed files by source, all or those indexed from `root`."""
+        if root is None:
+            rows = self._db.execute("SELECT * FROM files")
+        else:
+            rows = self._db.execute("SELECT * FROM files WHERE root=?", (root,))
+        return {r["source"]: _file_from_row(r) for r in rows}
+
+    def counts(self) -> tuple[int, int]:
+        """(files, chunks)."""
+        files = self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(files), int(chunks)
+
+    def last_indexed_at(self) -> float | None:
+        row = self._db.execute("SELECT MAX(indexed_at) FROM files").fetchone()
+        return row[0]
+
+    # -- writes (each one transaction, each bumps the generation) -------------------------------------------
+
+    def commit_files(self, entries: Sequence[tuple[FileRecord, Sequence[Chunk]]], manifest: Manifest | None = None) -> set[str]:
+        """Replace each file's row and chunk rows (and the manifest, if given) atomically.
+
+        Returns the chunk ids these files had before and no longer have: the caller deletes them from Chroma.
+        """
+        dropped: set[str] = set()
+        with self._tx() as db:
+            for record, chunks in entries:
+                old = {r[0] for r in db.execute("SELECT id FROM chunks WHERE source=?", (record.source,))}
+                db.execute("DELETE FROM chunks WHERE source=?", (record.source,))
+                db.executemany(
+                    f"INSERT OR REPLACE INTO chunks({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (c.id, c.text, c.source, c.ordinal, c.char_start, c.char_end, c.page_start, c.page_end,
+                         json.dumps(list(c.heading_path), ensure_ascii=False), c.file_sha256)
+                        for c in chunks
+                    ],
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO files(source, root, size, mtime_ns, sha256, kind, chunks, pages, indexed_at,"
+                    " warnings, stale) VALUES (?,?,?,?,?,?,?,?,?,?,0)",
+                    (record.source, record.root, record.size, record.mtime_ns, record.sha256, record.kind, len(chunks),
+                     record.pages, record.indexed_at or time.time(), json.dumps(list(record.warnings), ensure_ascii=False)),
+                )
+                dropped |= old - {c.id for c in chunks}
+            if manifest is not None:
+                self._write_manifest(db, manifest)
+            _bump(db)
+        return dropped
+
+    def remove_files(self, sources: Iterable[str]) -> set[str]:
+        """Delete files and their chunks; returns the removed chunk ids (delete them from Chroma next)."""
+        sources = list(sources)
+        removed: set[str] = set()
+        if not sources:
+            return removed
+        with self._tx() as db:
+            for part in _batches(sources):
+                marks = ",".join("?" * len(part))
+                removed |= {r[0] for r in db.execute(f"SELECT id FROM chunks WHERE source IN ({marks})", part)}
+                db.execute(f"DELETE FROM chunks WHERE source IN ({marks})", part)
+                db.execute(f"DELETE FROM files WHERE source IN ({marks})", part)
+            _bump(db)
+        return removed
+
+    def touch_files(self, updates: Sequence[tuple[str, int, int]]) -> None:
+        """Record new (source, size, mtime_ns) for files whose content hash did not change."""
+        if updates:
+            with self._tx() as db:
+                db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE source=?", [(s, m, src) for src, s, m in updates])
+
+    def mark_stale(self, sources: Iterable[str]) -> None:
+        """Flag files whose vectors are (partly) missing, so the next sync re-embeds them."""
+        sources = list(sources)
+        if sources:
+            with self._tx() as db:
+                db.executemany("UPDATE files SET stale=1 WHERE source=?", [(s,) for s in sources])
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Store the manifest (its own transaction)."""
+        with self._tx() as db:
+            self._write_manifest(db, manifest)
+
+    def reset(self) -> None:
+        """Forget everything: manifest, files and chunks (for --rebuild)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM files")
+            db.execute("DELETE FROM manifest")
+            _bump(db)
+
+    @staticmethod
+    def _write_manifest(db: sqlite3.Connection, manifest: Manifest) -> None:
+        db.execute("DELETE FROM manifest")
+        db.executemany(
+            "INSERT INTO manifest(key, value) VALUES (?, ?)",
+            [(k, json.dumps(v, ensure_ascii=False)) for k, v in manifest.to_dict().items()],
+        )
+
+
+def _bump(db: sqlite3.Connection) -> None:
+    db.execute("UPDATE state SET value = value + 1 WHERE key='generation'")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception; sqlite errors become StoreError."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+                return
+            except sqlite3.Error as err:
+                self._db.execute("ROLLBACK")
+                raise StoreError(f"Cannot write the catalog: {err}") from err
+        self._db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise StoreError(f"Cannot write the catalog: {exc}") from exc
