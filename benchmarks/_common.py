@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+# The one place benchmarks reach outside their folder: the project and the tests' support package.
+for _path in (str(REPO / "tests"), str(REPO)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 EVAL_DIR = Path(os.environ.get("RAG_EVAL_DIR", REPO.parent / "shared" / "eval"))
 OUT = REPO / "benchmarks" / "out"
 """Caches and raw results (gitignored)."""
@@ -50,7 +54,7 @@ def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.nda
 
     Vectors are cached in OUT/<cache>.npz keyed by the sha256 of each text, so reruns and variants reuse them and
     an interrupted run resumes."""
-    from rag import minilm
+    from rag.embed import minilm
 
     path = OUT / f"{cache}.npz"
     known: dict[str, np.ndarray] = {}

@@ -21,7 +21,7 @@ Each question is retrieved at k = 4, 6, 8 and 10 (the retriever's candidate dept
 call; k = 3 is the first 3 of the k = 4 call, whose candidates are the same); its query vector is memoised across
 those calls. hit@k: a gold passage (long-document sets: an answer- or phrase-bearing chunk) among the first k chunks;
 MRR: over the k = 10 list, by distinct document for SQuAD2/CMRC2018 (as `rag eval`), by chunk for the long-document
-sets. Prompt cost: estimated tokens of the context `rag.answer.pack_context` packs from the first k hits (the
+sets. Prompt cost: estimated tokens of the context `rag.answer.types.pack_context` packs from the first k hits (the
 DEFAULT_CONTEXT_TOKENS budget, 12 tokens of header per chunk). Raw results: benchmarks/out/bench_chunking.json; plot:
 benchmarks/plots/chunking_hit_at_k.png.
 """
@@ -37,17 +37,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import OUT, PLOTS, machine, read_jsonl, require, save_json, table
+from bench_qa import _items, _write_corpus
 
-from _common import OUT, PLOTS, machine, read_jsonl, require, save_json, table  # noqa: E402
-from bench_qa import _items, _write_corpus  # noqa: E402
-
-from ingest import estimate_tokens  # noqa: E402
-from rag import RAG  # noqa: E402
-from rag.answer import pack_context  # noqa: E402
-from rag.config import DEFAULT_CONTEXT_TOKENS  # noqa: E402
-from rag.metrics import contains_answer, dedupe, match_source, mean  # noqa: E402
+from ingest import estimate_tokens
+from rag import RAG
+from rag.answer.context import pack_context
+from rag.config import DEFAULT_CONTEXT_TOKENS
+from rag.eval.metrics import contains_answer, dedupe, match_source, mean
 
 KS = (3, 4, 6, 8, 10)
 CALLS = (4, 6, 8, 10)

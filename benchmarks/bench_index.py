@@ -2,7 +2,7 @@
 
 1. Pipeline overhead: `RAG.index` wall time for a fresh index of a generated folder, against the pure embedding time
    of the same chunks (one `Embedder.embed_documents` call over all the catalog's chunk texts, same batch size and
-   in-flight limit), both against the test Ollama server (tests/ollama_server.py) with a fixed per-request latency.
+   in-flight limit), both against the test Ollama server (tests/support/ollama_server.py) with a fixed per-request latency.
    Overhead = index / embed - 1 (target <= 15%).
 2. No-op re-index: `RAG.index` over 1,000 small files that are all unchanged (target <= 1 s), in process; the whole
    `python -m rag index` command is timed too (includes interpreter start and imports).
@@ -23,18 +23,17 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "benchmarks")]
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from _common import EVAL_DIR, OUT  # noqa: E402
-from ollama_server import FakeOllama  # noqa: E402
+from _common import EVAL_DIR, OUT
 
-WORDS = ("river mountain lantern harbor orchard meadow compass glacier violin canyon ember falcon thistle quarry "
-         "saddle beacon marble willow anchor prism cobalt juniper tundra velvet").split()
+from support.ollama_server import FakeOllama
+
+WORDS = ["river", "mountain", "lantern", "harbor", "orchard", "meadow", "compass", "glacier", "violin", "canyon", "ember", "falcon", "thistle", "quarry", "saddle", "beacon", "marble", "willow", "anchor", "prism", "cobalt", "juniper", "tundra", "velvet"]
 BOOK = "pdfs/en_freeculture_lessig_book.pdf"
 
 
@@ -54,7 +53,7 @@ def make_folder(root: Path, files: int, words: int) -> Path:
 @contextlib.contextmanager
 def _server_process(latency: float) -> Iterator[str]:
     """The test Ollama server in its own process (as Ollama is), with `latency` seconds per request."""
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "ollama_server.py"), "--latency", str(latency)],
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--latency", str(latency)],
                             stdout=subprocess.PIPE, text=True)
     try:
         yield proc.stdout.readline().strip()
@@ -67,10 +66,10 @@ def bench_overhead(latency: float, files: int, words: int, repeats: int) -> dict
     import chromadb  # noqa: F401  (imported once up front: its ~1 s import is not pipeline overhead)
 
     from rag import RAG
-    from rag.catalog import Catalog
-    from rag.embedders import open_embedder
-    from rag.layout import layout
+    from rag.embed import open_embedder
     from rag.ollama import Client
+    from rag.store.catalog import Catalog
+    from rag.store.layout import layout
 
     rows = []
     with _server_process(latency) as url, tempfile.TemporaryDirectory() as tmp:

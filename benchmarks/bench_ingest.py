@@ -10,17 +10,13 @@ files forced into the pool too, to choose `DEFAULT_WORKERS` and `IN_PROCESS_MAX_
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, peak_rss_mib, require, save_json, table
 
-from _common import machine, peak_rss_mib, require, save_json, table  # noqa: E402
-
-import ingest.pipeline  # noqa: E402
-from ingest import ExtractParams, discover, extract, extract_many  # noqa: E402
+import ingest.pipeline
+from ingest import ExtractParams, discover, extract, extract_many
 
 
 def per_type(files) -> list[list[object]]:

@@ -29,15 +29,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, table
 
-from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, table  # noqa: E402
-
-from rag import RAG  # noqa: E402
-from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K  # noqa: E402
-from rag.evaluate import EvalReport, GoldItem, evaluate  # noqa: E402
-from rag.metrics import contains_answer, mean, normalize_answer  # noqa: E402
+from rag import RAG
+from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K
+from rag.eval.metrics import contains_answer, mean, normalize_answer
+from rag.eval.runner import EvalReport, GoldItem, evaluate
 
 _LABELS_ONLY = re.compile(r"\s*S\d+(?:\s*,\s*S\d+)*\s*")
 """An answer that is nothing but source labels ("S1", "S1, S2"): the model echoed the prompt's id list."""

@@ -6,7 +6,7 @@ Command (from the repo root; no data needed):
     python benchmarks/bench_query.py --sizes 10000   # one size
 
 Corpus: synthetic. N chunks of ~120 Zipf-distributed pseudo-words (100 chunks per file) written straight into a real
-index through the layers (rag.catalog.Catalog.commit_files + rag.store.ChromaStore.upsert, embedded Chroma), with
+index through the layers (rag.store.catalog.Catalog.commit_files + rag.store.chroma.ChromaStore.upsert, embedded Chroma), with
 random unit vectors as chunk embeddings (no structure for HNSW to exploit: a pessimistic case). Built once per size
 under benchmarks/out/query_<N>/ (the first 100k build takes minutes). Queries are 6 words of a random chunk, embedded
 for real with the built-in all-minilm. Each size is then measured in a fresh process (so peak RSS is the query
@@ -27,11 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _common import OUT, machine, peak_rss_mib, plot, save_json, table  # noqa: E402
+from _common import OUT, machine, peak_rss_mib, plot, save_json, table
 
 WORDS_PER_CHUNK = 120
 CHUNKS_PER_FILE = 100
@@ -66,13 +62,14 @@ def _texts(n: int, seed: int = 0) -> list[str]:
 def build(n: int, folder: Path) -> None:
     """Write an index of n synthetic chunks into folder (catalog + embedded Chroma + BM25), unless it exists."""
     from ingest.chunking import Chunk
-
-    from rag import bm25, minilm
-    from rag.catalog import Catalog, FileRecord
     from rag.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS
-    from rag.layout import layout
-    from rag.manifest import Manifest, normalize_model
-    from rag.store import ChromaStore
+    from rag.embed import minilm
+    from rag.ollama.models import normalize_model
+    from rag.retrieve import bm25
+    from rag.store.catalog import Catalog, FileRecord
+    from rag.store.chroma import ChromaStore
+    from rag.store.layout import layout
+    from rag.store.manifest import Manifest
 
     done = folder / "built.json"
     if done.is_file():
@@ -141,15 +138,15 @@ def _ms(fn: Any) -> tuple[Any, float]:
 
 def measure(n: int, folder: Path) -> dict[str, Any]:
     """Per-phase and end-to-end latency (ms, p50/p95 over QUERIES queries) on the index in folder."""
-    from rag import answer, generate, prompts, verify
-    from rag.catalog import Catalog
+    from rag.answer import citations, context, prompts, verify
+    from rag.answer.engine import open_query_engine
     from rag.config import DEFAULT_CONTEXT_TOKENS, DEFAULT_RRF_K, DEFAULT_TOP_K, Settings
-    from rag.embedders import open_embedder
-    from rag.engine import open_query_engine
-    from rag.layout import layout
-    from rag.metrics import percentile
-    from rag.retrieve import CANDIDATES_PER_K, MIN_CANDIDATES, rrf
-    from rag.store import ChromaStore
+    from rag.embed import open_embedder
+    from rag.eval.metrics import percentile
+    from rag.retrieve.hybrid import CANDIDATES_PER_K, MIN_CANDIDATES, rrf
+    from rag.store.catalog import Catalog
+    from rag.store.chroma import ChromaStore
+    from rag.store.layout import layout
 
     rng = np.random.default_rng(2)
     texts = _texts(min(n, 5000))
@@ -170,8 +167,8 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         sparse, t_bm25 = _ms(lambda: index.search(q, depth))
         fused, t_fuse = _ms(lambda: catalog.get_chunks(rrf([[c for c, _ in dense], [c for c, _ in sparse]], DEFAULT_RRF_K)))
         hits, t_retrieve = _ms(lambda: engine.retrieve(q, k=DEFAULT_TOP_K))
-        _, t_pack = _ms(lambda: prompts.answer_schema(answer.source_ids(hits)) and generate.format_sources(
-            answer.pack_context(hits, DEFAULT_CONTEXT_TOKENS)))
+        _, t_pack = _ms(lambda: prompts.answer_schema(citations.source_ids(hits)) and context.format_sources(
+            context.pack_context(hits, DEFAULT_CONTEXT_TOKENS)))
         quote = hits[0].text.split(". ")[0] if hits else q
         _, t_verify = _ms(lambda: [verify.verify_quote(quote, h.text) for h in hits[:3]])
         ans, t_ask = _ms(lambda: engine.ask(q, k=DEFAULT_TOP_K))

@@ -6,10 +6,10 @@ Command (from the repo root; needs ../shared/eval/scifact):
     python benchmarks/bench_retrieval.py --quick    # the modes only
 
 Code path: the layers directly, not RAG.index over generated files (the folder walk and Chroma writes add nothing to
-ranking quality and cost minutes). Each abstract is one document, "title\\ntext", embedded with rag.minilm (the
+ranking quality and cost minutes). Each abstract is one document, "title\\ntext", embedded with rag.embed.minilm (the
 built-in embedder, truncated at its 256 tokens as sentence-transformers does for the published figure); dense search
-is exact cosine over all vectors with numpy (Chroma's HNSW approximates this); BM25 is rag.bm25.build over the same
-texts with rag.bm25's tokenizer settings; hybrid is rag.retrieve.rrf over each leg's top 40 (what rag.retrieve fuses for k=10).
+is exact cosine over all vectors with numpy (Chroma's HNSW approximates this); BM25 is rag.retrieve.bm25.build over the same
+texts with rag.retrieve.bm25's tokenizer settings; hybrid is rag.retrieve.hybrid.rrf over each leg's top 40 (what rag.retrieve.hybrid fuses for k=10).
 Vectors are cached in benchmarks/out/ (first run: ~10 minutes on 2 cores). Queries: the 809 train claims
 (the test split is not shipped); published test-split figures for comparison: dense ~0.645, BM25 0.665-0.679.
 """
@@ -24,20 +24,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from _common import embed_cached, machine, plot, read_jsonl, require, save_json, table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _common import embed_cached, machine, plot, read_jsonl, require, save_json, table  # noqa: E402
-
-from rag import bm25, metrics  # noqa: E402
-from rag.config import DEFAULT_RRF_K  # noqa: E402
-from rag.retrieve import CANDIDATES_PER_K, MIN_CANDIDATES, rrf  # noqa: E402
+from rag.config import DEFAULT_RRF_K
+from rag.eval import metrics
+from rag.retrieve import bm25
+from rag.retrieve.hybrid import CANDIDATES_PER_K, MIN_CANDIDATES, rrf
 
 DEPTH = 100
 """Results kept from each leg alone (recall@100)."""
 FUSE_DEPTH = max(CANDIDATES_PER_K * 10, MIN_CANDIDATES)
-"""Candidates each leg gives fusion for a top-10 query, as rag.retrieve does."""
+"""Candidates each leg gives fusion for a top-10 query, as rag.retrieve.hybrid does."""
 Ranking = list[tuple[str, float]]
 
 
@@ -67,7 +64,7 @@ def dense_rankings(doc_ids: Sequence[str], docs: np.ndarray, queries: np.ndarray
 def bm25_rankings(
     corpus: Sequence[dict], queries: Sequence[str], *, k1: float, b: float, stem: bool, stopwords: bool, title: bool
 ) -> list[Ranking]:
-    """BM25 top-DEPTH per query, with rag.bm25's module settings temporarily set to this variant."""
+    """BM25 top-DEPTH per query, with rag.retrieve.bm25's module settings temporarily set to this variant."""
     saved = (bm25.K1, bm25.B, bm25.STEM, bm25.STOPWORDS)
     bm25.K1, bm25.B, bm25.STEM, bm25.STOPWORDS = k1, b, stem, stopwords
     try:
@@ -79,7 +76,7 @@ def bm25_rankings(
 
 
 def fuse_rrf(dense: Ranking, sparse: Ranking, c: int, weights: tuple[float, float] = (1.0, 1.0)) -> Ranking:
-    """rag.retrieve.rrf over each leg's top FUSE_DEPTH (weighted: weight / (c + rank), for the variants)."""
+    """rag.retrieve.hybrid.rrf over each leg's top FUSE_DEPTH (weighted: weight / (c + rank), for the variants)."""
     legs = [[d for d, _ in dense[:FUSE_DEPTH]], [d for d, _ in sparse[:FUSE_DEPTH]]]
     if weights == (1.0, 1.0):
         fused = rrf(legs, c)

@@ -9,12 +9,8 @@ with chunks/s and MB/s. Log scale: Markdown is ~40x faster than PDF.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import OUT, plot  # noqa: E402
+from _common import OUT, plot
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Reliability sweeps (results go to BENCHMARKS.md, "## Reliability"): bad input, injected faults, SIGKILLs.
 
-1. Input: a generated hostile folder (tests/_robust.make_adversarial: decompression bomb, 10,000 empty pages, a hung
+1. Input: a generated hostile folder (tests/support/adversarial.make_adversarial: decompression bomb, 10,000 empty pages, a hung
    PDF, binary and invalid UTF-8 text, zero bytes, over-size, 60-deep nesting, symlink loop/escape, odd names) with
    a 4 s per-file limit, and copies of ../shared/eval/pdfs, each indexed by `RAG.index`; every file's outcome.
 2. Faults (test Ollama server over real sockets, real Chroma): each scenario is "survived" when the run ends with a
    clean error or result, the index stays consistent, and a rerun ends equal to a clean run's chunk ids.
-3. Kills: tests/_killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a checked
+3. Kills: tests/support/killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a checked
    rerun; chunks lost = clean-run chunk ids missing from the final index.
 
     python benchmarks/reliability.py [--kills 20] [--seed 20240917] [--skip-pdfs]
@@ -21,24 +21,24 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "benchmarks")]
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
-from _common import EVAL_DIR  # noqa: E402
-from _hits import write_docs  # noqa: E402
-from _killing import kill_sweep  # noqa: E402
-from _robust import assert_consistent_state, make_adversarial, store_state  # noqa: E402
-from ollama_server import FakeOllama  # noqa: E402
-from test_indexer import make_docs  # noqa: E402
-from test_robust_faults import FAULTS, _kill_after, _last_json  # noqa: E402
+from _common import EVAL_DIR
 
-from rag import RAG  # noqa: E402
-from rag.ollama import Client  # noqa: E402
+from rag import RAG
+from rag.ollama import Client
+from support.adversarial import make_adversarial
+from support.consistency import assert_consistent_state, store_state
+from support.corpus import make_docs
+from support.faults import FAULTS, kill_after, last_json
+from support.hits import write_docs
+from support.killing import kill_sweep
+from support.ollama_server import FakeOllama
 
 SMALL = {"embed_backend": "ollama", "chunk_tokens": 60, "chunk_overlap": 10, "embed_batch": 4}
 
@@ -118,7 +118,7 @@ def _stall_after(server: FakeOllama, n: int) -> None:
 
 
 def _restart_after(server: FakeOllama, n: int) -> None:
-    watcher = _kill_after(server, "/api/embed", n)
+    watcher = kill_after(server, "/api/embed", n)
 
     def back_up() -> None:
         watcher.join()
@@ -135,7 +135,7 @@ def sweep_faults(work: Path, server: FakeOllama) -> None:
         ("Ollama down at start (`rag index`)", lambda w: _down_at_start(w)),
         ("Ollama dies after 12 embed requests; rerun after restart",
          lambda w: _index_scenario(w, server, lambda: (setattr(server, "latency", 0.02),
-                                                       _kill_after(server, "/api/embed", 12)),
+                                                       kill_after(server, "/api/embed", 12)),
                                    dict(retries=1, backoff=0.05), True)),
         ("Ollama down 0.2 s mid-index (inside the retry window)",
          lambda w: _index_scenario(w, server, lambda: (setattr(server, "latency", 0.02), _restart_after(server, 4)),
@@ -195,7 +195,7 @@ def _chat_scenario(work: Path, server: FakeOllama, fault: str, stream: bool) -> 
     result = CliRunner().invoke(cli, args)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
     assert not crashed and "Traceback" not in result.output, f"traceback: {result.exception!r}"
-    data = _last_json(result.stdout)
+    data = last_json(result.stdout)
     if result.exit_code == 2:
         assert data.get("message"), "exit 2 without a message"
         return f"exit 2, {data['error']}: {data['message'][:70]}..."

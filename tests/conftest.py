@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_EVAL = REPO.parent / "shared" / "eval"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.paths import SHARED_EVAL, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +39,8 @@ def shared_eval() -> Path:
 
 @pytest.fixture
 def ollama(monkeypatch: pytest.MonkeyPatch):
-    """A started fake Ollama (tests/ollama_server.py) on a free port, with OLLAMA_HOST pointing at it."""
-    from ollama_server import FakeOllama
+    """A started fake Ollama (tests/support/ollama_server.py) on a free port, with OLLAMA_HOST pointing at it."""
+    from support.ollama_server import FakeOllama
 
     with FakeOllama() as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)

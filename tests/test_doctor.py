@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import free_port
 from rag import RAG
 from rag.cli import cli
+from support.paths import free_port
 
 
 def _doctor(*args: str) -> tuple[int, dict]:

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import rag
-
-REPO = Path(__file__).resolve().parent.parent
+from support.paths import REPO
 
 
 def test_all_is_sorted_and_resolvable() -> None:
@@ -60,7 +59,7 @@ def test_wheel_holds_every_package_and_the_prompts(tmp_path: Path) -> None:
     expected = {p.parent.relative_to(REPO).as_posix() for top in ("rag", "ingest", "prompts") for p in (REPO / top).rglob("__init__.py")}
     assert expected <= {p.parent.relative_to(site).as_posix() for p in site.rglob("__init__.py")}
     code = (
-        "import rag, ingest, ingest.loaders; from rag.prompts import load_template, answer_schema; "
+        "import rag, ingest, ingest.loaders; from rag.answer.prompts import load_template, answer_schema; "
         "assert rag.__file__.startswith(%r) and ingest.loaders.__file__.startswith(%r); assert load_template('system.txt').strip(); "
         "print(sorted(answer_schema(['S1'], None)['properties']))" % (str(site), str(site))
     )

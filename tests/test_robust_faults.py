@@ -3,7 +3,6 @@ transient 500/503, and every broken chat reply the fake can produce. The index s
 CLI never shows a traceback."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,15 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from _hits import index_docs
-from _robust import assert_consistent_state, store_state
 from click.testing import CliRunner
-from conftest import REPO
-from test_indexer import make_docs
 
 from rag import RAG
 from rag.cli import cli
 from rag.ollama import Client
+from support.consistency import assert_consistent_state, store_state
+from support.corpus import make_docs
+from support.faults import FAULTS, STREAM_ONLY, kill_after, last_json
+from support.hits import index_docs
+from support.paths import REPO
 
 SMALL = {"embed_backend": "ollama", "chunk_tokens": 60, "chunk_overlap": 10, "embed_batch": 4}
 
@@ -41,20 +41,6 @@ def _docs_and_clean_ids(tmp_path: Path, server, n: int) -> tuple[Path, set[str]]
     return docs, store_state(tmp_path / "clean")["catalog_ids"]
 
 
-def _kill_after(server, path: str, n: int) -> threading.Thread:
-    """Stop the server once it has received `n` requests to `path`."""
-
-    def watch() -> None:
-        deadline = time.monotonic() + 60
-        while server.count(path) < n and time.monotonic() < deadline:
-            time.sleep(0.005)
-        server.die()
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 def test_ollama_down_at_start_exits_2_with_the_fix(tmp_path: Path) -> None:
     docs = make_docs(tmp_path / "docs", n=2)
     env = os.environ | {"PYTHONPATH": str(REPO)}
@@ -69,7 +55,7 @@ def test_ollama_down_at_start_exits_2_with_the_fix(tmp_path: Path) -> None:
 def test_ollama_dying_mid_index_keeps_finished_files_and_the_rerun_equals_a_clean_run(ollama, tmp_path: Path) -> None:
     docs, clean = _docs_and_clean_ids(tmp_path, ollama, 30)
     ollama.latency = 0.02
-    watcher = _kill_after(ollama, "/api/embed", 12)
+    watcher = kill_after(ollama, "/api/embed", 12)
     idx = tmp_path / "idx"
     with _rag(idx, Client(ollama.url, retries=1, backoff=0.05)) as rag:
         report = rag.index(docs)
@@ -93,7 +79,7 @@ def test_ollama_dying_mid_index_keeps_finished_files_and_the_rerun_equals_a_clea
 def test_ollama_restarting_within_the_retry_window_costs_nothing(ollama, tmp_path: Path) -> None:
     docs, clean = _docs_and_clean_ids(tmp_path, ollama, 12)
     ollama.latency = 0.02
-    watcher = _kill_after(ollama, "/api/embed", 4)
+    watcher = kill_after(ollama, "/api/embed", 4)
 
     def back_up() -> None:
         watcher.join()
@@ -160,30 +146,6 @@ def asked_index(tmp_path: Path, ollama) -> str:
     return path
 
 
-FAULTS = {
-    "mid_stream_error": lambda s: setattr(s, "mid_stream_error", "model runner crashed"),
-    "dropped_stream": lambda s: setattr(s, "truncate_stream", True),
-    "stream_without_done": lambda s: setattr(s, "truncate_stream", "clean"),
-    "malformed_json": lambda s: setattr(s, "malformed_json", True),
-    "ignores_format": lambda s: setattr(s, "ignore_format", True),
-    "http_500": lambda s: s.fail_next(10, 500, ["/api/chat"]),
-    "busy_503_once": lambda s: s.fail_next(1, 503, ["/api/chat"]),
-    "chat_model_missing": lambda s: s.missing_models.add("llama3.2"),
-}
-STREAM_ONLY = ("mid_stream_error", "dropped_stream", "stream_without_done")
-
-
-def _last_json(out: str) -> dict:
-    """The last JSON document printed: the answer or the error (with --stream it follows the delta lines)."""
-    decoder, docs, pos = json.JSONDecoder(), [], 0
-    while pos < len(out.rstrip()):
-        doc, pos = decoder.raw_decode(out, pos)
-        docs.append(doc)
-        while pos < len(out) and out[pos].isspace():
-            pos += 1
-    return docs[-1]
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["ask", "ask--stream"])
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_chat_faults_give_an_answer_or_a_clean_error(asked_index: str, ollama, fault: str, stream: bool) -> None:
@@ -193,7 +155,7 @@ def test_chat_faults_give_an_answer_or_a_clean_error(asked_index: str, ollama, f
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
     assert result.exit_code in (0, 2), result.output
-    data = _last_json(result.stdout)
+    data = last_json(result.stdout)
     if result.exit_code == 2:
         assert data["error"] and data["message"], data
     else:  # an answer came through (retried, or the extractive fallback): its citations are all retrieved chunks

@@ -6,13 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from _robust import assert_consistent_state, make_adversarial, store_state
 from click.testing import CliRunner
 
 from rag import RAG
-from rag.catalog import Catalog
 from rag.cli import cli
-from rag.layout import layout
+from rag.store.catalog import Catalog
+from rag.store.layout import layout
+from support.adversarial import make_adversarial
+from support.consistency import assert_consistent_state, store_state
 
 TIMEOUT_S = 4.0
 LIMIT_BYTES = 2_000_000

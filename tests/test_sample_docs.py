@@ -11,8 +11,8 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from conftest import REPO
 from ingest.discover import discover
+from support.paths import REPO
 
 SAMPLE = REPO / "sample_docs"
 SCRIPTS = REPO / "scripts"

@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-from _hits import index_docs
 from click.testing import CliRunner
-from ollama_server import reply_for_schema
 
 from rag import RAG
 from rag.cli import cli
+from support.hits import index_docs
+from support.ollama_server import reply_for_schema
 
 FIRST = "What does the embed endpoint return?"
 FOLLOW_UP = "And how are they normalised?"

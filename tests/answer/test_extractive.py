@@ -1,11 +1,10 @@
 """Extractive answers: best supporting sentences from the retrieved chunks, cited, no model."""
 from __future__ import annotations
 
-from _hits import HITS, make_hit
-
-from rag.answer import NOT_FOUND
-from rag.extractive import extractive_answer, pick_sentences, split_sentences
-from rag.verify import verify_quote
+from rag.answer.extractive import extractive_answer, pick_sentences, split_sentences
+from rag.answer.types import NOT_FOUND
+from rag.answer.verify import verify_quote
+from support.hits import HITS, make_hit
 
 
 def _sentences(text: str) -> list[str]:
@@ -55,7 +54,7 @@ def test_extractive_to_dict_follows_the_documented_schema() -> None:
     import json
 
     import jsonschema
-    from conftest import REPO
+    from support.paths import REPO
 
     schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
     jsonschema.validate(extractive_answer("How many vectors per input?", HITS).to_dict(), schema)

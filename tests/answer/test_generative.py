@@ -6,28 +6,29 @@ import json
 
 import jsonschema
 import pytest
-from _hits import HITS, make_hit
 
-from rag import prompts
-from rag.answer import build_citations, pack_context
-from rag.config import Settings
-from rag.errors import ModelOutputError
-from rag.generate import (
+from rag.answer import prompts
+from rag.answer.citations import build_citations
+from rag.answer.context import pack_context
+from rag.answer.generative import (
     LABELS_ONLY_WARNING,
     UNSUPPORTED_ANSWER,
     UNSUPPORTED_WARNING,
-    Generator,
+    GenerativeAnswerer,
     _InvalidReply,
     parse_reply,
 )
+from rag.answer.partial_json import StringFieldStream
+from rag.config import Settings
+from rag.errors import ModelOutputError
 from rag.ollama import Client
-from rag.partial_json import StringFieldStream
+from support.hits import HITS, make_hit
 
 LABELS = ["S1", "S2", "S3"]
 
 
-def _generator(ollama, **overrides) -> Generator:
-    return Generator(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
+def _generator(ollama, **overrides) -> GenerativeAnswerer:
+    return GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
 
 
 def test_schema_enum_is_exactly_the_given_ids() -> None:
@@ -155,7 +156,7 @@ def test_model_ignoring_format_gives_a_clear_error(ollama) -> None:
 
 def test_num_ctx_is_capped_by_the_model_context_length(ollama) -> None:
     ollama.models["llama3.2:latest"]["context_length"] = 1500
-    gen = Generator(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", context_tokens=100000))
+    gen = GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", context_tokens=100000))
     hits = [make_hit(str(i) * 32, f"Sentence number {i} is here. " * 40, rank=i) for i in range(1, 7)]
     answer = gen.answer("q", hits)
     assert ollama.bodies("/api/chat")[-1]["options"]["num_ctx"] <= 1500
@@ -191,7 +192,7 @@ def test_partial_json_field_stream_decodes_any_split(text: str) -> None:
 
 
 def test_answer_to_dict_follows_the_documented_schema(ollama) -> None:
-    from conftest import REPO
+    from support.paths import REPO
 
     schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
     answer = _generator(ollama).answer("What does the embed endpoint return?", HITS)

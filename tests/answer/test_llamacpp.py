@@ -1,4 +1,4 @@
-"""In-process GGUF chat (rag.local_llm). Backend selection and the error paths always run; the model-backed tests
+"""In-process GGUF chat (rag.answer.llamacpp). Backend selection and the error paths always run; the model-backed tests
 need llama_cpp and env RAG_TEST_GGUF pointing at a GGUF chat model (e.g. Qwen2.5-0.5B-Instruct Q4_K_M)."""
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from rag.answer.llamacpp import LlamaCppChat, check_gguf, gguf_path, is_gguf, llama_cpp_available, open_chat_backend
 from rag.config import Settings
 from rag.errors import ContextLengthExceeded, RagError
-from rag.local_llm import LlamaCppChat, check_gguf, gguf_path, is_gguf, llama_cpp_available, open_chat_backend
 from rag.ollama import ChatResponse, Client
 
 SCHEMA = {

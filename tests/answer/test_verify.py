@@ -1,7 +1,7 @@
-"""rag.verify: quotes checked against the cited chunk (normalised, whitespace- and CJK-safe, fuzzy)."""
+"""rag.answer.verify: quotes checked against the cited chunk (normalised, whitespace- and CJK-safe, fuzzy)."""
 from __future__ import annotations
 
-from rag.verify import VERIFY_THRESHOLD, locate, match_score, verify_quote
+from rag.answer.verify import VERIFY_THRESHOLD, locate, match_score, verify_quote
 
 EN = (
     "The /api/embed endpoint returns a list of embeddings, one per input string.\n"

@@ -5,11 +5,11 @@ import json
 
 import jsonschema
 import pytest
-from _hits import index_docs
 from click.testing import CliRunner
-from conftest import REPO
 
 from rag.cli import cli
+from support.hits import index_docs
+from support.paths import REPO
 
 QUESTION = "What does the embed endpoint return?"
 
@@ -154,7 +154,7 @@ def test_no_index_is_a_clear_error(tmp_path, ollama) -> None:
 
 
 def test_stream_prints_abstentions_and_labels_extractive_answers(index) -> None:
-    from rag.cli.ask_cmd import EXTRACTIVE_NOTE
+    from rag.cli._answers import EXTRACTIVE_NOTE
 
     abstained = _ask(index, QUESTION, "--stream", "--min-score", "0.9999")
     assert abstained.exit_code == 0 and abstained.stdout.strip() == "Not found in the indexed documents."

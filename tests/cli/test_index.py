@@ -9,13 +9,12 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_indexer import make_docs
 
 from rag.cli import cli
-from rag.layout import layout
-from rag.lock import WriterLock
-
-REPO = Path(__file__).resolve().parent.parent
+from rag.store.layout import layout
+from rag.store.lock import WriterLock
+from support.corpus import make_docs
+from support.paths import REPO
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -112,7 +111,8 @@ def test_two_concurrent_processes_are_serialised(ollama, tmp_path: Path) -> None
     r1, r2 = json.loads(out1), json.loads(out2)
     assert f"waiting for another rag index (pid {first.pid})" in err2
     assert r1["added"] == 8 and r2["unchanged"] == 8 and r2["chunks_added"] == 0  # ran after, found it all done
-    from test_indexer import assert_consistent, open_rag
+    from support.consistency import assert_consistent
+    from support.corpus import open_rag
 
     with open_rag(idx) as rag:
         assert len(assert_consistent(rag)) == r1["chunks_added"]
@@ -123,24 +123,24 @@ def test_ctrl_c_keeps_finished_files_and_the_rerun_completes(ollama, tmp_path: P
 
     docs = make_docs(tmp_path / "docs", n=60)
     idx = tmp_path / "idx"
-    ollama.latency = 0.1
+    ollama.hold("/api/embed", after=1)  # the run stalls after its first batch: it cannot finish before the signal
     env = os.environ | {"PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "rag", "index", str(docs), *index_args(idx, "--json")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     first_line = proc.stderr.readline()  # "[1/60] added ..." once the first file is stored
     assert first_line.startswith("[1/60] added"), first_line
     proc.send_signal(signal.SIGINT)
+    ollama.release()  # the held request returns; the pending SIGINT stops the run at its next step
     out, _ = proc.communicate(timeout=60)
     report = json.loads(out)
     assert proc.returncode == 130 and report["interrupted"] and report["error"] is None
     assert 1 <= report["added"] < 60
-    from test_indexer import assert_consistent
+    from support.consistency import assert_consistent
 
     from rag import RAG
 
     with RAG(idx, embed_backend="ollama") as rag:
         assert len(assert_consistent(rag)) == report["chunks_added"]  # exactly the finished files
-        ollama.latency = 0.0
         rest = rag.index(docs)
         assert rest.added == 60 - report["added"] and rest.unchanged == report["added"]
         assert rest.orphans_removed == 0

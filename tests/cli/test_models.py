@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from rag.cli import cli
-from rag.cli.model_cmd import PullState, human_size, pull_model
+from rag.cli.models import human_size
+from rag.cli.pull import PullState, pull_model
 from rag.errors import OllamaUnreachable, RagError
 from rag.ollama import Client
 

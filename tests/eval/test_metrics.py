@@ -1,4 +1,4 @@
-"""rag.metrics against hand-computed cases."""
+"""rag.eval.metrics against hand-computed cases."""
 from __future__ import annotations
 
 import doctest
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from rag import metrics
-from rag.metrics import (
+from rag.eval import metrics
+from rag.eval.metrics import (
     abstention_accuracy,
     citation_precision,
     contains_answer,

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rag import RAG
 from rag.cli import cli
 from rag.errors import IngestError
-from rag.evaluate import GoldItem, load_gold
+from rag.eval.runner import GoldItem, load_gold
 
 DOCS = {
     "volcanoes.md": "# Volcanoes\n\nMount Etna is an active volcano on the island of Sicily. It erupts often.\n",

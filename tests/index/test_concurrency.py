@@ -10,14 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from _robust import _words, assert_consistent_state, store_state
-from conftest import REPO
-from test_indexer import make_docs
 
 from rag import RAG
 from rag.errors import StoreError
-from rag.layout import layout
-from rag.lock import WriterLock
+from rag.store.layout import layout
+from rag.store.lock import WriterLock
+from support.adversarial import words
+from support.consistency import assert_consistent_state, store_state
+from support.corpus import make_docs
+from support.paths import REPO
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -53,7 +54,7 @@ def test_two_writers_of_different_folders_into_one_index_both_land(ollama, tmp_p
 def _grow(docs: Path, n: int, version: int) -> None:
     docs.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        (docs / f"note{i:02d}.md").write_text(f"# Note {i}\n\n" + "\n\n".join(_words(i * 5 + version + p)
+        (docs / f"note{i:02d}.md").write_text(f"# Note {i}\n\n" + "\n\n".join(words(i * 5 + version + p)
                                                                          for p in range(4)), encoding="utf-8")
 
 
@@ -94,7 +95,7 @@ def test_readers_during_an_index_run_see_a_consistent_index(ollama, tmp_path: Pa
 
 
 @pytest.mark.chroma_server
-def test_several_writers_share_a_chroma_server(ollama, chroma_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_several_writers_share_a_chroma_server(ollama, chroma_url: str, tmp_path: Path) -> None:
     ollama.latency = 0.05
     writers = []
     for i in range(3):  # three machines: each its own catalog folder and collection on the one server

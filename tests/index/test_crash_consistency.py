@@ -3,12 +3,13 @@ changing folder; after each kill a rerun to completion leaves every file once, C
 manifest, and exactly the chunk ids a clean run makes (the checks live in _killing.kill_sweep)."""
 from __future__ import annotations
 
-import signal
+from signal import SIGINT
 from pathlib import Path
 
 import pytest
-from _killing import FILES, expected_ids, index_cmd, kill_sweep, make_folder, run, start
-from _robust import assert_consistent_state, store_state
+
+from support.consistency import assert_consistent_state, store_state
+from support.killing import FILES, expected_ids, index_cmd, kill_sweep, make_folder, run, start
 
 KILLS = 20
 SEED = 20240917
@@ -27,18 +28,18 @@ def test_sigkill_at_random_moments_then_rerun_is_consistent(ollama, tmp_path: Pa
 def test_sigint_mid_run_stops_with_a_summary(ollama, tmp_path: Path) -> None:
     docs, idx = tmp_path / "docs", tmp_path / "idx"
     make_folder(docs)
-    ollama.latency = 0.3
+    ollama.hold("/api/embed", after=1)  # the run stalls after its first batch: it cannot finish before the signal
     proc = start(index_cmd(docs, idx), tmp_path)
     first = proc.stderr.readline()  # "[1/41] added ..." once a file is stored
     assert first.startswith("[1/"), first
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(SIGINT)
+    ollama.release()  # the held request returns; the pending SIGINT stops the run at its next step
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err
     assert out.startswith("Indexed ") and "Stopped early: interrupted" in err
     state = store_state(idx)
     assert state["chroma_ids"] == state["catalog_ids"] and 0 < len(state["files"]) < FILES
-    ollama.latency = 0.0
     assert run(index_cmd(docs, idx), tmp_path).returncode == 0
     assert_consistent_state(store_state(idx))
     assert store_state(idx)["catalog_ids"] == expected_ids(docs)

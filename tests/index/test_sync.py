@@ -6,52 +6,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ollama_server import count_tokens
 
-from rag import RAG, IndexReport, ManifestMismatch
-from rag.catalog import Catalog
-from rag.layout import layout
-from rag.store import ChromaStore
-
-WORDS = ("river mountain lantern harbor orchard meadow compass glacier violin canyon ember falcon "
-         "thistle quarry saddle beacon marble willow anchor prism").split()
-
-
-def _text(seed: int, paragraphs: int = 3, words: int = 60) -> str:
-    out = []
-    for p in range(paragraphs):
-        body = " ".join(WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] + ("." if i % 12 == 11 else "") for i in range(words))
-        out.append(f"Paragraph {p} of document {seed}. {body}")
-    return "\n\n".join(out) + "\n"
-
-
-def make_docs(root: Path, n: int = 5) -> Path:
-    """A folder of n Markdown/text files, a few chunks each, one in a subfolder."""
-    (root / "sub").mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        name = f"sub/doc{i}.md" if i == 0 else f"doc{i}.txt" if i % 2 else f"doc{i}.md"
-        prefix = f"# Title {i}\n\n" if name.endswith(".md") else ""
-        (root / name).write_text(prefix + _text(i), encoding="utf-8")
-    return root
-
-
-def open_rag(index: Path, **kw) -> RAG:
-    kw = {"embed_backend": "ollama", "chunk_tokens": 60, "chunk_overlap": 10} | kw
-    return RAG(index, **kw)
-
-
-def stored_ids(rag: RAG) -> tuple[set[str], set[str]]:
-    """(catalog chunk ids, Chroma ids) of the RAG's collection."""
-    lay = layout(rag.settings.index_dir, rag.settings.chroma_url, rag.settings.collection)
-    with Catalog(lay.catalog, create=False) as cat:
-        catalog_ids = cat.chunk_ids()
-    return catalog_ids, ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False).all_ids()
-
-
-def assert_consistent(rag: RAG) -> set[str]:
-    catalog_ids, chroma_ids = stored_ids(rag)
-    assert catalog_ids == chroma_ids and catalog_ids
-    return catalog_ids
+from rag import IndexReport, ManifestMismatch
+from rag.store.catalog import Catalog
+from rag.store.chroma import ChromaStore
+from rag.store.layout import layout
+from support.consistency import assert_consistent, stored_ids
+from support.corpus import make_docs, open_rag, paragraphs_text
+from support.ollama_server import count_tokens
 
 
 def clean_ids(docs: Path, tmp_path: Path, **kw) -> set[str]:
@@ -100,10 +62,10 @@ def test_modify_delete_rename_end_equal_to_clean_run(ollama, tmp_path: Path) -> 
     with open_rag(tmp_path / "idx") as rag:
         rag.index(docs)
         before = assert_consistent(rag)
-        (docs / "doc2.md").write_text("# Changed\n\n" + _text(40), encoding="utf-8")
+        (docs / "doc2.md").write_text("# Changed\n\n" + paragraphs_text(40), encoding="utf-8")
         (docs / "doc3.txt").unlink()
         (docs / "doc5.txt").rename(docs / "sub" / "moved.txt")
-        (docs / "new.md").write_text(_text(41), encoding="utf-8")
+        (docs / "new.md").write_text(paragraphs_text(41), encoding="utf-8")
         ollama.reset()
         report = rag.index(docs)
         by_status = {o.source: o.status for o in report.files}

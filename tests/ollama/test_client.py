@@ -6,8 +6,6 @@ import json
 import math
 
 import pytest
-from conftest import free_port
-from ollama_server import CONTEXT_ERROR, VERSION, FakeOllama
 
 import rag
 import rag.ollama
@@ -20,6 +18,8 @@ from rag.errors import (
     OllamaUnreachable,
 )
 from rag.ollama import ChatResponse, Client, GenerateResponse, Message, parse_host
+from support.ollama_server import CONTEXT_ERROR, VERSION, FakeOllama
+from support.paths import free_port
 
 SCHEMA = {
     "type": "object",

@@ -4,15 +4,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from conftest import free_port
-from ollama_server import FakeOllama, canonical, count_tokens, embed_text, reply_for_schema
 
-HERE = Path(__file__).resolve().parent
+from support.ollama_server import FakeOllama, canonical, count_tokens, embed_text, reply_for_schema
+from support.paths import REPO, free_port
 
 
 def _cos(a: list[float], b: list[float]) -> float:
@@ -143,7 +141,7 @@ def test_stop_and_restart_keep_the_port() -> None:
 
 def test_cli_serves_until_killed() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "ollama_server.py"), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--port", str(port)],
                             stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""rag.bm25: ranking, filters, persistence keyed by the catalog generation."""
+"""rag.retrieve.bm25: ranking, filters, persistence keyed by the catalog generation."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import bm25
+from rag.retrieve import bm25
 
 DOCS = [
     ("a", "The embed endpoint returns a list of vectors.", "docs/api.md"),

@@ -1,9 +1,10 @@
-"""rag.retrieve: fusion, MMR and filters (pure parts); end-to-end retrieval over a real index further below."""
+"""rag.retrieve.hybrid: fusion, MMR and filters (pure parts); end-to-end retrieval over a real index further below."""
 from __future__ import annotations
 
 import pytest
 
-from rag.retrieve import matches_path, mmr, rrf
+from rag.retrieve.fusion import mmr, rrf
+from rag.retrieve.hybrid import matches_path
 
 
 def test_rrf_rewards_agreement_between_legs() -> None:
@@ -36,9 +37,9 @@ def test_matches_path_against_source_and_relative_path() -> None:
 # ---- end to end over a real index (fake Ollama embeddings over real sockets, real Chroma) ----------------------
 
 import numpy as np  # noqa: E402
-from _hits import write_docs  # noqa: E402
 
 from rag import RAG  # noqa: E402
+from support.hits import write_docs  # noqa: E402
 
 
 @pytest.fixture
@@ -85,8 +86,7 @@ def test_chinese_question_finds_the_chinese_chunk_through_bm25_bigrams(rag) -> N
 
 def test_dense_hits_missing_from_the_catalog_are_dropped(rag, tmp_path) -> None:
     from ingest.chunking import Chunk
-
-    from rag.store import ChromaStore
+    from rag.store.chroma import ChromaStore
 
     question = "What does the embed endpoint return?"
     top = rag.retrieve(question, k=1, mode="dense")[0]

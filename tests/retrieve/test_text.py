@@ -1,7 +1,7 @@
-"""rag.text: normalisation and the BM25 tokeniser (English words, Han bigrams, mixed text)."""
+"""rag.retrieve.text: normalisation and the BM25 tokeniser (English words, Han bigrams, mixed text)."""
 from __future__ import annotations
 
-from rag.text import compact, is_cjk, normalize, tokenize
+from rag.retrieve.text import compact, is_cjk, normalize, tokenize
 
 
 def test_normalize_folds_width_case_and_whitespace() -> None:

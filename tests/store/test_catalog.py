@@ -5,11 +5,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from ingest.chunking import Chunk
 
-from rag.catalog import Catalog, FileRecord
+from ingest.chunking import Chunk
 from rag.errors import StoreError
-from rag.manifest import Manifest
+from rag.store.catalog import Catalog, FileRecord
+from rag.store.manifest import Manifest
 
 
 def _chunks(source: str, texts: list[str], sha: str = "s" * 64) -> list[Chunk]:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ingest.chunking import Chunk
 
+from ingest.chunking import Chunk
 from rag.errors import IndexLocked, ManifestMismatch, StoreError
-from rag.layout import catalog_names, layout
-from rag.lock import WriterLock
-from rag.manifest import Manifest, check_compatible, normalize_model
-from rag.store import ChromaStore, chunk_metadata
+from rag.ollama.models import normalize_model
+from rag.store.chroma import ChromaStore, chunk_metadata
+from rag.store.layout import catalog_names, layout
+from rag.store.lock import WriterLock
+from rag.store.manifest import Manifest, check_compatible
 
 
 def _chunk(i: int, source: str = "docs/a.txt", page: int | None = None) -> Chunk:
@@ -124,9 +125,9 @@ def test_writes_are_batched_by_max_batch(store: ChromaStore, monkeypatch: pytest
 
 
 def test_iter_ids_pages(store: ChromaStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rag.store
+    import rag.store.chroma
 
-    monkeypatch.setattr(rag.store, "_ID_PAGE", 4)
+    monkeypatch.setattr(rag.store.chroma, "_ID_PAGE", 4)
     store.upsert([_chunk(i) for i in range(10)], [_unit(i) for i in range(10)], ["text"] * 10)
     ids = list(store.iter_ids())
     assert len(ids) == 10 and set(ids) == {f"id{i:04d}" for i in range(10)}
@@ -149,7 +150,7 @@ def test_manifest_mirrored_in_collection_metadata(store: ChromaStore) -> None:
 
 
 def test_unreachable_server_is_a_store_error(tmp_path: Path) -> None:
-    from conftest import free_port
+    from support.paths import free_port
 
     with pytest.raises(StoreError, match="chroma run"):
         ChromaStore(tmp_path, f"http://127.0.0.1:{free_port()}", "default")

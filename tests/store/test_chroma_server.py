@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_indexer import assert_consistent, make_docs, open_rag
+
+from support.consistency import assert_consistent
+from support.corpus import make_docs, open_rag
 
 pytestmark = pytest.mark.chroma_server
 
@@ -34,15 +36,15 @@ def test_query_on_a_server_finds_the_indexed_text(ollama, chroma_url: str, tmp_p
     (docs / "needle.md").write_text("# Zebra\n\nThe zebra crossing protocol uses quartz semaphores.\n", encoding="utf-8")
     with open_rag(tmp_path / "idx", chroma_url=chroma_url, collection="server-query") as rag:
         rag.index(docs)
-        from rag.layout import layout
-        from rag.store import ChromaStore
-        from rag.embedders import open_embedder
+        from rag.embed import open_embedder
+        from rag.store.chroma import ChromaStore
+        from rag.store.layout import layout
 
         lay = layout(rag.settings.index_dir, chroma_url, "server-query")
         store = ChromaStore(lay.index_dir, chroma_url, "server-query", create=False)
         vector = open_embedder("all-minilm", backend="ollama", client=rag.client).embed_query("zebra quartz semaphores")
         (best, distance), *_ = store.query(vector, 3)
-        from rag.catalog import Catalog
+        from rag.store.catalog import Catalog
 
         with Catalog(lay.catalog, create=False) as cat:
             assert cat.get_chunks([best])[best].source == "docs/needle.md"

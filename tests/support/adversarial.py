@@ -1,16 +1,10 @@
-"""Shared helpers of the robustness tests (test_robust_*, test_crash_consistency, test_concurrency, test_safety) and
-of benchmarks/reliability.py: adversarial folders, generated PDFs, and consistency checks of a stored index."""
+"""Hostile inputs for the robustness tests and benchmarks/reliability.py: adversarial folders and generated PDFs."""
 from __future__ import annotations
 
 import io
-import json
 import os
 import zlib
 from pathlib import Path
-
-from rag.catalog import Catalog
-from rag.layout import layout
-from rag.store import ChromaStore
 
 BOMB_INFLATED_BYTES = 256 * 1024 * 1024
 """What the generated decompression bomb's content stream inflates to."""
@@ -19,9 +13,8 @@ SLOW_TEXT_OBJECTS = 1_500_000
 DEEP_LEVELS = 60
 
 
-def _words(seed: int, n: int = 90) -> str:
-    vocab = ("orchid basalt lantern quorum ferry pylon saffron tundra cobalt marrow ember sextant willow "
-             "gazette harbor tinsel mosaic plinth quiver zenith").split()
+def words(seed: int, n: int = 90) -> str:
+    vocab = ["orchid", "basalt", "lantern", "quorum", "ferry", "pylon", "saffron", "tundra", "cobalt", "marrow", "ember", "sextant", "willow", "gazette", "harbor", "tinsel", "mosaic", "plinth", "quiver", "zenith"]
     out = []
     for i in range(n):
         out.append(vocab[(seed * 13 + i * 7) % len(vocab)] + ("." if i % 11 == 10 else ""))
@@ -120,7 +113,7 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     def good(rel: str, seed: int) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_words(seed), encoding="utf-8")
+        path.write_text(words(seed), encoding="utf-8")
         expect[f"{name}/{rel}"] = ""
 
     for i in range(4):
@@ -130,7 +123,7 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     good("new\nline.txt", 12)
     deep = "/".join(f"d{i}" for i in range(DEEP_LEVELS))
     good(f"{deep}/deep.txt", 13)
-    text_pdf(root / "real.pdf", [_words(20), _words(21)])
+    text_pdf(root / "real.pdf", [words(20), words(21)])
     expect[f"{name}/real.pdf"] = ""
 
     (root / "zero.txt").write_bytes(b"")
@@ -139,9 +132,9 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     expect[f"{name}/binary.txt"] = "binary"
     (root / "binary.md").write_bytes(b"\x7fELF\x02\x01\x01\x00" + os.urandom(4096))
     expect[f"{name}/binary.md"] = "binary"
-    (root / "bad-utf8.txt").write_bytes(b"caf\xc3 \xff\xfe\xfd \x80\x81 " * 50 + _words(30).encode())
+    (root / "bad-utf8.txt").write_bytes(b"caf\xc3 \xff\xfe\xfd \x80\x81 " * 50 + words(30).encode())
     expect[f"{name}/bad-utf8.txt"] = None  # decoded by a detected legacy encoding, or skipped as binary
-    (root / "huge.txt").write_text(_words(40) * 4000, encoding="utf-8")
+    (root / "huge.txt").write_text(words(40) * 4000, encoding="utf-8")
     expect[f"{name}/huge.txt"] = "too large"
     bomb_pdf(root / "bomb.pdf")
     expect[f"{name}/bomb.pdf"] = "extraction failed"  # pypdf's decompression limit stops it
@@ -152,7 +145,7 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     (root / "not-really.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2048))
     expect[f"{name}/not-really.pdf"] = "malformed"
 
-    (outside / "secret.md").write_text("# Secret\n\nThe launch code is 0000. " + _words(50), encoding="utf-8")
+    (outside / "secret.md").write_text("# Secret\n\nThe launch code is 0000. " + words(50), encoding="utf-8")
     (root / "escape.md").symlink_to(outside / "secret.md")
     (root / "escape-dir").symlink_to(outside, target_is_directory=True)
     (root / "loop").mkdir()
@@ -162,39 +155,3 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     (root / "alias.md").symlink_to(root / "good0.md")  # inside the root: allowed, indexed under its own name
     expect[f"{name}/alias.md"] = ""
     return expect
-
-
-def store_state(index_dir: Path, collection: str = "default", chroma_url: str | None = None) -> dict:
-    """Everything a consistency check needs: catalog files/chunk ids, Chroma ids, BM25 ids, manifests."""
-    lay = layout(index_dir, chroma_url, collection)
-    with Catalog(lay.catalog, create=False) as cat:
-        files = cat.files()
-        chunk_rows = [cid for cid, _, _ in cat.iter_chunks()]
-        manifest = cat.manifest()
-        generation = cat.generation()
-    store = ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False)
-    bm25_meta = lay.bm25.with_name(lay.bm25.name + ".json")
-    bm25 = json.loads(bm25_meta.read_text(encoding="utf-8")) if bm25_meta.exists() else None
-    return {
-        "files": files, "chunk_rows": chunk_rows, "catalog_ids": set(chunk_rows), "chroma_ids": store.all_ids(),
-        "chroma_count": store.count(), "manifest": manifest, "chroma_manifest": store.metadata(),
-        "generation": generation, "bm25": bm25,
-    }
-
-
-def assert_consistent_state(state: dict) -> None:
-    """Every file once, chunk ids unique, Chroma == catalog, BM25 == catalog at its generation, manifest intact."""
-    assert state["files"], "no files in the catalog"
-    assert len(state["chunk_rows"]) == len(state["catalog_ids"]), "duplicate chunk rows in the catalog"
-    assert sum(r.chunks for r in state["files"].values()) == len(state["chunk_rows"])
-    assert not any(r.stale for r in state["files"].values())
-    assert state["chroma_ids"] == state["catalog_ids"], (
-        f"orphans {len(state['chroma_ids'] - state['catalog_ids'])}, "
-        f"missing {len(state['catalog_ids'] - state['chroma_ids'])}")
-    assert state["chroma_count"] == len(state["catalog_ids"])
-    manifest = state["manifest"]
-    assert manifest is not None and manifest.embed_model and manifest.dimension
-    bm25 = state["bm25"]
-    assert bm25 is not None, "no BM25 side index"
-    assert bm25["generation"] == state["generation"], "BM25 side index is behind the catalog"
-    assert set(bm25["ids"]) == state["catalog_ids"] and len(bm25["ids"]) == len(state["catalog_ids"])

@@ -1,7 +1,7 @@
 """Hand-made retrieval hits for answer tests that need no index."""
 from __future__ import annotations
 
-from rag.retrieve import Hit
+from rag.retrieve.hybrid import Hit
 
 
 def make_hit(cid: str, text: str, source: str = "docs/a.md", *, rank: int = 1, dense: float | None = 0.8,

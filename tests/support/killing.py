@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _robust import _words, assert_consistent_state, store_state, text_pdf
-
 from ingest import ExtractParams, discover, extract
+from support.adversarial import text_pdf, words
+from support.consistency import assert_consistent_state, store_state
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 FILES = 40
 PARAGRAPHS = 16  # ~8 chunks a file: a run writes several embedding groups, so kills land between commits
 
@@ -28,7 +28,7 @@ def make_folder(root: Path, version: int = 0) -> None:
     for i in range(FILES):
         if version and (i + version) % 2:
             continue
-        body = "\n\n".join(_words(i * 31 + version * 7 + p, 70) for p in range(PARAGRAPHS))
+        body = "\n\n".join(words(i * 31 + version * 7 + p, 70) for p in range(PARAGRAPHS))
         if i % 10 == 9:
             text_pdf(root / f"doc{i:02d}.pdf", [body[:2000], body[2000:4000]])
         else:
@@ -37,7 +37,7 @@ def make_folder(root: Path, version: int = 0) -> None:
     if version:
         for old in root.glob(f"extra{version - 1}.md"):
             old.unlink()
-        (root / f"extra{version}.md").write_text(_words(1000 + version), encoding="utf-8")
+        (root / f"extra{version}.md").write_text(words(1000 + version), encoding="utf-8")
 
 
 def expected_ids(root: Path) -> set[str]:

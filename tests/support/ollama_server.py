@@ -311,6 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+HOLD_DEADLINE_S = 120.0
+"""The longest `hold()` keeps a request before answering anyway."""
+
+
 class FakeOllama:
     """A threaded fake Ollama on 127.0.0.1. Context manager; `.url`, `.requests`, `.count(path)`, `.reset()`.
 
@@ -345,6 +349,10 @@ class FakeOllama:
             self._requests.clear()
             self._failures: list[tuple[int, int, tuple[str, ...] | None]] = []
         self.latency = 0.0
+        gate = getattr(self, "_gate", None)
+        if gate is not None:
+            gate[2].set()  # never leave a request held across a reset
+        self._gate: tuple[str, int, threading.Event] | None = None
         self.missing_models: set[str] = set()
         self.mid_stream_error: str | None = None
         self.truncate_stream: bool | str = False  # True: drop the connection; "clean": end the body without done
@@ -416,6 +424,26 @@ class FakeOllama:
         with self._lock:
             self._failures.append((n, status, tuple(paths) if paths else None))
 
+    def hold(self, path: str, after: int) -> None:
+        """Answer the first `after` requests to `path`, then hold every later one until `release()` (or
+        HOLD_DEADLINE_S, so a test that forgets cannot hang): a run is then stuck at a point the test knows."""
+        with self._lock:
+            self._gate = (path, after, threading.Event())
+
+    def release(self) -> None:
+        """Let held requests (and later ones) through."""
+        with self._lock:
+            gate, self._gate = self._gate, None
+        if gate is not None:
+            gate[2].set()
+
+    def _wait_at_gate(self, path: str) -> None:
+        with self._lock:
+            gate = self._gate
+            if gate is None or gate[0] != path or sum(1 for r in self._requests if r.path == path) <= gate[1]:
+                return
+        gate[2].wait(HOLD_DEADLINE_S)
+
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
             (self._connections.add if add else self._connections.discard)(conn)
@@ -448,6 +476,7 @@ class FakeOllama:
         with self._lock:
             self._requests.append(Recorded(h.command, path, body, dict(h.headers.items()), h.client_address[1]))
         try:
+            self._wait_at_gate(path)
             if self.latency:
                 time.sleep(self.latency)
             status = self._take_failure(path)

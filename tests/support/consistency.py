@@ -1,0 +1,60 @@
+"""Checks that a stored index is consistent: catalog, Chroma and BM25 agree, every file once."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rag import RAG
+from rag.store.catalog import Catalog
+from rag.store.chroma import ChromaStore
+from rag.store.layout import layout
+
+
+def stored_ids(rag: RAG) -> tuple[set[str], set[str]]:
+    """(catalog chunk ids, Chroma ids) of the RAG's collection."""
+    lay = layout(rag.settings.index_dir, rag.settings.chroma_url, rag.settings.collection)
+    with Catalog(lay.catalog, create=False) as cat:
+        catalog_ids = cat.chunk_ids()
+    return catalog_ids, ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False).all_ids()
+
+
+def assert_consistent(rag: RAG) -> set[str]:
+    catalog_ids, chroma_ids = stored_ids(rag)
+    assert catalog_ids == chroma_ids and catalog_ids
+    return catalog_ids
+
+
+def store_state(index_dir: Path, collection: str = "default", chroma_url: str | None = None) -> dict:
+    """Everything a consistency check needs: catalog files/chunk ids, Chroma ids, BM25 ids, manifests."""
+    lay = layout(index_dir, chroma_url, collection)
+    with Catalog(lay.catalog, create=False) as cat:
+        files = cat.files()
+        chunk_rows = [cid for cid, _, _ in cat.iter_chunks()]
+        manifest = cat.manifest()
+        generation = cat.generation()
+    store = ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False)
+    bm25_meta = lay.bm25.with_name(lay.bm25.name + ".json")
+    bm25 = json.loads(bm25_meta.read_text(encoding="utf-8")) if bm25_meta.exists() else None
+    return {
+        "files": files, "chunk_rows": chunk_rows, "catalog_ids": set(chunk_rows), "chroma_ids": store.all_ids(),
+        "chroma_count": store.count(), "manifest": manifest, "chroma_manifest": store.metadata(),
+        "generation": generation, "bm25": bm25,
+    }
+
+
+def assert_consistent_state(state: dict) -> None:
+    """Every file once, chunk ids unique, Chroma == catalog, BM25 == catalog at its generation, manifest intact."""
+    assert state["files"], "no files in the catalog"
+    assert len(state["chunk_rows"]) == len(state["catalog_ids"]), "duplicate chunk rows in the catalog"
+    assert sum(r.chunks for r in state["files"].values()) == len(state["chunk_rows"])
+    assert not any(r.stale for r in state["files"].values())
+    assert state["chroma_ids"] == state["catalog_ids"], (
+        f"orphans {len(state['chroma_ids'] - state['catalog_ids'])}, "
+        f"missing {len(state['catalog_ids'] - state['chroma_ids'])}")
+    assert state["chroma_count"] == len(state["catalog_ids"])
+    manifest = state["manifest"]
+    assert manifest is not None and manifest.embed_model and manifest.dimension
+    bm25 = state["bm25"]
+    assert bm25 is not None, "no BM25 side index"
+    assert bm25["generation"] == state["generation"], "BM25 side index is behind the catalog"
+    assert set(bm25["ids"]) == state["catalog_ids"] and len(bm25["ids"]) == len(state["catalog_ids"])
