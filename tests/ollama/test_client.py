@@ -8,7 +8,7 @@ import math
 import pytest
 
 import rag
-import rag.ollama
+import rag.ollama.client
 from rag.errors import (
     ContextLengthExceeded,
     ModelNotFound,
@@ -54,7 +54,7 @@ def client(ollama: FakeOllama):
 
 
 def test_parse_host_doctests_pass() -> None:
-    result = doctest.testmod(rag.ollama)
+    result = doctest.testmod(rag.ollama.client)
     assert result.attempted >= 10
     assert result.failed == 0
 
