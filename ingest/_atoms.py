@@ -3,6 +3,7 @@ strength of the break before each one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingest.cjk import CJK_RANGES, HANGUL_RANGES
@@ -70,7 +71,7 @@ def _break_after(piece: str, prev_was_cjk: bool, now_cjk: bool) -> int:
     return WORD if gap or prev_was_cjk or now_cjk else CHAR
 
 
-def atomize(text: str, start: int, end: int, size: int, code: list[tuple[int, int]] = ()) -> Atoms:
+def atomize(text: str, start: int, end: int, size: int, code: Sequence[tuple[int, int]] = ()) -> Atoms:
     """Atoms of `text[start:end]` (leading whitespace skipped), none over `size` estimated tokens.
 
     Inside `code` spans (fenced code) an atom is a whole line; elsewhere a word or a CJK character. An atom over

@@ -196,7 +196,8 @@ def _overlap_start(atoms: Atoms, i: int, k: int, overlap: int) -> int:
 
 def _segments(doc: Document) -> list[tuple[int, int, tuple[str, ...]]]:
     """(start, end, heading path) spans tiling the text: the sections, and the gaps between them with no path."""
-    out, pos, n = [], 0, len(doc.text)
+    out: list[tuple[int, int, tuple[str, ...]]] = []
+    pos, n = 0, len(doc.text)
     for sec in sorted(doc.sections, key=lambda s: s.char_start):
         start, end = max(sec.char_start, pos), min(sec.char_end, n)
         if end <= start:

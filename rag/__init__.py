@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from rag._version import __version__
+from rag._version import __version__ as __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -50,7 +50,43 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "rag.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "Answer",
+    "ChatSession",
+    "Check",
+    "Citation",
+    "CollectionStatus",
+    "ContextLengthExceeded",
+    "DoctorReport",
+    "Embedder",
+    "EmbedderError",
+    "EmbedderInfo",
+    "EvalReport",
+    "FileOutcome",
+    "Hit",
+    "IndexLocked",
+    "IndexProgress",
+    "IndexReport",
+    "IngestError",
+    "ManifestMismatch",
+    "ModelNotFound",
+    "ModelOutputError",
+    "OllamaBusy",
+    "OllamaError",
+    "OllamaTimeout",
+    "OllamaUnreachable",
+    "RAG",
+    "RagError",
+    "RemoveReport",
+    "Settings",
+    "Status",
+    "StoreError",
+    "Timings",
+    "__version__",
+    "open_embedder",
+]
+
+assert sorted(__all__) == __all__ and set(__all__) == {*_EXPORTS, "__version__"}, "keep __all__ sorted and in step"
 
 
 def __getattr__(name: str) -> Any:

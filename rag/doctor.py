@@ -301,7 +301,7 @@ def _check_chroma(settings: Settings, checks: list[Check]) -> None:
     lay = open_index(settings).layout
     if lay.chroma_url is None:
         path = lay.chroma_dir
-        state = "exists" if path.is_dir() else "created by the first `rag index`"
+        state = "exists" if path is not None and path.is_dir() else "created by the first `rag index`"
         checks.append(Check("chroma", OK, f"embedded store at {path} ({state})"))
         return
     url = chroma_base_url(lay.chroma_url)

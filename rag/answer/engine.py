@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.answer.extractive import extractive_answer
 from rag.answer.generative import GenerativeAnswerer
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 UNREACHABLE_WARNING = "Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated answers)"
 DENSE_DOWN_WARNING = "dense retrieval unavailable ({error}); using BM25 only"
+
+_R = TypeVar("_R")
 
 
 class QueryEngine:
@@ -184,7 +186,7 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
     return QueryEngine(retriever, client, settings, closers=[catalog.close])
 
 
-def _replace(answer: Answer, **changes: Any) -> Answer:
+def _replace(answer: _R, **changes: Any) -> _R:
     import dataclasses
 
     return dataclasses.replace(answer, **changes)

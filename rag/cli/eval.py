@@ -6,15 +6,16 @@ import sys
 
 import click
 
+from rag.eval.runner import EvalReport
 from rag.cli._common import EXIT_PARTIAL, index_options, json_option, print_json, run_guarded
-from rag.vocab import RETRIEVAL_MODES
+from rag.vocab import RETRIEVAL_MODES, RetrievalMode
 
 
 def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def format_report(report: object) -> str:
+def format_report(report: EvalReport) -> str:
     """The terminal table for an EvalReport."""
     r = report
     chat = "retrieval only" if r.retrieval_only else f"chat model {r.chat_model}"
@@ -60,7 +61,7 @@ def format_report(report: object) -> str:
 @index_options
 @json_option
 def eval_cmd(
-    gold: str, k: int | None, mode: str, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
+    gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
     chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.

@@ -7,7 +7,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag.config import Settings
+from rag.config import Settings, default_index_dir
 from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
@@ -63,7 +63,7 @@ def _collection_status(index: IndexHandle) -> CollectionStatus:
 
 def index_status(settings: Settings) -> Status:
     """Every collection with a catalog in the index folder (for this store: embedded, or the --chroma-url server)."""
-    settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir).absolute())
+    settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir or default_index_dir()).absolute())
     base = open_index(settings).layout
     collections = [_collection_status(open_index(settings, name)) for name in catalog_names(base.home)]
     return Status(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.config import default_index_dir
 from rag.store.layout import IndexLayout, layout
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class IndexHandle:
 def open_index(settings: Settings, collection: str | None = None) -> IndexHandle:
     """The handle of `collection` (default: settings.collection) in the index settings point at."""
     name = collection or settings.collection
-    return IndexHandle(layout(settings.index_dir, settings.chroma_url, name))
+    return IndexHandle(layout(settings.index_dir or default_index_dir(), settings.chroma_url, name))
 
 
 __all__ = ["IndexHandle", "open_index"]
