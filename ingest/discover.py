@@ -23,6 +23,9 @@ KINDS_BY_SUFFIX = {
     ".txt": "text", ".text": "text", ".rst": "text", ".log": "text",
     ".md": "markdown", ".markdown": "markdown",
     ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".tsv": "csv",
+    ".epub": "epub",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
 }
 _SNIFF_BYTES = 4096
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
-from ingest.loaders import DEFAULT_MAX_PAGES, load
+from ingest.loaders import DEFAULT_MAX_PAGES, WORKER_KINDS, load
 from ingest.report import OK, SKIPPED, FileReport
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -60,7 +60,7 @@ def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[F
         return FileReport(src.source, SKIPPED, reason=exc.reason), []
     except Exception as exc:  # a parser bug on a strange file must not stop the run
         return FileReport(src.source, SKIPPED, reason=f"extraction failed: {type(exc).__name__}: {exc}"), []
-    pages = len(doc.pages) if doc.kind == "pdf" else None
+    pages = len(doc.pages) if doc.pages else None
     if not chunks:
         return FileReport(src.source, SKIPPED, reason="no text", warnings=doc.warnings, pages=pages), []
     warnings = list(doc.warnings)
@@ -122,7 +122,7 @@ def extract_many(
 
 
 def _wants_worker(src: SourceFile) -> bool:
-    return src.skip_reason is None and (src.kind == "pdf" or src.size > IN_PROCESS_MAX_BYTES)
+    return src.skip_reason is None and (src.kind in WORKER_KINDS or src.size > IN_PROCESS_MAX_BYTES)
 
 
 def _worker_main(conn: multiprocessing.connection.Connection) -> None:
