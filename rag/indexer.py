@@ -15,16 +15,19 @@ from typing import Any, Callable, Iterable
 
 from ingest import chunking
 from ingest.pipeline import ExtractParams
+from ingest.precheck import precheck
 
 from rag.catalog import Catalog
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.index_pipeline import IndexPipeline
 from rag.index_plan import SyncPlan, plan_sync
-from rag.index_report import REMOVED, FileOutcome, IndexProgress, IndexReport, RemoveReport
+from rag.index_report import IGNORED, REMOVED, FileOutcome, IndexProgress, IndexReport, RemoveReport
 from rag.layout import IndexLayout, layout
 from rag.lock import WriterLock
 from rag.manifest import Manifest, check_compatible, normalize_model, now_iso
+from rag.skip_memory import mark_still
+from rag.skip_memory import path_for as skip_path
 from rag.store import ChromaStore
 
 Progress = Callable[[IndexProgress], None]
@@ -180,6 +183,8 @@ def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, 
                              group_chunks=group, on_outcome=on_outcome)
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes
+    outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection),
+                          save=result.error is None)
     if result.error is None and (stored is not None or catalog.counts()[0]):
         final = dataclasses.replace(manifest, dimension=result.dimension, updated_at=now_iso())
         catalog.write_manifest(final)
@@ -205,6 +210,8 @@ def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: S
             dry_run: bool = False) -> IndexReport:
     seconds = time.monotonic() - start
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("added", "updated", "removed", "skipped", "failed")}
+    still = sum(1 for o in outcomes if o.still)
+    ignored = sum(1 for o in outcomes if o.status == IGNORED)
     chunks_added = result.chunks_added if result is not None else 0
     return IndexReport(
         root=str(root), collection=settings.collection, added=counts["added"], updated=counts["updated"],
@@ -215,6 +222,7 @@ def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: S
         files=sorted(outcomes, key=lambda o: o.source), warnings=warnings,
         interrupted=bool(result is not None and result.interrupted), error=result.error if result is not None else None,
         dry_run=dry_run, embed_model=normalize_model(model), orphans_removed=orphans, files_repaired=repaired,
+        still_skipped=still, ignored=ignored,
     )
 
 
@@ -228,8 +236,12 @@ def _dry_run(root: Path, lay: IndexLayout, settings: Settings, include: Iterable
         if catalog is not None:
             catalog.close()
     outcomes = list(plan.skipped)
-    outcomes += [FileOutcome(src.source, "updated" if rec else "added") for src, rec in plan.todo]
+    for src, rec in plan.todo:  # the cheap checks (header, encryption, ZIP directory) predict skips
+        reason = precheck(src, pdf_password=settings.pdf_password)
+        outcomes.append(FileOutcome(src.source, "skipped", reason) if reason else
+                        FileOutcome(src.source, "updated" if rec else "added"))
     outcomes += [FileOutcome(r.source, REMOVED, chunks=r.chunks) for r in plan.gone]
+    outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=False)
     model = stored.embed_model if stored is not None else settings.embed_model_or_default
     return _report(root, settings, outcomes, plan, None, [], model, 0, 0, start,
                    chunks_removed=sum(r.chunks for r in plan.gone), dry_run=True)

@@ -9,6 +9,7 @@ MIN_SCORE = 0.5
 """Recognised lines below this confidence are dropped (noise on illustrations)."""
 
 
+@functools.lru_cache(maxsize=1)
 def available() -> bool:
     """Is the [ocr] extra installed? (Cheap: finds the package without importing it.)"""
     return importlib.util.find_spec("rapidocr_onnxruntime") is not None

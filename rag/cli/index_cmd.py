@@ -1,4 +1,5 @@
-"""Commands: index, status, remove. `rag index` exits 0 ok, 1 some files skipped, 2 nothing indexed or fatal,
+"""Commands: index, status, remove. `rag index` exits 0 ok, 1 a file new or changed in this run was skipped (files
+still skipped from an earlier run, unchanged, do not count), 2 nothing indexed or fatal,
 130 interrupted (Ctrl-C; finished files are kept and the next run completes the rest)."""
 from __future__ import annotations
 
@@ -52,22 +53,37 @@ class _Progress:
             self.bar = None
 
 
+def _ignored_summary(ignored: list[Any]) -> str:
+    """"unsupported type .key, .numbers; binary file without an extension" (types grouped under one reason)."""
+    types: dict[str, list[str]] = {}
+    for o in ignored:
+        head, _, suffix = (o.reason or "").partition(" type ")
+        key, value = (head + " type", suffix) if suffix else (o.reason or "", "")
+        if value not in types.setdefault(key, []):
+            types[key].append(value)
+    return "; ".join(f"{k} {', '.join(sorted(v))}" if any(v) else k for k, v in types.items())
+
+
 def _print_report(report: Any) -> None:
     verb = "Would index" if report.dry_run else "Indexed"
     click.echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
                f"in {report.seconds:.1f} s")
     click.echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-               f"unchanged {report.unchanged}, skipped {report.skipped}")
+               f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}")
     if not report.dry_run:
         click.echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
         click.echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
                    f"{report.files_repaired} files re-embedded")
+    ignored = [o for o in report.files if o.status == "ignored"]
+    if ignored:
+        click.echo(f"  {len(ignored)} ignored: {_ignored_summary(ignored)}")
     skipped = [o for o in report.files if o.status in ("skipped", "failed")]
     if skipped:
-        click.echo("  skipped:")
+        still = f" ({report.still_skipped} still skipped, unchanged since an earlier run)" if report.still_skipped else ""
+        click.echo(f"  skipped{still}:")
         for o in skipped[:_SHOWN_REASONS]:
-            click.echo(f"    {o.source}: {o.reason}")
+            click.echo(f"    {o.source}: {o.reason}{' (still skipped)' if o.still else ''}")
         if len(skipped) > _SHOWN_REASONS:
             click.echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
     for warning in report.warnings:
@@ -95,7 +111,7 @@ def _print_report(report: Any) -> None:
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
-    """Index the files under PATH (PDF, text, Markdown, HTML) so you can ask about them.
+    """Index the files under PATH (PDF, text, Markdown, HTML, Word, PowerPoint, Excel, CSV, EPUB) to ask about them.
 
     Re-running is incremental: unchanged files cost nothing, changed ones are re-embedded, deleted ones dropped.
 
