@@ -144,3 +144,9 @@ class IndexProgress(Result):
     """Chunks stored so far in this run."""
     outcome: FileOutcome | None = None
     message: str | None = None
+    work_done: int = 0
+    work_total: int = 0
+    """Work of the files done / of all files to do, in units weighted by pages and bytes (`ingest.precheck.work`):
+    a 352-page book weighs what it costs, so a rate and ETA over these units hold while it is being read."""
+    current: str | None = None
+    """The file being worked on now (the first one not done yet, in order), or None when all are done."""

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 
 from ingest import chunking
 from ingest.pipeline import ExtractParams
-from ingest.precheck import precheck
+from ingest.precheck import precheck, work
 
 from rag.catalog import Catalog
 from rag.config import Settings
@@ -171,12 +171,23 @@ def _sync_with(embedder: Any, root: Path, lay: IndexLayout, settings: Settings, 
     catalog.touch_files(plan.touched)
 
     total = len(plan.todo)
-    _emit(progress, IndexProgress("start", files_total=total))
-    done = [0]
+    weights = {src.source: work(src) for src, _ in plan.todo} if progress is not None else {}
+    work_total = sum(weights.values())
+    order = [src.source for src, _ in plan.todo]
+    _emit(progress, IndexProgress("start", files_total=total, work_total=work_total,
+                                  current=order[0] if order else None))
+    done = [0, 0, 0]  # files, work units, index in `order` of the first file not done
+    finished: set[str] = set()
 
     def on_outcome(outcome: FileOutcome, chunks: int) -> None:
         done[0] += 1
-        _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome))
+        done[1] += weights.get(outcome.source, 0)
+        finished.add(outcome.source)
+        while done[2] < len(order) and order[done[2]] in finished:
+            done[2] += 1
+        current = order[done[2]] if done[2] < len(order) else None
+        _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome,
+                                      work_done=done[1], work_total=work_total, current=current))
 
     group = settings.embed_batch * settings.embed_in_flight
     pipeline = IndexPipeline(embedder, store, catalog, manifest, _extract_params(settings), workers=_workers(),

@@ -23,34 +23,44 @@ def _open(options: dict[str, Any], **extra: Any) -> Any:
 
 
 class _Progress:
-    """Progress on stderr: a bar (files, chunks, rate, ETA) on a terminal, else one line per file."""
+    """Progress on stderr: a bar weighted by work (pages, bytes) with the current file and an ETA on a terminal,
+    else one line per file."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.bar: Any = None
         self.started = time.monotonic()
+        self.shown = 0
 
     def __call__(self, event: Any) -> None:
         if event.event == "message":
             click.echo(event.message, err=True)
         elif event.event == "start" and self.tty and event.files_total:
-            self.bar = click.progressbar(length=event.files_total, label="Indexing", file=sys.stderr, show_eta=True,
-                                         show_pos=True, item_show_func=lambda item: item)
-            self.bar.render_progress()
+            self.bar = click.progressbar(length=max(event.work_total, 1), label="Indexing", file=sys.stderr,
+                                         show_eta=True, show_percent=True, item_show_func=lambda item: item)
+            self.bar.update(0, _status(event, 0.0))
             self.started = time.monotonic()
         elif event.event == "file":
             o = event.outcome
             if self.bar is not None:
                 rate = event.chunks / max(time.monotonic() - self.started, 1e-9)
-                self.bar.update(1, f"{event.chunks} chunks, {rate:.0f} chunks/s")
+                self.bar.update(max(0, event.work_done - self.shown), _status(event, rate))
+                self.shown = max(self.shown, event.work_done)
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
-                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}", err=True)
+                share = f" {100 * event.work_done // max(event.work_total, 1)}%" if event.work_total else ""
+                click.echo(f"[{event.files_done}/{event.files_total}{share}] {o.status} {o.source}{extra}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.render_finish()
             self.bar = None
+
+
+def _status(event: Any, rate: float) -> str:
+    """"12/40 files, 830 chunks (95/s), now: docs/book.pdf"."""
+    now = f", now: {event.current}" if event.current else ""
+    return f"{event.files_done}/{event.files_total} files, {event.chunks} chunks ({rate:.0f}/s){now}"
 
 
 def _ignored_summary(ignored: list[Any]) -> str:
