@@ -48,8 +48,8 @@ class _Progress:
                 self.shown = max(self.shown, event.work_done)
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
-                share = f" {100 * event.work_done // max(event.work_total, 1)}%" if event.work_total else ""
-                click.echo(f"[{event.files_done}/{event.files_total}{share}] {o.status} {o.source}{extra}", err=True)
+                share = f", {100 * event.work_done // max(event.work_total, 1)}% of the work" if event.work_total else ""
+                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}{share}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
