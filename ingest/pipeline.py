@@ -39,6 +39,8 @@ class ExtractParams:
     max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE
     timeout_s: float = DEFAULT_TIMEOUT_S
     """Per-file time limit in seconds (enforced by `extract_many` with workers)."""
+    ocr: bool = True
+    """OCR scanned PDF pages and images (needs the [ocr] extra)."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 1 or not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -54,7 +56,7 @@ class ExtractParams:
 def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[FileReport, list[Chunk]]:
     """Load and chunk one file. Never raises for a bad file: it comes back as a "skipped" report with a reason."""
     try:
-        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages)
+        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages, ocr=params.ocr)
         chunks = chunk(doc, params.chunk_tokens, params.chunk_overlap)
     except IngestError as exc:
         return FileReport(src.source, SKIPPED, reason=exc.reason), []

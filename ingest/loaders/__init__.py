@@ -47,13 +47,15 @@ def _missing_library(src: SourceFile, exc: ImportError) -> IngestError:
     return IngestError(src.source, f"{src.kind} files need {exc.name or 'a library'}: install ollama-rag[office]")
 
 
-def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES) -> Document:
+def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES,
+         ocr: bool = True) -> Document:
     """Read and extract one file.
 
     Args:
         src: from `discover`.
         pdf_password: tried after the empty password on encrypted PDFs.
         max_pages: PDF pages past this are not read (a warning says so).
+        ocr: OCR scanned PDF pages and images when the [ocr] extra is installed.
 
     Raises:
         IngestError: the file is to be skipped; `.reason` says why ("encrypted (give --pdf-password)",
@@ -67,7 +69,9 @@ def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = D
         raise IngestError(src.source, f"cannot read: {exc.strerror or exc}") from exc
     sha = hashlib.sha256(data).hexdigest()
     if src.kind == "pdf":
-        return load_pdf(data, src.source, sha, password=pdf_password, max_pages=max_pages)
+        return load_pdf(data, src.source, sha, password=pdf_password, max_pages=max_pages, ocr=ocr)
+    if src.kind == "image" and not ocr:
+        raise IngestError(src.source, "image: OCR is turned off")
     loader = _binary_loader(src.kind)
     if loader is not None:
         try:

@@ -5,6 +5,7 @@ import contextlib
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 from ingest import quality, textclean
@@ -191,6 +192,18 @@ class _Pdfium:
             return None
         return title.strip() or None
 
+    def has_image(self, index: int) -> bool:
+        """Does the page draw an image (a scan, a photo)? Blank pages are not worth an OCR pass."""
+        import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
+
+        page = self.doc[index]
+        try:
+            return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            return False
+        finally:
+            page.close()
+
     def render(self, index: int):
         """The page as a PIL image at OCR resolution (None when rendering fails)."""
         page = self.doc[index]
@@ -206,6 +219,8 @@ class _Pdfium:
 
 
 OCR_DPI = 200
+OCR_BUDGET_S = 20.0
+"""OCR time per file; pages past it are left out with a warning (the per-file limit would lose the whole file)."""
 
 
 def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool) -> Document:
@@ -218,7 +233,7 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
     if count > max_pages:
         warnings.append(f"stopped at page {max_pages}: only the first {max_pages} of {count} pages read (max_pages)")
     texts, flagged, failed = _extract_pages(ex, read)
-    ocred = _ocr_blank_pages(ex, texts, flagged) if ocr else []
+    ocred, ocr_stopped = _ocr_blank_pages(ex, texts, flagged) if ocr else ([], None)
     for reason, numbers in flagged.items():
         verdict = "left out" if reason in _DROPPED else "kept"
         if reason == "fallback":
@@ -229,6 +244,8 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
         warnings.append(f"pages {_page_list(failed)}: text extraction failed; left out")
     if ocred:
         warnings.append(f"pages {_page_list(ocred)}: OCR (no text layer)")
+    if ocr_stopped is not None:
+        warnings.append(f"OCR stopped at page {ocr_stopped} after {OCR_BUDGET_S:g} s; later scanned pages left out")
     cleaned = textclean.clean_pages(texts)
     pages: list[Page] = []
     parts: list[str] = []
@@ -264,22 +281,29 @@ def _no_text_reason() -> str:
     return NO_TEXT_REASON if ocr.available() else NO_TEXT_NO_OCR_REASON
 
 
-def _ocr_blank_pages(ex: _Pdfium | _Pypdf, texts: list[str], flagged: dict[str, list[int]]) -> list[int]:
-    """OCR the pages without text (and not left out as garbled) in place; their numbers."""
+def _ocr_blank_pages(ex: _Pdfium | _Pypdf, texts: list[str],
+                     flagged: dict[str, list[int]]) -> tuple[list[int], int | None]:
+    """OCR in place the pages that have no text but an image (not those left out as garbled), within
+    `OCR_BUDGET_S`; the numbers of the pages OCR'd, and the page where the budget ran out (or None)."""
     from ingest.loaders import ocr
 
+    if not isinstance(ex, _Pdfium) or not ocr.available():
+        return [], None
     dropped = {n for r in _DROPPED for n in flagged.get(r, [])}
     blank = [i for i, t in enumerate(texts) if not t.strip() and i + 1 not in dropped]
-    if not blank or not ocr.available() or isinstance(ex, _Pypdf):
-        return []
-    done = []
+    deadline = time.monotonic() + OCR_BUDGET_S
+    done: list[int] = []
     for index in blank:
+        if not ex.has_image(index):
+            continue
+        if time.monotonic() > deadline:
+            return done, index + 1
         image = ex.render(index)
         text = _clean(ocr.image_text(image)) if image is not None else ""
         if text:
             texts[index] = text
             done.append(index + 1)
-    return done
+    return done, None
 
 
 def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[str, list[int]], list[int]]:
