@@ -31,6 +31,7 @@ SOFT_HYPHEN_MARK = "\ufffe"
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"\b[ivxlcdm]{1,7}\b", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_COMPOUND = re.compile(r"[-/_@:\\]|\.\w")  # hyphens elsewhere in the word, paths, URLs, dotted names
 # "cre-\nativity": a lowercase letter, a hyphen (ASCII or U+2010/U+00AD) at the line end, a lowercase letter next
 _LINE_END_HYPHEN = re.compile(
     r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\n[ \t]*(?=[^\W\d_A-Z])|\ufffe[ \t]*\n?[ \t]*"
@@ -140,6 +141,15 @@ def _build(raw: str, removals: list[Removal]) -> CleanPage:
     return CleanPage(joined.strip(), tuple(removals), tuple(s - lead for s in starts), tuple(raw_starts))
 
 
+def _joinable(raw: str, m: re.Match[str]) -> bool:
+    """A word split at a line end, not a compound or identifier ("install-latex-guide", a URL, a file name)?"""
+    if raw[m.start()] == SOFT_HYPHEN_MARK:
+        return True  # PDFium saw a soft hyphen
+    left = raw[:m.start()].rsplit(None, 1)[-1] if raw[:m.start()].strip() else ""
+    right = raw[m.end():].split(None, 1)[0] if raw[m.end():].strip() else ""
+    return not _COMPOUND.search(left + right)
+
+
 def clean_pages(texts: Sequence[str], *, headers: bool = True, hyphens: bool = True) -> list[CleanPage]:
     """Cleaned text of each page of one document, in order (lines end in "\\n"; blank pages stay blank)."""
     cuts = _running_lines(texts) if headers else [[] for _ in texts]
@@ -152,7 +162,7 @@ def clean_pages(texts: Sequence[str], *, headers: bool = True, hyphens: bool = T
         if hyphens:
             dropped = [(r.start, r.end) for r in removals]
             for m in _LINE_END_HYPHEN.finditer(raw):
-                if not any(a <= m.start() < b for a, b in dropped):
+                if not any(a <= m.start() < b for a, b in dropped) and _joinable(raw, m):
                     removals.append(Removal(m.start(), m.end(), "hyphen"))
         pages.append(_build(raw, removals))
     return pages
