@@ -23,8 +23,24 @@ KINDS_BY_SUFFIX = {
     ".txt": "text", ".text": "text", ".rst": "text", ".log": "text",
     ".md": "markdown", ".markdown": "markdown",
     ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".tsv": "csv",
+    ".epub": "epub",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
 }
 _SNIFF_BYTES = 4096
+IMAGE_NEEDS_OCR = "image: install ollama-rag[ocr] to read its text"
+
+
+def ignored_reason(rel: str, kind: str | None) -> str | None:
+    """Why a file of this kind (None: unknown) is not indexed, in the words the summary groups by; None if it is."""
+    if kind == "image":
+        from ingest.loaders import ocr
+
+        return None if ocr.available() else IMAGE_NEEDS_OCR
+    if kind is not None:
+        return None
+    suffix = Path(rel).suffix.lower()
+    return f"unsupported type {suffix}" if suffix else "binary file without an extension"
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,7 @@ def discover(
     exclude: Iterable[str] = (),
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     skip_dirs: Iterable[str | os.PathLike[str]] = (),
+    ignored: list[tuple[str, str]] | None = None,
 ) -> Iterator[SourceFile]:
     """Yield the indexable files under `root`, sorted by relative path.
 
@@ -75,7 +92,8 @@ def discover(
     matched by a `.ragignore` (gitignore syntax; one at the root and in any subfolder) or by `exclude`, and, when
     `include` is given, files it does not match (both take gitignore-style patterns relative to `root`). Symlinks are
     followed only while they stay inside `root`; loops are survived. Types come from the extension (see
-    `KINDS_BY_SUFFIX`), or from the content for files without one; other files are ignored silently. Files over
+    `KINDS_BY_SUFFIX`), or from the content for files without one; other files are not yielded but appended to
+    `ignored` (when given) as `(source, reason)`, e.g. "unsupported type .key" (see `ignored_reason`). Files over
     `max_file_bytes` are yielded with `skip_reason` set and are never read. `root` may also be a single file.
 
     Raises:
@@ -86,7 +104,7 @@ def discover(
         raise IngestError(str(given), "no such file or folder")
     resolved = given.resolve()
     if resolved.is_file():
-        found = _make_source(resolved.parent, resolved.name, resolved, max_file_bytes)
+        found = _make_source(resolved.parent, resolved.name, resolved, max_file_bytes, ignored=ignored)
         if found is not None:
             yield found
         return
@@ -97,6 +115,7 @@ def discover(
         skip_dirs={Path(p).expanduser().resolve() for p in skip_dirs},
         max_file_bytes=max_file_bytes,
     )
+    walk.ignored = ignored
     yield from sorted(walk.run(), key=lambda s: s.rel)
 
 
@@ -116,6 +135,7 @@ class _Walk:
         self.max_file_bytes = max_file_bytes
         self.visited: set[Path] = set()
         self.found: list[SourceFile] = []
+        self.ignored: list[tuple[str, str]] | None = None
 
     def run(self) -> list[SourceFile]:
         self._scan(self.root, "", [])
@@ -161,7 +181,7 @@ class _Walk:
             elif stat.S_ISREG(st.st_mode) and not self._ignored(rel, False, ignores):
                 if self.include and not self.include.match_file(rel):
                     continue
-                found = _make_source(self.root, rel, target, self.max_file_bytes, st)
+                found = _make_source(self.root, rel, target, self.max_file_bytes, st, ignored=self.ignored)
                 if found is not None:
                     self.found.append(found)
 
@@ -176,15 +196,17 @@ class _Walk:
         return target if target == self.root or self.root in target.parents else None
 
 
-def _make_source(root: Path, rel: str, real: Path, max_file_bytes: int, st: os.stat_result | None = None) -> SourceFile | None:
+def _make_source(root: Path, rel: str, real: Path, max_file_bytes: int, st: os.stat_result | None = None, *,
+                 ignored: list[tuple[str, str]] | None = None) -> SourceFile | None:
     st = st or real.stat()
     kind = KINDS_BY_SUFFIX.get(Path(rel).suffix.lower())
-    if kind is None:
-        if Path(rel).suffix:
-            return None
+    if kind is None and not Path(rel).suffix:
         kind = _sniff(real)
-        if kind is None:
-            return None
+    reason = ignored_reason(rel, kind)
+    if reason is not None or kind is None:
+        if ignored is not None and reason is not None:
+            ignored.append((f"{root.name}/{rel}", reason))
+        return None
     skip = None
     if st.st_size > max_file_bytes:
         skip = f"file too large: {st.st_size / 1e6:.1f} MB (limit {max_file_bytes / 1e6:.1f} MB)"

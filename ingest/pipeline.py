@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
-from ingest.loaders import DEFAULT_MAX_PAGES, load
+from ingest.loaders import DEFAULT_MAX_PAGES, WORKER_KINDS, load
 from ingest.report import OK, SKIPPED, FileReport
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -39,6 +39,8 @@ class ExtractParams:
     max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE
     timeout_s: float = DEFAULT_TIMEOUT_S
     """Per-file time limit in seconds (enforced by `extract_many` with workers)."""
+    ocr: bool = True
+    """OCR scanned PDF pages and images (needs the [ocr] extra)."""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 1 or not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -54,13 +56,13 @@ class ExtractParams:
 def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[FileReport, list[Chunk]]:
     """Load and chunk one file. Never raises for a bad file: it comes back as a "skipped" report with a reason."""
     try:
-        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages)
+        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages, ocr=params.ocr)
         chunks = chunk(doc, params.chunk_tokens, params.chunk_overlap)
     except IngestError as exc:
         return FileReport(src.source, SKIPPED, reason=exc.reason), []
     except Exception as exc:  # a parser bug on a strange file must not stop the run
         return FileReport(src.source, SKIPPED, reason=f"extraction failed: {type(exc).__name__}: {exc}"), []
-    pages = len(doc.pages) if doc.kind == "pdf" else None
+    pages = len(doc.pages) if doc.pages else None
     if not chunks:
         return FileReport(src.source, SKIPPED, reason="no text", warnings=doc.warnings, pages=pages), []
     warnings = list(doc.warnings)
@@ -122,7 +124,7 @@ def extract_many(
 
 
 def _wants_worker(src: SourceFile) -> bool:
-    return src.skip_reason is None and (src.kind == "pdf" or src.size > IN_PROCESS_MAX_BYTES)
+    return src.skip_reason is None and (src.kind in WORKER_KINDS or src.size > IN_PROCESS_MAX_BYTES)
 
 
 def _worker_main(conn: multiprocessing.connection.Connection) -> None:

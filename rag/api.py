@@ -175,7 +175,7 @@ class RAG:
             k: how many (default settings.top_k).
             mode: "hybrid" (dense + BM25 fused by reciprocal rank fusion), "dense" or "bm25".
             path: keep only sources matching this glob (`*.pdf`, `docs/*`; matched against `<root>/<rel>` and `<rel>`).
-            file_types: keep only these kinds: "pdf", "markdown", "html", "text".
+            file_types: keep only these kinds (`rag.vocab.FILE_TYPES`: "pdf", "markdown", "docx", ...).
             mmr: maximal-marginal-relevance lambda in [0, 1] for diverse hits (None: off).
 
         Raises:

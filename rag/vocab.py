@@ -22,12 +22,12 @@ EmbedBackend = Literal["auto", "ollama", "builtin"]
 """Where embeddings come from: Ollama when it serves the model else built in, Ollama only, or in-process only."""
 EMBED_BACKENDS: tuple[EmbedBackend, ...] = get_args(EmbedBackend)
 
-FileType = Literal["pdf", "markdown", "html", "text"]
+FileType = Literal["pdf", "markdown", "html", "text", "docx", "pptx", "xlsx", "csv", "epub", "image"]
 """The kinds of document ingest reads (what `--type` filters on)."""
 FILE_TYPES: tuple[FileType, ...] = get_args(FileType)
 
-FileStatus = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
-"""What an index run did with one file."""
+FileStatus = Literal["added", "updated", "unchanged", "removed", "skipped", "failed", "ignored"]
+"""What an index run did with one file ("ignored": seen by the walk, not a type we index)."""
 FILE_STATUSES: tuple[FileStatus, ...] = get_args(FileStatus)
 
 CheckLevel = Literal["ok", "warning", "error"]

@@ -148,3 +148,10 @@ def test_architecture_doc_lists_the_modules_as_they_are() -> None:
     result = subprocess.run([sys.executable, str(REPO / "scripts" / "architecture.py"), "--check"], cwd=REPO,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_file_types_vocabulary_matches_what_ingest_reads() -> None:
+    from ingest.discover import KINDS_BY_SUFFIX
+    from rag.vocab import FILE_TYPES
+
+    assert set(FILE_TYPES) == set(KINDS_BY_SUFFIX.values())

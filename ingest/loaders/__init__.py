@@ -12,17 +12,50 @@ from ingest.loaders.pdf import load_pdf
 from ingest.loaders.text import decode_bytes
 
 DEFAULT_MAX_PAGES = 5000
+WORKER_KINDS = frozenset({"pdf", "docx", "pptx", "xlsx", "epub", "image"})
+"""Kinds parsed by a library over a possibly hostile container: always run under the worker time limit."""
 
-__all__ = ["DEFAULT_MAX_PAGES", "load"]
+__all__ = ["DEFAULT_MAX_PAGES", "WORKER_KINDS", "load"]
 
 
-def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES) -> Document:
+def _binary_loader(kind: str):
+    """The loader of a container format (imported on first use: each pulls in its library)."""
+    if kind == "docx":
+        from ingest.loaders.word import load_docx
+
+        return load_docx
+    if kind == "pptx":
+        from ingest.loaders.slides import load_pptx
+
+        return load_pptx
+    if kind == "xlsx":
+        from ingest.loaders.sheets import load_xlsx
+
+        return load_xlsx
+    if kind == "epub":
+        from ingest.loaders.epub import load_epub
+
+        return load_epub
+    if kind == "image":
+        from ingest.loaders.image import load_image
+
+        return load_image
+    return None
+
+
+def _missing_library(src: SourceFile, exc: ImportError) -> IngestError:
+    return IngestError(src.source, f"{src.kind} files need {exc.name or 'a library'}: install ollama-rag[office]")
+
+
+def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES,
+         ocr: bool = True) -> Document:
     """Read and extract one file.
 
     Args:
         src: from `discover`.
         pdf_password: tried after the empty password on encrypted PDFs.
         max_pages: PDF pages past this are not read (a warning says so).
+        ocr: OCR scanned PDF pages and images when the [ocr] extra is installed.
 
     Raises:
         IngestError: the file is to be skipped; `.reason` says why ("encrypted (give --pdf-password)",
@@ -36,7 +69,19 @@ def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = D
         raise IngestError(src.source, f"cannot read: {exc.strerror or exc}") from exc
     sha = hashlib.sha256(data).hexdigest()
     if src.kind == "pdf":
-        return load_pdf(data, src.source, sha, password=pdf_password, max_pages=max_pages)
+        return load_pdf(data, src.source, sha, password=pdf_password, max_pages=max_pages, ocr=ocr)
+    if src.kind == "image" and not ocr:
+        raise IngestError(src.source, "image: OCR is turned off")
+    loader = _binary_loader(src.kind)
+    if loader is not None:
+        try:
+            return loader(data, src.source, sha)
+        except ImportError as exc:
+            raise _missing_library(src, exc) from exc
+    if src.kind == "csv":
+        from ingest.loaders.sheets import load_csv
+
+        return load_csv(data, src.source, sha)
     text = decode_bytes(data, src.source)
     if src.kind == "markdown":
         sections, title = sections_from_headings(headings(text), len(text))

@@ -1,13 +1,14 @@
-"""PDF: text per page with pypdf (non-strict), passwords, garbage detection, optional pypdfium2 fallback per page."""
+"""PDF: text per page with PDFium (pypdfium2), pypdf for passwords and as fallback, garbage detection, cleaning, OCR."""
 from __future__ import annotations
 
 import contextlib
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
 
-from ingest import quality
+from ingest import quality, textclean
 from ingest.document import Document, Page
 from ingest.errors import IngestError
 
@@ -15,6 +16,8 @@ ENCRYPTED_REASON = "encrypted (give --pdf-password)"
 WRONG_PASSWORD_REASON = "encrypted, and the password given does not open it"
 NEEDS_CRYPTOGRAPHY_REASON = "encrypted with AES: install the `cryptography` package to open it"
 NO_TEXT_REASON = "no extractable text (scanned? needs OCR)"
+"""With the [ocr] extra installed: OCR found no text either."""
+NO_TEXT_NO_OCR_REASON = "no extractable text (scanned? needs OCR): no text layer: install ollama-rag[ocr]"
 PAGE_SEPARATOR = "\n\n"
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NEWLINES = re.compile(r"\r\n?")
@@ -33,8 +36,17 @@ def _quiet_pypdf() -> Iterator[None]:
         logger.setLevel(level)
 
 
+_SOFT_HYPHEN_BEFORE = re.compile("\ufffe([ \t]*\n?[ \t]*)(.?)")
+
+
+def _soft_hyphen(match: re.Match[str]) -> str:
+    """PDFium's U+FFFE before a lowercase letter is a line-end hyphen (textclean joins it); else a real hyphen."""
+    return match.group(0) if match.group(2).islower() else "-" + match.group(1) + match.group(2)
+
+
 def _clean(text: str) -> str:
-    return _CONTROLS.sub(" ", _NEWLINES.sub("\n", text)).strip()
+    text = _CONTROLS.sub(" ", _NEWLINES.sub("\n", text)).strip()
+    return _SOFT_HYPHEN_BEFORE.sub(_soft_hyphen, text) if "\ufffe" in text else text
 
 
 def _page_list(numbers: list[int]) -> str:
@@ -49,33 +61,6 @@ def _page_list(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(parts)
-
-
-class _Fallback:
-    """pypdfium2 text for single pages, opened on first use; absent when the [pdf] extra is not installed."""
-
-    def __init__(self, data: bytes, password: str | None) -> None:
-        self.data, self.password = data, password
-        self.doc = None
-        self.failed = False
-
-    def page_text(self, index: int) -> str | None:
-        if self.failed:
-            return None
-        try:
-            if self.doc is None:
-                import pypdfium2
-
-                self.doc = pypdfium2.PdfDocument(self.data, password=self.password)
-            page = self.doc[index]
-            return _clean(page.get_textpage().get_text_bounded())
-        except Exception:  # ImportError, or pdfium cannot read what pypdf could
-            self.failed = True
-            return None
-
-    def close(self) -> None:
-        if self.doc is not None:
-            self.doc.close()
 
 
 def _open(data: bytes, source: str, password: str | None):
@@ -104,33 +89,169 @@ def _open(data: bytes, source: str, password: str | None):
     return reader, used
 
 
-def load_pdf(data: bytes, source: str, sha256: str, *, password: str | None, max_pages: int) -> Document:
-    """The text of a PDF, pages from 1 joined by a blank line. Raises IngestError for a file to skip."""
+def load_pdf(
+    data: bytes, source: str, sha256: str, *, password: str | None, max_pages: int, ocr: bool = True,
+) -> Document:
+    """The text of a PDF, pages from 1 joined by a blank line. Raises IngestError for a file to skip.
+
+    PDFium reads the text (fast, and right on CJK fonts pypdf garbles); pypdf classifies encryption and password
+    problems, reads pages PDFium gets wrong, and reads the whole file when PDFium cannot open it. Running
+    headers/footers and line-end hyphens are cleaned (`ingest.textclean`). Pages without a text layer are OCR'd
+    when the [ocr] extra is installed and `ocr` is true.
+    """
     with _quiet_pypdf():
-        reader, used = _open(data, source, password)
+        extraction: _Pdfium | _Pypdf | None = _Pdfium.open(data, source, password)
+        if extraction is None:
+            extraction = _Pypdf(*_open(data, source, password))
         try:
-            count = len(reader.pages)
-        except Exception as exc:
-            raise IngestError(source, f"malformed PDF: {exc or type(exc).__name__}") from exc
-        warnings: list[str] = []
-        if count > max_pages:
-            warnings.append(f"only the first {max_pages} of {count} pages read (max_pages)")
-        fallback = _Fallback(data, used)
-        try:
-            texts, flagged, failed = _extract_pages(reader, min(count, max_pages), fallback)
+            return _document(extraction, source, sha256, max_pages, ocr)
         finally:
-            fallback.close()
-        title = _title(reader)
+            extraction.close()
+
+
+class _Pypdf:
+    """Page text through pypdf: the fallback extractor."""
+
+    name = "pypdf"
+
+    def __init__(self, reader, used_password: str | None) -> None:
+        self.reader, self.password = reader, used_password
+
+    def count(self) -> int:
+        return len(self.reader.pages)
+
+    def page_text(self, index: int) -> str:
+        return self.reader.pages[index].extract_text() or ""
+
+    def title(self) -> str | None:
+        return _title(self.reader)
+
+    def render(self, index: int):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+class _Pdfium:
+    """Page text through PDFium (pypdfium2), with pypdf opened on demand for pages PDFium gets wrong."""
+
+    name = "pypdfium2"
+
+    def __init__(self, doc, data: bytes, password: str | None) -> None:
+        self.doc, self.data, self.password = doc, data, password
+        self.alt: _Pypdf | None = None
+        self.alt_failed = False
+
+    @classmethod
+    def open(cls, data: bytes, source: str, password: str | None) -> _Pdfium | None:
+        """PDFium's view of the file; None when only pypdf may read it. Raises IngestError for encryption."""
+        import pypdfium2  # type: ignore[import-untyped]
+
+        try:
+            doc = pypdfium2.PdfDocument(data, password=password)
+        except pypdfium2.PdfiumError as exc:
+            if exc.err_code == pypdfium2.raw.FPDF_ERR_PASSWORD:
+                _open(data, source, password)  # says which password problem it is; if it opens, pypdf reads it
+            return None
+        if len(doc) == 0:
+            doc.close()
+            return None
+        return cls(doc, data, password)
+
+    def count(self) -> int:
+        return len(self.doc)
+
+    def page_text(self, index: int) -> str:
+        page = self.doc[index]
+        try:
+            textpage = page.get_textpage()
+            try:
+                return textpage.get_text_range()
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+
+    def fallback_text(self, index: int) -> str | None:
+        """pypdf's text of one page, or None when pypdf cannot read it."""
+        if self.alt_failed:
+            return None
+        try:
+            if self.alt is None:
+                self.alt = _Pypdf(*_open(self.data, "", self.password))
+            return self.alt.page_text(index)
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            self.alt_failed = True
+            return None
+
+    def title(self) -> str | None:
+        try:
+            title = self.doc.get_metadata_dict().get("Title", "")
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            return None
+        return title.strip() or None
+
+    def has_image(self, index: int) -> bool:
+        """Does the page draw an image (a scan, a photo)? Blank pages are not worth an OCR pass."""
+        import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
+
+        page = self.doc[index]
+        try:
+            return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3))
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            return False
+        finally:
+            page.close()
+
+    def render(self, index: int):
+        """The page as a PIL image at OCR resolution (None when rendering fails)."""
+        page = self.doc[index]
+        try:
+            return page.render(scale=OCR_DPI / 72).to_pil()
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            return None
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        self.doc.close()
+
+
+OCR_DPI = 200
+OCR_BUDGET_S = 20.0
+"""OCR time per file; pages past it are left out with a warning (the per-file limit would lose the whole file)."""
+
+
+def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool) -> Document:
+    try:
+        count = ex.count()
+    except Exception as exc:
+        raise IngestError(source, f"malformed PDF: {exc or type(exc).__name__}") from exc
+    warnings: list[str] = []
+    read = min(count, max_pages)
+    if count > max_pages:
+        warnings.append(f"stopped at page {max_pages}: only the first {max_pages} of {count} pages read (max_pages)")
+    texts, flagged, failed = _extract_pages(ex, read)
+    ocred, ocr_stopped = _ocr_blank_pages(ex, texts, flagged) if ocr else ([], None)
     for reason, numbers in flagged.items():
         verdict = "left out" if reason in _DROPPED else "kept"
         if reason == "fallback":
-            warnings.append(f"pages {_page_list(numbers)}: pypdf text unusable, read with pypdfium2 instead")
+            warnings.append(f"pages {_page_list(numbers)}: PDFium text unusable, read with pypdf instead")
         else:
             warnings.append(f"pages {_page_list(numbers)}: {reason}; {verdict}")
     if failed:
         warnings.append(f"pages {_page_list(failed)}: text extraction failed; left out")
-    pages, parts, pos = [], [], 0
-    for number, text in enumerate(texts, start=1):
+    if ocred:
+        warnings.append(f"pages {_page_list(ocred)}: OCR (no text layer)")
+    if ocr_stopped is not None:
+        warnings.append(f"OCR stopped at page {ocr_stopped} after {OCR_BUDGET_S:g} s; later scanned pages left out")
+    cleaned = textclean.clean_pages(texts)
+    pages: list[Page] = []
+    parts: list[str] = []
+    pos = 0
+    for number, page in enumerate(cleaned, start=1):
+        text = page.text
         if text:
             if parts:
                 parts.append(PAGE_SEPARATOR)
@@ -142,34 +263,72 @@ def load_pdf(data: bytes, source: str, sha256: str, *, password: str | None, max
             pages.append(Page(number, pos, pos))
     if not parts:
         dropped = [r for r in _DROPPED if r in flagged]
-        reason = f"{dropped[0]} on every page with text" if dropped else NO_TEXT_REASON
+        reason = f"{dropped[0]} on every page with text" if dropped else _no_text_reason()
         if failed and not dropped:  # e.g. a decompression bomb stopped by pypdf's limits: not a scan
             reason = f"text extraction failed (pages {_page_list(failed)})"
+        if count > max_pages:
+            reason = f"no text in the first {max_pages} pages; stopped at page {max_pages} of {count} (max_pages)"
         raise IngestError(source, reason)
     return Document(
-        source=source, kind="pdf", text="".join(parts), sha256=sha256, title=title, pages=tuple(pages),
+        source=source, kind="pdf", text="".join(parts), sha256=sha256, title=ex.title(), pages=tuple(pages),
         warnings=tuple(warnings),
     )
 
 
-def _extract_pages(reader, count: int, fallback: _Fallback) -> tuple[list[str], dict[str, list[int]], list[int]]:
+def _no_text_reason() -> str:
+    from ingest.loaders import ocr
+
+    return NO_TEXT_REASON if ocr.available() else NO_TEXT_NO_OCR_REASON
+
+
+def _ocr_blank_pages(ex: _Pdfium | _Pypdf, texts: list[str],
+                     flagged: dict[str, list[int]]) -> tuple[list[int], int | None]:
+    """OCR in place the pages that have no text but an image (not those left out as garbled), within
+    `OCR_BUDGET_S`; the numbers of the pages OCR'd, and the page where the budget ran out (or None)."""
+    from ingest.loaders import ocr
+
+    if not isinstance(ex, _Pdfium) or not ocr.available():
+        return [], None
+    dropped = {n for r in _DROPPED for n in flagged.get(r, [])}
+    blank = [i for i, t in enumerate(texts) if not t.strip() and i + 1 not in dropped]
+    deadline = time.monotonic() + OCR_BUDGET_S
+    done: list[int] = []
+    for index in blank:
+        if not ex.has_image(index):
+            continue
+        if time.monotonic() > deadline:
+            return done, index + 1
+        image = ex.render(index)
+        text = _clean(ocr.image_text(image)) if image is not None else ""
+        if text:
+            texts[index] = text
+            done.append(index + 1)
+    return done, None
+
+
+def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[str, list[int]], list[int]]:
     """Usable text per page, page numbers by quality problem (or "fallback"), and pages whose extraction failed."""
     texts: list[str] = []
     flagged: dict[str, list[int]] = {}
     failed: list[int] = []
     for index in range(count):
         try:
-            raw = reader.pages[index].extract_text() or ""
-        except Exception:
+            raw = ex.page_text(index)
+        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+            raw = None
+        alt_tried = False
+        if raw is None and isinstance(ex, _Pdfium):
+            raw, alt_tried = ex.fallback_text(index), True
+        if raw is None:
             failed.append(index + 1)
             texts.append("")
             continue
-        problem = quality.assess(raw)
+        problem = quality.assess(raw.replace(textclean.SOFT_HYPHEN_MARK, ""))
         text = _clean(raw)
         if problem is not None:
-            alt = fallback.page_text(index)
+            alt = ex.fallback_text(index) if isinstance(ex, _Pdfium) and not alt_tried else None
             if alt and quality.assess(alt) is None:
-                problem, text = "fallback", alt
+                problem, text = "fallback", _clean(alt)
             elif problem in _DROPPED:
                 text = ""
             flagged.setdefault(problem, []).append(index + 1)
@@ -180,6 +339,6 @@ def _extract_pages(reader, count: int, fallback: _Fallback) -> tuple[list[str], 
 def _title(reader) -> str | None:
     try:
         title = reader.metadata.title if reader.metadata else None
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
         return None
     return str(title).strip() or None if title else None

@@ -1,4 +1,5 @@
-"""`rag index`. `rag index` exits 0 ok, 1 some files skipped, 2 nothing indexed or fatal,
+"""`rag index`. Exits 0 ok, 1 a file new or changed in this run was skipped (files still skipped from an earlier
+run, unchanged, do not count), 2 nothing indexed or fatal,
 130 interrupted (Ctrl-C; finished files are kept and the next run completes the rest)."""
 from __future__ import annotations
 
@@ -15,29 +16,33 @@ _SHOWN_REASONS = 50
 
 
 class _Progress:
-    """Progress on stderr: a bar (files, chunks, rate, ETA) on a terminal, else one line per file."""
+    """Progress on stderr: a bar weighted by work (pages, bytes) with the current file and an ETA on a terminal,
+    else one line per file."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.bar: Any = None
         self.started = time.monotonic()
+        self.shown = 0
 
     def __call__(self, event: Any) -> None:
         if event.event == "message":
             click.echo(event.message, err=True)
         elif event.event == "start" and self.tty and event.files_total:
-            self.bar = click.progressbar(length=event.files_total, label="Indexing", file=sys.stderr, show_eta=True,
-                                         show_pos=True, item_show_func=lambda item: item)
-            self.bar.render_progress()
+            self.bar = click.progressbar(length=max(event.work_total, 1), label="Indexing", file=sys.stderr,
+                                         show_eta=True, show_percent=True, item_show_func=lambda item: item)
+            self.bar.update(0, _status(event, 0.0))
             self.started = time.monotonic()
         elif event.event == "file":
             o = event.outcome
             if self.bar is not None:
                 rate = event.chunks / max(time.monotonic() - self.started, 1e-9)
-                self.bar.update(1, f"{event.chunks} chunks, {rate:.0f} chunks/s")
+                self.bar.update(max(0, event.work_done - self.shown), _status(event, rate))
+                self.shown = max(self.shown, event.work_done)
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
-                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}", err=True)
+                share = f", {100 * event.work_done // max(event.work_total, 1)}% of the work" if event.work_total else ""
+                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}{share}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -45,22 +50,43 @@ class _Progress:
             self.bar = None
 
 
+def _status(event: Any, rate: float) -> str:
+    """"12/40 files, 830 chunks (95/s), now: docs/book.pdf"."""
+    now = f", now: {event.current}" if event.current else ""
+    return f"{event.files_done}/{event.files_total} files, {event.chunks} chunks ({rate:.0f}/s){now}"
+
+
+def _ignored_summary(ignored: list[Any]) -> str:
+    """"unsupported type .key, .numbers; binary file without an extension" (types grouped under one reason)."""
+    types: dict[str, list[str]] = {}
+    for o in ignored:
+        head, _, suffix = (o.reason or "").partition(" type ")
+        key, value = (head + " type", suffix) if suffix else (o.reason or "", "")
+        if value not in types.setdefault(key, []):
+            types[key].append(value)
+    return "; ".join(f"{k} {', '.join(sorted(v))}" if any(v) else k for k, v in types.items())
+
+
 def _print_report(report: Any) -> None:
     verb = "Would index" if report.dry_run else "Indexed"
     click.echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
                f"in {report.seconds:.1f} s")
     click.echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-               f"unchanged {report.unchanged}, skipped {report.skipped}")
+               f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}")
     if not report.dry_run:
         click.echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
         click.echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
                    f"{report.files_repaired} files re-embedded")
+    ignored = [o for o in report.files if o.status == "ignored"]
+    if ignored:
+        click.echo(f"  {len(ignored)} ignored: {_ignored_summary(ignored)}")
     skipped = [o for o in report.files if o.status in ("skipped", "failed")]
     if skipped:
-        click.echo("  skipped:")
+        still = f" ({report.still_skipped} still skipped, unchanged since an earlier run)" if report.still_skipped else ""
+        click.echo(f"  skipped{still}:")
         for o in skipped[:_SHOWN_REASONS]:
-            click.echo(f"    {o.source}: {o.reason}")
+            click.echo(f"    {o.source}: {o.reason}{' (still skipped)' if o.still else ''}")
         if len(skipped) > _SHOWN_REASONS:
             click.echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
     for warning in report.warnings:
@@ -88,7 +114,7 @@ def _print_report(report: Any) -> None:
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
-    """Index the files under PATH (PDF, text, Markdown, HTML) so you can ask about them.
+    """Index the files under PATH (PDF, text, Markdown, HTML, Word, PowerPoint, Excel, CSV, EPUB) to ask about them.
 
     Re-running is incremental: unchanged files cost nothing, changed ones are re-embedded, deleted ones dropped.
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.discover import SourceFile, discover
-from rag.index.report import SKIPPED, FileOutcome
+from rag.index.report import IGNORED, SKIPPED, FileOutcome
 from rag.store.catalog import FileRecord
 
 CONFLICT_REASON = "another indexed folder ({other}) has the same name; rename one of them or `rag remove` the other"
@@ -30,6 +30,10 @@ class SyncPlan:
     """Catalog files under this root that are no longer in the folder (or are now skipped)."""
     skipped: list[FileOutcome] = field(default_factory=list)
     """Files skipped before extraction (e.g. over the size limit, name clash)."""
+    ignored: list[FileOutcome] = field(default_factory=list)
+    """Files not indexed by type ("unsupported type .key"), status "ignored"."""
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """(size, mtime_ns) of every file seen, by source (to remember skips)."""
 
 
 def _hash_or_none(src: SourceFile) -> str | None:
@@ -53,7 +57,10 @@ def plan_sync(
     plan = SyncPlan(root=root)
     root_key = str(root)
     seen: set[str] = set()
-    for src in discover(root, include=include, exclude=exclude, max_file_bytes=max_file_bytes, skip_dirs=skip_dirs):
+    ignored: list[tuple[str, str]] = []
+    for src in discover(root, include=include, exclude=exclude, max_file_bytes=max_file_bytes, skip_dirs=skip_dirs,
+                        ignored=ignored):
+        plan.stats[src.source] = (src.size, src.mtime_ns)
         record = indexed.get(src.source)
         if record is not None and record.root != root_key:
             plan.skipped.append(FileOutcome(src.source, SKIPPED, CONFLICT_REASON.format(other=record.root)))
@@ -73,4 +80,5 @@ def plan_sync(
         else:
             plan.todo.append((src, record))
     plan.gone = [r for s, r in indexed.items() if r.root == root_key and s not in seen]
+    plan.ignored = [FileOutcome(source, IGNORED, reason) for source, reason in ignored]
     return plan

@@ -12,6 +12,8 @@ UNCHANGED: FileStatus = "unchanged"
 REMOVED: FileStatus = "removed"
 SKIPPED: FileStatus = "skipped"
 FAILED: FileStatus = "failed"
+IGNORED: FileStatus = "ignored"
+"""A file the walk saw but does not index by type (e.g. "unsupported type .key"); never fails a run."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class FileOutcome(Result):
     chunks: int = 0
     """Chunks stored for it (added/updated), or removed (removed)."""
     pages: int | None = None
+    still: bool = False
+    """Skipped in an earlier run too and unchanged since ("still skipped"): it does not make the exit code 1."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,10 @@ class IndexReport(Result):
     """Vectors found in Chroma without a catalog row (a crashed run's leftovers), deleted."""
     files_repaired: int = 0
     """Files whose vectors had gone missing from Chroma, re-embedded."""
+    still_skipped: int = 0
+    """Of `skipped`, files skipped before and unchanged since (listed, but not a failure of this run)."""
+    ignored: int = 0
+    """Files seen but not indexed by type (status "ignored" in `files`, with the reason)."""
 
     @property
     def indexed(self) -> int:
@@ -70,10 +78,10 @@ class IndexReport(Result):
 
     @property
     def exit_code(self) -> int:
-        """0 ok, 1 some files skipped or failed, 2 fatal or nothing indexed (the `rag index` exit codes)."""
+        """0 ok, 1 a file new or changed in this run was skipped or failed, 2 fatal or nothing indexed."""
         if self.error or (self.indexed == 0 and self.removed == 0):
             return 2
-        return 1 if self.skipped else 0
+        return 1 if self.skipped > self.still_skipped else 0
 
 
 @dataclass(frozen=True)
@@ -142,3 +150,9 @@ class IndexProgress(Result):
     """Chunks stored so far in this run."""
     outcome: FileOutcome | None = None
     message: str | None = None
+    work_done: int = 0
+    work_total: int = 0
+    """Work of the files done / of all files to do, in units weighted by pages and bytes (`ingest.precheck.work`):
+    a 352-page book weighs what it costs, so a rate and ETA over these units hold while it is being read."""
+    current: str | None = None
+    """The file being worked on now (the first one not done yet, in order), or None when all are done."""

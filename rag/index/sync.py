@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ingest import chunking
 from ingest.pipeline import ExtractParams
+from ingest.precheck import precheck, work
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.index.pipeline import IndexPipeline, PipelineResult
@@ -23,6 +24,7 @@ from rag.index.plan import SyncPlan, plan_sync
 from rag.index.report import (
     ADDED,
     FAILED,
+    IGNORED,
     REMOVED,
     SKIPPED,
     UPDATED,
@@ -31,16 +33,18 @@ from rag.index.report import (
     IndexReport,
     RemoveReport,
 )
+from rag.index.skips import mark_still
+from rag.index.skips import path_for as skip_path
 from rag.ollama.models import normalize_model
 from rag.store import open_index
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore
-
-if TYPE_CHECKING:
-    from rag.embed.base import Embedder, EmbedderInfo
 from rag.store.layout import IndexLayout
 from rag.store.lock import WriterLock
 from rag.store.manifest import Manifest, check_compatible, now_iso
+
+if TYPE_CHECKING:
+    from rag.embed.base import Embedder, EmbedderInfo
 
 Progress = Callable[[IndexProgress], None]
 MAX_WORKERS = 4
@@ -183,18 +187,31 @@ def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Setti
     catalog.touch_files(plan.touched)
 
     total = len(plan.todo)
-    _emit(progress, IndexProgress("start", files_total=total))
-    done = [0]
+    weights = {src.source: work(src) for src, _ in plan.todo} if progress is not None else {}
+    work_total = sum(weights.values())
+    order = [src.source for src, _ in plan.todo]
+    _emit(progress, IndexProgress("start", files_total=total, work_total=work_total,
+                                  current=order[0] if order else None))
+    done = [0, 0, 0]  # files, work units, index in `order` of the first file not done
+    finished: set[str] = set()
 
     def on_outcome(outcome: FileOutcome, chunks: int) -> None:
         done[0] += 1
-        _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome))
+        done[1] += weights.get(outcome.source, 0)
+        finished.add(outcome.source)
+        while done[2] < len(order) and order[done[2]] in finished:
+            done[2] += 1
+        current = order[done[2]] if done[2] < len(order) else None
+        _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome,
+                                      work_done=done[1], work_total=work_total, current=current))
 
     group = settings.embed_batch * settings.embed_in_flight
     pipeline = IndexPipeline(embedder, store, catalog, manifest, _extract_params(settings), workers=_workers(),
                              group_chunks=group, on_outcome=on_outcome)
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes
+    outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection),
+                          save=result.error is None)
     if result.error is None and (stored is not None or catalog.counts()[0]):
         final = dataclasses.replace(manifest, dimension=result.dimension, updated_at=now_iso())
         catalog.write_manifest(final)
@@ -220,6 +237,8 @@ def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: S
             dry_run: bool = False) -> IndexReport:
     seconds = time.monotonic() - start
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in (ADDED, UPDATED, REMOVED, SKIPPED, FAILED)}
+    still = sum(1 for o in outcomes if o.still)
+    ignored = sum(1 for o in outcomes if o.status == IGNORED)
     chunks_added = result.chunks_added if result is not None else 0
     return IndexReport(
         root=str(root), collection=settings.collection, added=counts[ADDED], updated=counts[UPDATED],
@@ -230,6 +249,7 @@ def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: S
         files=sorted(outcomes, key=lambda o: o.source), warnings=warnings,
         interrupted=bool(result is not None and result.interrupted), error=result.error if result is not None else None,
         dry_run=dry_run, embed_model=normalize_model(model), orphans_removed=orphans, files_repaired=repaired,
+        still_skipped=still, ignored=ignored,
     )
 
 
@@ -243,8 +263,12 @@ def _dry_run(root: Path, lay: IndexLayout, settings: Settings, include: Iterable
         if catalog is not None:
             catalog.close()
     outcomes = list(plan.skipped)
-    outcomes += [FileOutcome(src.source, UPDATED if rec else ADDED) for src, rec in plan.todo]
+    for src, rec in plan.todo:  # the cheap checks (header, encryption, ZIP directory) predict skips
+        reason = precheck(src, pdf_password=settings.pdf_password)
+        outcomes.append(FileOutcome(src.source, SKIPPED, reason) if reason else
+                        FileOutcome(src.source, UPDATED if rec else ADDED))
     outcomes += [FileOutcome(r.source, REMOVED, chunks=r.chunks) for r in plan.gone]
+    outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=False)
     model = stored.embed_model if stored is not None else settings.embed_model_or_default
     return _report(root, settings, outcomes, plan, None, [], model, 0, 0, start,
                    chunks_removed=sum(r.chunks for r in plan.gone), dry_run=True)

@@ -110,7 +110,7 @@ class Retriever:
         Args:
             mode: "hybrid" (dense + BM25, fused), "dense" or "bm25".
             path_glob: keep only sources matching this glob (see `matches_path`).
-            file_types: keep only these kinds ("pdf", "markdown", "html", "text").
+            file_types: keep only these kinds (`rag.vocab.FILE_TYPES`: "pdf", "markdown", "docx", ...).
             mmr_lambda: re-rank the fused candidates by maximal marginal relevance (1.0: relevance only).
         """
         check_choice(mode, RETRIEVAL_MODES, "mode")

@@ -30,7 +30,7 @@ def tree(tmp_path: Path) -> Path:
     _write(root, "noext_html", "  <!DOCTYPE html><html><p>x</p></html>")
     _write(root, "noext_text", "just text, no extension")
     _write(root, "noext_binary", b"\x00\x01\x02\x03binary")
-    _write(root, "photo.png", b"\x89PNG\r\n\x1a\n")
+    _write(root, "photo.heic", b"\x89PNG\r\n\x1a\n")
     _write(root, ".hidden/secret.txt", "hidden")
     _write(root, ".dotfile.txt", "hidden")
     for noise in ("node_modules", ".git", "__pycache__", "venv", ".rag"):

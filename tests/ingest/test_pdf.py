@@ -129,7 +129,11 @@ def test_header_only_pdf_is_malformed(tmp_path: Path) -> None:
 
 def test_pdf_without_text_says_ocr(tmp_path: Path) -> None:
     report, _ = extract(_source(tmp_path, "scan.pdf", make_pdf(["", ""])))
-    assert report.reason == "no extractable text (scanned? needs OCR)"
+    assert report.reason.startswith("no extractable text (scanned? needs OCR)")
+    from ingest.loaders import ocr
+
+    if not ocr.available():
+        assert report.reason.endswith("no text layer: install ollama-rag[ocr]")
 
 
 def test_garbled_page_left_out_with_warning(tmp_path: Path) -> None:

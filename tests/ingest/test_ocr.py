@@ -1,0 +1,47 @@
+"""OCR (the [ocr] extra) of a scanned PDF and an image the test renders itself; skipped without the extra."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from ingest import discover, extract, load
+from ingest.loaders import ocr
+
+pytestmark = pytest.mark.skipif(not ocr.available(), reason="the [ocr] extra (rapidocr-onnxruntime) is not installed")
+LINES = ["The river runs north", "Ferries cross twice daily"]
+
+
+def _scan():
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1200, 400), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=56)
+    for i, line in enumerate(LINES):
+        draw.text((60, 80 + i * 120), line, fill=0, font=font)
+    return image
+
+
+def _source(tmp_path: Path, name: str, data: bytes):
+    (tmp_path / name).write_bytes(data)
+    return next(s for s in discover(tmp_path) if s.rel == name)
+
+
+def test_scanned_pdf_page_is_ocred_and_marked(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    _scan().save(out, format="PDF", resolution=150)  # an image-only PDF page: no text layer
+    report, chunks = extract(_source(tmp_path, "scan.pdf", out.getvalue()))
+    assert report.status == "ok", report.reason
+    assert "pages 1: OCR (no text layer)" in report.warnings
+    text = " ".join(c.text for c in chunks).lower()
+    assert "river" in text and "north" in text and "ferries" in text
+    assert all(c.page_start == 1 for c in chunks)
+
+
+def test_png_is_read_by_ocr(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    _scan().save(out, format="PNG")
+    doc = load(_source(tmp_path, "note.png", out.getvalue()))
+    assert doc.kind == "image" and "Ferries" in doc.text and [p.number for p in doc.pages] == [1]
