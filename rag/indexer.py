@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ingest import chunking
+from ingest.discover import escape_name
 from ingest.pipeline import ExtractParams
 
 from rag.catalog import Catalog
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.index_pipeline import IndexPipeline
-from rag.index_plan import SyncPlan, plan_sync
+from rag.index_plan import SyncPlan, plan_sync, root_key
 from rag.index_report import REMOVED, FileOutcome, IndexProgress, IndexReport, RemoveReport
 from rag.layout import IndexLayout, layout
 from rag.lock import WriterLock
@@ -59,8 +60,8 @@ def _root(path: str | os.PathLike[str]) -> Path:
 def wanted_manifest(info: Any, settings: Settings, stored: Manifest | None, root: Path | None) -> Manifest:
     """The manifest a run with this embedder and these settings would write."""
     roots = tuple(stored.roots) if stored else ()
-    if root is not None and str(root) not in roots:
-        roots = tuple(sorted({*roots, str(root)}))
+    if root is not None and not any(root == Path(r) or Path(r) in root.parents for r in roots):
+        roots = tuple(sorted({*roots, str(root)}))  # a path inside an indexed folder is not another root
     now = now_iso()
     return Manifest(
         embed_model=normalize_model(info.model),
@@ -261,17 +262,25 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
 def _match_sources(path: str | os.PathLike[str], files: dict[str, Any]) -> tuple[list[str], str]:
     """Sources under `path`: resolved against each indexed root, else taken as a source key or prefix."""
     target = Path(path).expanduser().resolve()
-    matched = []
+    by_root: dict[str, dict[str, Any]] = {}
     for source, record in files.items():
-        root = Path(record.root)
-        rel = source.split("/", 1)[1] if "/" in source else ""
-        on_disk = root / rel if root.is_dir() or not root.exists() else root
-        if on_disk == target or target in on_disk.parents:
-            matched.append(source)
+        by_root.setdefault(record.root, {})[source] = record
+    matched = []
+    for root_text, records in by_root.items():
+        root = Path(root_text)
+        if root == target or root in target.parents:
+            prefix = root_key(root, records)
+            rel = target.relative_to(root).as_posix() if target != root else ""
+            want = f"{prefix}/{escape_name(rel)}" if rel else prefix
+            matched += [s for s in records if s == want or s.startswith(want + "/")]
     if matched:
         return matched, str(target)
     key = str(path).strip("/")
     matched = [s for s in files if s == key or s.startswith(key + "/")]
     if not matched:
         raise IngestError(str(path), "nothing in the index under this path (see `rag status` for the indexed folders)")
+    roots = sorted({files[s].root for s in matched})
+    if len(roots) > 1:  # an index from before keys were unique per root
+        raise IngestError(str(path), f"this name matches files of {len(roots)} indexed folders ({', '.join(roots)}); "
+                                     "give the folder's path instead")
     return matched, key
