@@ -69,16 +69,21 @@ def test_symlink_inside_the_root_still_works(tmp_path: Path) -> None:
 
 def test_twelve_hundred_nested_folders_do_not_crash_the_scan(tmp_path: Path) -> None:
     deep = tmp_path / "docs"
-    rel = "/".join(["d"] * 1200)
-    here = deep
-    for _ in range(1200):  # os.makedirs recurses once per level itself
-        here = here / "d"
-        here.mkdir(parents=here.parent == deep)
-    (deep / rel / "bottom.txt").write_text(BODY)
-    (deep / "top.txt").write_text(BODY)
-    assert sys.getrecursionlimit() < 1200 * 2  # the walk would need more frames than allowed
-    found = [s.rel for s in discover(deep)]
-    assert found == sorted([f"{rel}/bottom.txt", "top.txt"])
+    chain = [deep]
+    for _ in range(1200):  # os.makedirs (and shutil.rmtree) recurse once per level themselves
+        chain.append(chain[-1] / "d")
+        chain[-1].mkdir(parents=True)
+    try:
+        (chain[-1] / "bottom.txt").write_text(BODY)
+        (deep / "top.txt").write_text(BODY)
+        assert sys.getrecursionlimit() < 1200 * 2  # the walk would need more frames than allowed
+        found = [s.rel for s in discover(deep)]
+        assert found == sorted(["/".join(["d"] * 1200) + "/bottom.txt", "top.txt"])
+    finally:  # pytest's own tmp cleanup would hit RecursionError on this tree
+        for name in ("bottom.txt",):
+            (chain[-1] / name).unlink(missing_ok=True)
+        for folder in reversed(chain[1:]):
+            folder.rmdir()
 
 
 def test_non_utf8_file_names_are_indexed_with_an_escaped_key(tmp_path: Path) -> None:
