@@ -53,7 +53,12 @@ def _message(progress: Progress | None) -> Callable[[str], None]:
 def _root(path: str | os.PathLike[str]) -> Path:
     root = Path(path).expanduser().resolve()
     if not root.exists():
-        raise IngestError(str(path), NOT_FOUND_REASON)
+        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON)
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:  # names below a root may be undecodable (their keys escape them), the root may not
+        raise IngestError(escape_name(str(root)), "this path is not valid UTF-8: rename it, or index the folder above "
+                                                  "it") from None
     return root
 
 
@@ -251,8 +256,9 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
             stored = catalog.manifest()
             if stored is not None:
                 removed = set(sources)
-                left = {r.root for s, r in files.items() if s not in removed}
-                kept = dataclasses.replace(stored, roots=tuple(sorted(set(stored.roots) & left)), updated_at=now_iso())
+                left = [Path(r.root) / s.partition("/")[2] for s, r in files.items() if s not in removed]
+                roots = tuple(m for m in stored.roots if any(p == Path(m) or Path(m) in p.parents for p in left))
+                kept = dataclasses.replace(stored, roots=roots, updated_at=now_iso())
                 catalog.write_manifest(kept)
                 store.write_manifest(kept)
             _refresh_bm25(catalog, lay)

@@ -46,13 +46,13 @@ def _decode(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
             except UnicodeDecodeError:
                 raise IngestError(source, f"{BINARY_REASON} (invalid {encoding} after its byte-order mark)") from None
     if b"\x00" in data[:_SAMPLE]:
-        encoding = utf16_without_bom(data[:_SAMPLE])
-        if encoding is None:
+        utf16 = utf16_without_bom(data[:_SAMPLE])
+        if utf16 is None:
             raise IngestError(source, BINARY_REASON)
-        text = data[:len(data) // 2 * 2].decode(encoding, errors="replace")
+        text = data[:len(data) // 2 * 2].decode(utf16, errors="replace")
         if not _looks_like_text(text):
             raise IngestError(source, BINARY_REASON)
-        return text, (f"read as {encoding.upper()} without a byte-order mark",)
+        return text, (f"read as {utf16.upper()} without a byte-order mark",)
     try:
         return data.decode("utf-8"), ()
     except UnicodeDecodeError:

@@ -31,7 +31,8 @@ def _unprivileged() -> list[str]:
     if setpriv is None:
         pytest.skip("running as root without setpriv: cannot drop privileges to test permissions")
     probe = subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c",
-                            "import os; print(os.geteuid())"], capture_output=True, text=True, timeout=60)
+                            "import os; print(os.geteuid())"], check=False, capture_output=True, text=True,
+                           timeout=60)
     if probe.returncode != 0 or probe.stdout.strip() == "0":
         pytest.skip(f"cannot run as nobody: {probe.stderr.strip()}")
     return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -68,7 +69,7 @@ def _index(prefix: list[str], base: Path, url: str) -> tuple[int, dict, str]:
            "ANONYMIZED_TELEMETRY": "False"}
     cmd = [*prefix, sys.executable, "-m", "rag", "index", str(base / "docs"), "--index", str(base / "idx"),
            "--embed-backend", "ollama", "--json"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=base)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, env=env, cwd=base)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
 
