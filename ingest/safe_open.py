@@ -1,16 +1,15 @@
 """Open a discovered file for reading without trusting that it is still what discovery saw.
 
 Between discovery and extraction a file can be swapped for a FIFO (a plain `open` would block forever), a device, or
-a symlink leading outside the indexed folder. `read_inside` re-resolves the path at open time, opens it with
-`O_NONBLOCK | O_NOFOLLOW`, checks with `fstat` that it is a regular file, and checks that the file actually opened
-is inside the root before reading a byte.
+a symlink leading outside the indexed folder. `read_inside` checks at open time, on the descriptor itself, that the
+file is regular and inside the root before reading a byte (see `open_inside`), and never blocks on the open.
 """
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
-from pathlib import Path
 
 from ingest.errors import IngestError
 
@@ -20,29 +19,70 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 
 _BLOCK = 1 << 20
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
+_O_PATH = getattr(os, "O_PATH", 0)
 
 
-def _opened_path(fd: int) -> Path | None:
-    """The real path of an open descriptor (Linux /proc), or None where the platform cannot say."""
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)
+
+
+def _proc_path(fd: int) -> str | None:
+    """The kernel's path of an open descriptor (Linux /proc), or None where the platform cannot say."""
     try:
-        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+        return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return None
+
+
+def _cannot_read(source: str, exc: OSError) -> IngestError:
+    return IngestError(source, f"cannot read: {exc.strerror or exc}")
 
 
 def open_inside(path: str | os.PathLike[str], root: str | os.PathLike[str], source: str) -> int:
     """A read-only descriptor of the regular file at `path`, which must (still) lie inside `root`.
 
+    On Linux the path is first opened with O_PATH (which reads nothing and cannot block); the kernel's resolved path
+    of that descriptor must be inside `root` and name a regular file, and only then is it reopened for reading. A
+    symlink inside the root still works; one that leads out, or a FIFO or device swapped in, is never opened for I/O.
+
     Raises:
         IngestError: the file is gone, unreadable, not a regular file, or outside `root`; `.reason` says which.
     """
-    real_root = Path(os.path.realpath(root))
+    real_root = _real_root(os.fspath(root))
+    if _O_PATH:
+        try:
+            handle = os.open(path, _O_PATH | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _cannot_read(source, exc) from exc
+        try:
+            where = _proc_path(handle)
+            if where is not None:
+                if not _inside(where, real_root):
+                    raise IngestError(source, OUTSIDE_REASON)
+                if not stat.S_ISREG(os.fstat(handle).st_mode):
+                    raise IngestError(source, NOT_REGULAR_REASON)
+                try:
+                    fd = os.open(f"/proc/self/fd/{handle}", _FLAGS & ~getattr(os, "O_NOFOLLOW", 0))
+                except OSError as exc:
+                    raise _cannot_read(source, exc) from exc
+                os.set_blocking(fd, True)
+                return fd
+        finally:
+            os.close(handle)
+    return _open_portable(path, real_root, source)
+
+
+def _open_portable(path: str | os.PathLike[str], real_root: str, source: str) -> int:
+    """Without O_PATH or /proc: resolve, contain, open the resolved path with O_NOFOLLOW, check it is the same file."""
     try:
-        real = Path(os.path.realpath(path, strict=True))
+        real = os.path.realpath(path, strict=True)
     except OSError as exc:
-        raise IngestError(source, f"cannot read: {exc.strerror or exc}") from exc
+        raise _cannot_read(source, exc) from exc
     if not _inside(real, real_root):
         raise IngestError(source, OUTSIDE_REASON)
     try:
@@ -50,22 +90,17 @@ def open_inside(path: str | os.PathLike[str], root: str | os.PathLike[str], sour
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # the last component became a symlink after the resolve above
             raise IngestError(source, OUTSIDE_REASON) from exc
-        raise IngestError(source, f"cannot read: {exc.strerror or exc}") from exc
+        raise _cannot_read(source, exc) from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise IngestError(source, NOT_REGULAR_REASON)
-        opened = _opened_path(fd)
-        if opened is not None:
-            if not _inside(opened, real_root):
-                raise IngestError(source, OUTSIDE_REASON)
-        else:  # no /proc: the path must still name the file we hold
-            try:
-                again = os.stat(real, follow_symlinks=False)
-            except OSError as exc:
-                raise IngestError(source, OUTSIDE_REASON) from exc
-            if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
-                raise IngestError(source, OUTSIDE_REASON)
+        try:
+            again = os.stat(real, follow_symlinks=False)
+        except OSError as exc:
+            raise IngestError(source, OUTSIDE_REASON) from exc
+        if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
+            raise IngestError(source, OUTSIDE_REASON)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
