@@ -9,7 +9,8 @@ from ingest.errors import IngestError
 from ingest.loaders.html import html_document_parts
 from ingest.loaders.markdown import headings, sections_from_headings
 from ingest.loaders.pdf import load_pdf
-from ingest.loaders.text import decode_bytes
+from ingest.loaders.text import decode_text
+from ingest.safe_open import read_inside
 
 DEFAULT_MAX_PAGES = 5000
 WORKER_KINDS = frozenset({"pdf", "docx", "pptx", "xlsx", "epub", "image"})
@@ -63,10 +64,7 @@ def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = D
     """
     if src.skip_reason:
         raise IngestError(src.source, src.skip_reason)
-    try:
-        data = src.path.read_bytes()
-    except OSError as exc:
-        raise IngestError(src.source, f"cannot read: {exc.strerror or exc}") from exc
+    data = read_inside(src.path, src.root, src.source)  # still a regular file inside the root, read without blocking
     sha = hashlib.sha256(data).hexdigest()
     if src.kind == "pdf":
         return load_pdf(data, src.source, sha, password=pdf_password, max_pages=max_pages, ocr=ocr)
@@ -82,13 +80,13 @@ def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = D
         from ingest.loaders.sheets import load_csv
 
         return load_csv(data, src.source, sha)
-    text = decode_bytes(data, src.source)
+    text, warnings = decode_text(data, src.source)
     if src.kind == "markdown":
         sections, title = sections_from_headings(headings(text), len(text))
-        return Document(src.source, "markdown", text, sha, title=title, sections=sections)
+        return Document(src.source, "markdown", text, sha, title=title, sections=sections, warnings=warnings)
     if src.kind == "html":
         body, title, sections = html_document_parts(text)
-        return Document(src.source, "html", body, sha, title=title, sections=sections)
+        return Document(src.source, "html", body, sha, title=title, sections=sections, warnings=warnings)
     if src.kind == "text":
-        return Document(src.source, "text", text, sha)
+        return Document(src.source, "text", text, sha, warnings=warnings)
     raise ValueError(f"unknown kind {src.kind!r}")

@@ -1,4 +1,8 @@
-"""HTML: visible text with block structure as newlines, the title, and h1-h6 headings as sections (stdlib parser)."""
+"""HTML: visible text with block structure as newlines, the title, and h1-h6 headings as sections (stdlib parser).
+
+Text a browser would not show is left out: scripts, styles, `<template>`, `<textarea>`, and elements marked `hidden`,
+`aria-hidden="true"` or styled `display: none` / `visibility: hidden` inline, with everything inside them.
+"""
 from __future__ import annotations
 
 import re
@@ -6,7 +10,14 @@ from html.parser import HTMLParser
 
 from ingest.loaders.markdown import sections_from_headings
 
-_DROP = frozenset({"script", "style", "nav", "noscript", "template", "head", "svg", "iframe", "object"})
+_DROP = frozenset({"script", "style", "nav", "noscript", "template", "head", "svg", "iframe", "object", "textarea"})
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"})
+_CLOSES_P = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "pre",
+                       "table", "ul", "ol", "dl", "figure", "form", "fieldset", "details", "hr", "address",
+                       "h1", "h2", "h3", "h4", "h5", "h6"})
+_SELF_CLOSING = frozenset({"li", "dt", "dd", "option", "tr", "td", "th"})  # a second one closes the first
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PARAGRAPH = frozenset(
     {"p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "pre", "table", "ul", "ol",
      "dl", "figure", "figcaption", "form", "fieldset", "details", "summary", "hr", "address", "body",
@@ -30,6 +41,8 @@ class _TextBuilder(HTMLParser):
         self.title_parts: list[str] = []
         self.heading: tuple[int, int, list[str]] | None = None  # (offset, level, text parts)
         self.heads: list[tuple[int, int, str]] = []
+        self.open: list[str] = []  # open elements (void ones never are)
+        self.hidden_at: int | None = None  # depth in `open` of the outermost hidden element we are in
 
     def _emit(self, s: str) -> None:
         self.parts.append(s)
@@ -40,13 +53,29 @@ class _TextBuilder(HTMLParser):
             self._emit("\n" * (count - self.newlines))
             self.newlines = count
 
+    def _close_to(self, depth: int) -> None:
+        del self.open[depth:]
+        if self.hidden_at is not None and len(self.open) <= self.hidden_at:
+            self.hidden_at = None
+
+    def _track(self, tag: str, attrs) -> None:
+        """Keep the open-element stack (with HTML's implied end tags for p, li, ...) and the hidden region."""
+        if self.open and ((tag in _CLOSES_P and self.open[-1] == "p") or (tag in _SELF_CLOSING and self.open[-1] == tag)):
+            self._close_to(len(self.open) - 1)
+        if tag in _VOID:
+            return
+        self.open.append(tag)
+        if self.hidden_at is None and _hides(attrs):
+            self.hidden_at = len(self.open) - 1
+
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag == "title":
             self.in_title = True
+        self._track(tag, attrs)
         if tag in _DROP:
             self.drop_depth += 1
             return
-        if self.drop_depth:
+        if self.drop_depth or self.hidden_at is not None:
             return
         if tag == "pre":
             self.pre_depth += 1
@@ -68,10 +97,13 @@ class _TextBuilder(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self.in_title = False
+        was_hidden = self.hidden_at is not None
+        if tag in self.open:
+            self._close_to(len(self.open) - 1 - self.open[::-1].index(tag))
         if tag in _DROP:
             self.drop_depth = max(0, self.drop_depth - 1)
             return
-        if self.drop_depth:
+        if self.drop_depth or was_hidden:
             return
         if tag == "pre":
             self.pre_depth = max(0, self.pre_depth - 1)
@@ -89,7 +121,7 @@ class _TextBuilder(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.in_title:
             self.title_parts.append(data)
-        if self.drop_depth:
+        if self.drop_depth or self.hidden_at is not None:
             return
         if not self.pre_depth:
             data = _SPACES.sub(" ", data)
@@ -101,6 +133,17 @@ class _TextBuilder(HTMLParser):
         self.newlines = len(data) - len(data.rstrip("\n"))
         if self.heading is not None:
             self.heading[2].append(data)
+
+
+def _hides(attrs) -> bool:
+    for name, value in attrs:
+        if name == "hidden":
+            return True
+        if name == "aria-hidden" and (value or "").strip().lower() == "true":
+            return True
+        if name == "style" and value and _HIDING_STYLE.search(value):
+            return True
+    return False
 
 
 def parse_html(markup: str) -> tuple[str, str | None, list[tuple[int, int, str]]]:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest import chunking
+from ingest.discover import escape_name
 from ingest.pipeline import ExtractParams
 from ingest.precheck import precheck, work
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.index.pipeline import IndexPipeline, PipelineResult
-from rag.index.plan import SyncPlan, plan_sync
+from rag.index.plan import SyncPlan, plan_sync, root_key
 from rag.index.report import (
     ADDED,
     FAILED,
@@ -71,15 +72,20 @@ def _message(progress: Progress | None) -> Callable[[str], None]:
 def _root(path: str | os.PathLike[str]) -> Path:
     root = Path(path).expanduser().resolve()
     if not root.exists():
-        raise IngestError(str(path), NOT_FOUND_REASON)
+        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON)
+    try:
+        str(root).encode("utf-8")
+    except UnicodeEncodeError:  # names below a root may be undecodable (their keys escape them), the root may not
+        raise IngestError(escape_name(str(root)), "this path is not valid UTF-8: rename it, or index the folder above "
+                                                  "it") from None
     return root
 
 
 def wanted_manifest(info: EmbedderInfo, settings: Settings, stored: Manifest | None, root: Path | None) -> Manifest:
     """The manifest a run with this embedder and these settings would write."""
     roots = tuple(stored.roots) if stored else ()
-    if root is not None and str(root) not in roots:
-        roots = tuple(sorted({*roots, str(root)}))
+    if root is not None and not any(root == Path(r) or Path(r) in root.parents for r in roots):
+        roots = tuple(sorted({*roots, str(root)}))  # a path inside an indexed folder is not another root
     now = now_iso()
     return Manifest(
         embed_model=normalize_model(info.model),
@@ -289,8 +295,9 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
             stored = catalog.manifest()
             if stored is not None:
                 removed = set(sources)
-                left = {r.root for s, r in files.items() if s not in removed}
-                kept = dataclasses.replace(stored, roots=tuple(sorted(set(stored.roots) & left)), updated_at=now_iso())
+                left = [Path(r.root) / s.partition("/")[2] for s, r in files.items() if s not in removed]
+                roots = tuple(m for m in stored.roots if any(p == Path(m) or Path(m) in p.parents for p in left))
+                kept = dataclasses.replace(stored, roots=roots, updated_at=now_iso())
                 catalog.write_manifest(kept)
                 store.write_manifest(kept)
             _refresh_bm25(catalog, index.layout)
@@ -300,17 +307,25 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
 def _match_sources(path: str | os.PathLike[str], files: dict[str, FileRecord]) -> tuple[list[str], str]:
     """Sources under `path`: resolved against each indexed root, else taken as a source key or prefix."""
     target = Path(path).expanduser().resolve()
-    matched = []
+    by_root: dict[str, dict[str, Any]] = {}
     for source, record in files.items():
-        root = Path(record.root)
-        rel = source.split("/", 1)[1] if "/" in source else ""
-        on_disk = root / rel if root.is_dir() or not root.exists() else root
-        if on_disk == target or target in on_disk.parents:
-            matched.append(source)
+        by_root.setdefault(record.root, {})[source] = record
+    matched = []
+    for root_text, records in by_root.items():
+        root = Path(root_text)
+        if root == target or root in target.parents:
+            prefix = root_key(root, records)
+            rel = target.relative_to(root).as_posix() if target != root else ""
+            want = f"{prefix}/{escape_name(rel)}" if rel else prefix
+            matched += [s for s in records if s == want or s.startswith(want + "/")]
     if matched:
         return matched, str(target)
     key = str(path).strip("/")
     matched = [s for s in files if s == key or s.startswith(key + "/")]
     if not matched:
         raise IngestError(str(path), "nothing in the index under this path (see `rag status` for the indexed folders)")
+    roots = sorted({files[s].root for s in matched})
+    if len(roots) > 1:  # an index from before keys were unique per root
+        raise IngestError(str(path), f"this name matches files of {len(roots)} indexed folders ({', '.join(roots)}); "
+                                     "give the folder's path instead")
     return matched, key
