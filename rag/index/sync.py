@@ -307,7 +307,7 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
 def _match_sources(path: str | os.PathLike[str], files: dict[str, FileRecord]) -> tuple[list[str], str]:
     """Sources under `path`: resolved against each indexed root, else taken as a source key or prefix."""
     target = Path(path).expanduser().resolve()
-    by_root: dict[str, dict[str, Any]] = {}
+    by_root: dict[str, dict[str, FileRecord]] = {}
     for source, record in files.items():
         by_root.setdefault(record.root, {})[source] = record
     matched = []

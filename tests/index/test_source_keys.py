@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from rag import RAG
-from rag.catalog import Catalog, FileRecord
+from rag.store.catalog import Catalog, FileRecord
 from rag.errors import IngestError
-from rag.layout import layout
+from rag.store.layout import layout
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "The glacier feeds the river. The falcon nests above the quarry. Marble steps lead to the beacon. " * 5

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.catalog import Catalog
-from rag.layout import layout
-from rag.store import ChromaStore
+from rag.store.catalog import Catalog
+from rag.store.layout import layout
+from rag.store.chroma import ChromaStore
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "The orchard keeper prunes the willow by the river. Lanterns mark the harbor path at night. " * 6
