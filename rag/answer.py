@@ -5,6 +5,7 @@ The generative call itself lives in `rag.generate`, the extractive fallback in `
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -46,6 +47,24 @@ class Citation(Result):
     """The quote was found in the cited chunk (normalised fuzzy containment, `match_score >= threshold`)."""
     match_score: float
     """1.0: exact after normalisation; lower: best fuzzy alignment ratio."""
+    reattributed_from: str | None = None
+    """When the model cited another source for this quote (not found there) and the quote is verbatim in this chunk:
+    the chunk id the model gave. None: the citation is where the model put it."""
+
+
+@dataclass(frozen=True)
+class Claim(Result):
+    """One sentence of the answer with the citations that support it (the `[n]` markers in `Answer.answer`)."""
+
+    text: str
+    """The claim as written, without markers."""
+    citations: tuple[int, ...]
+    """`Citation.n` of its supporting citations."""
+    verified: bool
+    """At least one of its citations is verified."""
+    flags: tuple[str, ...] = ()
+    """Problems found: "unsupported" (no verified quote), "inconsistent" (a number, date or name absent from its
+    evidence), "link removed" (a URL or image not in its cited chunks)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,8 @@ class Answer(Result):
     """Things the user should know: fallbacks, dropped citations, a prompt that may have been cut."""
     query: str = ""
     """The query used for retrieval (a chat follow-up rewritten to stand alone; else the question)."""
+    claims: tuple[Claim, ...] = ()
+    """The answer sentence by sentence, each with its citations (generative and extractive answers)."""
 
 
 def source_ids(hits: Sequence[Hit]) -> list[str]:
@@ -126,29 +147,58 @@ def build_citations(
 ) -> tuple[Citation, ...]:
     """Citations from the model's `[{id, quote}]`: unknown ids dropped (defensively: the schema's enum forbids them),
     duplicates merged, quotes verified; with `strict`, unverified ones dropped. Numbered 1..n in order."""
-    out: list[Citation] = []
-    seen: set[tuple[str, str]] = set()
-    unknown = unverified = 0
-    for item in raw:
+    return tuple(dict.fromkeys(c for c, _ in cite_items(raw, by_label, strict=strict, warnings=warnings)))
+
+
+def cite_items(
+    raw: Iterable[Any], by_label: dict[str, Hit], *, strict: bool, warnings: list[str]
+) -> list[tuple[Citation, int]]:
+    """Like `build_citations`, each with the index of the raw item it came from (a duplicate maps to the first).
+
+    A quote not found in its cited chunk but verbatim (verified) in another retrieved chunk is moved to that chunk
+    and marked `reattributed_from`.
+    """
+    out: list[tuple[Citation, int]] = []
+    seen: dict[tuple[str, str], Citation] = {}
+    unknown = unverified = moved = 0
+    for index, item in enumerate(raw):
         label = str(item.get("id", "")) if isinstance(item, dict) else ""
         quote = str(item.get("quote", "")) if isinstance(item, dict) else ""
         hit = by_label.get(label) or next((h for h in by_label.values() if h.id == label), None)
         if hit is None:
             unknown += 1
             continue
-        if (hit.id, quote) in seen:
-            continue
-        seen.add((hit.id, quote))
-        citation = make_citation(len(out) + 1, hit, quote)
-        if strict and not citation.verified:
-            unverified += 1
-            continue
-        out.append(citation)
+        citation = seen.get((hit.id, quote))
+        if citation is None:
+            citation = make_citation(len(seen) + 1, hit, quote)
+            if not citation.verified:
+                other = _verified_elsewhere(quote, hit, by_label.values())
+                if other is not None:
+                    citation = dataclasses.replace(other, n=citation.n, reattributed_from=hit.id)
+                    moved += 1
+            if strict and not citation.verified:
+                unverified += 1
+                continue
+            seen[(hit.id, quote)] = citation
+        out.append((citation, index))
     if unknown:
         warnings.append(f"dropped {unknown} citation(s) of sources that were not retrieved")
+    if moved:
+        warnings.append(f"{moved} quote(s) were not in the source the model cited but in another retrieved source: "
+                        "re-attributed to it")
     if unverified:
         warnings.append(f"--strict: dropped {unverified} citation(s) whose quote was not found in the cited source")
-    return tuple(out)
+    return out
+
+
+def _verified_elsewhere(quote: str, cited: Hit, hits: Iterable[Hit]) -> Citation | None:
+    """A verified citation of `quote` in the first other hit that contains it, else None."""
+    for hit in hits:
+        if hit.id != cited.id:
+            citation = make_citation(0, hit, quote)
+            if citation.verified:
+                return citation
+    return None
 
 
 def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timings, reason: str) -> Answer:
@@ -160,6 +210,7 @@ def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timing
 
 
 __all__ = [
-    "MODES", "NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Timings", "abstained", "build_citations",
+    "MODES", "NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Claim", "Timings", "abstained", "build_citations",
+    "cite_items",
     "estimate_tokens", "make_citation", "pack_context", "page_label", "source_ids",
 ]

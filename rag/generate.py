@@ -10,15 +10,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
 
 from rag import prompts
 from rag._ollama_types import ModelStats
-from rag.answer import (
-    UNANSWERABLE, Answer, Timings, build_citations, estimate_tokens, pack_context, page_label, source_ids,
-)
+from rag.answer import UNANSWERABLE, Answer, Timings, estimate_tokens, pack_context, page_label, source_ids
+from rag.claims import assemble
 from rag.config import Settings
 from rag.errors import ModelOutputError
 from rag.partial_json import StringFieldStream
@@ -62,12 +62,30 @@ class _InvalidReply(Exception):
     pass
 
 
-def format_sources(hits: Sequence[Hit]) -> str:
-    """The context block: each hit under a header line `[S1] (source, p. 3-4, heading > path)`."""
+_HEADER_LIKE = re.compile(r"[\[【［]\s*(/?\s*S\s*\d+)\s*(?:[^\]】］\n]{0,40})[\]】］]", re.I)
+"""Anything in a chunk's text that could pass for a source header or footer: "[S3]", "[/S3 key]", "【S3】"."""
+
+
+def new_key() -> str:
+    """A random per-request key that marks the real source headers (a document cannot know it in advance)."""
+    return secrets.token_hex(4)
+
+
+def neutralise(text: str) -> str:
+    """`text` with header-like labels ("[S3]", "[/S3 ...]") rewritten as "(S3)": a chunk cannot forge a source.
+
+    Only brackets change, which quote verification ignores (it compares text without punctuation)."""
+    return _HEADER_LIKE.sub(lambda m: "(" + re.sub(r"\s+", "", m.group(1)) + ")", text)
+
+
+def format_sources(hits: Sequence[Hit], key: str = "") -> str:
+    """The context block: each hit between a header line `[S1] (source, p. 3-4, heading > path) key=KEY` and a footer
+    `[/S1 KEY]`; header-like text inside the chunks is neutralised. `key` defaults to a fresh random one."""
+    key = key or new_key()
     blocks = []
     for label, hit in zip(source_ids(hits), hits):
         where = ", ".join(p for p in (hit.source, page_label(hit.page_start, hit.page_end), " > ".join(hit.heading_path)) if p)
-        blocks.append(f"[{label}] ({where})\n{hit.text.strip()}")
+        blocks.append(f"[{label}] ({neutralise(where)}) key={key}\n{neutralise(hit.text.strip())}\n[/{label} {key}]")
     return "\n\n".join(blocks)
 
 
@@ -119,11 +137,13 @@ class Generator:
         if len(packed) < len(hits):
             warnings.append(f"context budget ({budget} tokens) fits {len(packed)} of {len(hits)} retrieved chunks")
         labels = dict(zip(source_ids(packed), packed))
+        key = new_key()
+        system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
-            prompts.USER, self.settings.prompts_dir, context=format_sources(packed), question=question,
-            ids=", ".join(labels),
+            prompts.USER, self.settings.prompts_dir, context=format_sources(packed, key), question=question,
+            ids=", ".join(labels), key=key,
         )
-        needed = overhead + sum(estimate_tokens(h.text) + 12 for h in packed) + ANSWER_TOKENS
+        needed = overhead + sum(estimate_tokens(h.text) + 20 for h in packed) + ANSWER_TOKENS
         num_ctx = -(-needed // NUM_CTX_STEP) * NUM_CTX_STEP
         if cap:
             num_ctx = min(num_ctx, cap)
@@ -146,7 +166,8 @@ class Generator:
     ) -> Iterator[str | Answer]:
         """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`."""
         req = self._request(question, hits)
-        field = StringFieldStream("answer")
+        claims = "claim" in json.dumps(req.schema)
+        field = StringFieldStream("claim", nested=True) if claims else StringFieldStream("answer")
         content: list[str] = []
         final: Any = None
         for chunk in self.backend.chat(self.model, req.messages, format=req.schema, options=req.options, stream=True):
@@ -164,7 +185,8 @@ class Generator:
             more, data = self._reply_with_retry(req, [str(exc)])
             replies += more
             if not field.done:
-                yield str(data.get("answer", ""))
+                yield str(data.get("answer", "")) if not claims else " ".join(
+                    str(c.get("claim", "")) for c in data.get("citations") or [] if isinstance(c, dict))
         yield self._finish(question, req, data, replies, query or question, retrieval_ms)
 
     def _reply_with_retry(self, req: _Request, problems: list[str]) -> tuple[list[Any], dict[str, Any]]:
@@ -182,18 +204,22 @@ class Generator:
         self, question: str, req: _Request, data: dict[str, Any], replies: list[Any], query: str, retrieval_ms: float
     ) -> Answer:
         warnings = list(req.warnings)
-        answerable = bool(data.get("answerable"))
-        text = str(data.get("answer") or "").strip()
-        citations = build_citations(data.get("citations") or [], req.labels, strict=self.settings.strict, warnings=warnings)
+        answerable = bool(data.get("answerable", True))
+        built = assemble(data, req.labels, question, strict=self.settings.strict)
+        warnings += built.warnings
+        claims, citations, text = built.claims, built.citations, built.text.strip()
+        refused = answerable and not text and any("--strict: dropped" in w and "claim" in w for w in built.warnings)
+        if not text:
+            answerable = False
         if not answerable:
-            citations = ()
-            text = text or UNANSWERABLE
-        elif _LABELS_ONLY.fullmatch(text):
+            claims, citations = (), ()
+            text = UNSUPPORTED_ANSWER if refused else str(data.get("answer") or "").strip() or UNANSWERABLE
+        elif _LABELS_ONLY.fullmatch(" ".join(c.text for c in claims) or text):
             warnings.append(LABELS_ONLY_WARNING)
         if answerable and not any(c.verified for c in citations):
             warnings.append(UNSUPPORTED_WARNING)
             if self.settings.strict:
-                answerable, text, citations = False, UNSUPPORTED_ANSWER, ()
+                answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_eval_count or 0) >= num_ctx - 1:
@@ -206,7 +232,7 @@ class Generator:
         return Answer(
             question=question, answerable=answerable, answer=text, mode="generative", citations=citations,
             hits=req.hits, model=self.model, timings=_timings(replies, retrieval_ms), warnings=tuple(warnings),
-            query=query,
+            query=query, claims=claims,
         )
 
 
@@ -224,4 +250,7 @@ def elapsed_ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
-__all__ = ["ANSWER_TOKENS", "BAD_OUTPUT_MESSAGE", "ChatBackend", "Generator", "format_sources", "parse_reply"]
+__all__ = [
+    "ANSWER_TOKENS", "BAD_OUTPUT_MESSAGE", "ChatBackend", "Generator", "format_sources", "neutralise", "new_key",
+    "parse_reply",
+]
