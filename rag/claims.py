@@ -13,8 +13,9 @@ question) contains, or a capitalised name that neither its cited chunks nor the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from rag.answer import Citation, Claim, cite_items
 from rag.links import scrub_links
