@@ -115,6 +115,27 @@ def _off_topic(k: int) -> list[float | None]:
     return [r.top_dense_score for r in report.results]
 
 
+OFF_TOPIC_ZH = Path(__file__).resolve().parent / "data" / "offtopic_zh.txt"
+CJK_FLOORS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0, 1.2, 1.5)
+
+
+def _cjk_sweep(items: list[GoldItem], k: int) -> list[dict]:
+    """The CJK lexical-evidence floor (rag.evidence) over CMRC2018's questions (cost) and 50 off-topic Chinese
+    questions (benefit), both asked of the CMRC2018 index with its English-only embedder."""
+    from rag.evidence import evidence_of, query_script
+
+    off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with _open("cmrc2018", "none") as rag:
+        engine = rag._query_engine  # instrumentation: the engine's own retrieval and BM25 index
+        index = engine.retriever.bm25()
+        on = [evidence_of(i.question, engine.retrieve(i.question, k=k), index) for i in items
+              if query_script(i.question) == "cjk"]
+        bad = [evidence_of(q, engine.retrieve(q, k=k), index) for q in off]
+    return [{"floor": f, "cmrc_abstained": mean(1.0 if e < f else 0.0 for e in on),
+             "off_topic_abstained": mean(1.0 if e < f else 0.0 for e in bad), "cmrc_questions": len(on),
+             "off_topic_questions": len(bad)} for f in CJK_FLOORS]
+
+
 def _sample(items: list[GoldItem], n: int, seed: int, balanced: bool) -> list[GoldItem]:
     """`n` items drawn with `seed`; with `balanced`, half of them unanswerable when the set has both kinds."""
     rng = random.Random(seed)
@@ -224,6 +245,8 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
     parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
+    parser.add_argument("--off-topic-zh", type=int, default=0,
+                        help="add this many of the 50 off-topic Chinese questions to the CMRC2018 answer sample")
     parser.add_argument("--out-name", default="bench_qa", help="benchmarks/out/<name>.json")
     args = parser.parse_args()
     if args.prompts_dir:
@@ -247,8 +270,13 @@ def main() -> None:
             sweep = _sweep([r.top_dense_score for r in answerable],
                            [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
             raw["floor_sweep"] = sweep
+        if name == "cmrc2018" and not args.no_retrieval:
+            raw["cjk_floor_sweep"] = _cjk_sweep(items, args.k)
         if args.answers:
             sample = _sample(items, args.answers, args.seed, args.balanced)
+            if name == "cmrc2018" and args.off_topic_zh:
+                off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
+                sample = sample + [GoldItem(q, (), None, False) for q in off[: args.off_topic_zh]]
             floor = args.min_score if args.min_score is not None else DEFAULT_MIN_SCORE
             models = [args.chat_model] + (["none"] if args.compare_extractive and args.chat_model != "none" else [])
             for chat_model in models:
@@ -264,6 +292,10 @@ def main() -> None:
         print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],
                     [(r["floor"], r["false_abstention"], r["unanswerable_abstained"],
                       "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"]) for r in raw["floor_sweep"]]))
+    if "cjk_floor_sweep" in raw:
+        print("\nCJK evidence floor (rag.evidence) on the CMRC2018 index, English-only embedder")
+        print(table(["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained"],
+                    [(r["floor"], r["cmrc_abstained"], r["off_topic_abstained"]) for r in raw["cjk_floor_sweep"]]))
     if answer_rows:
         print(f"\nAnswers ({args.answers} sampled questions per set, seed {args.seed}"
               f"{', balanced' if args.balanced else ''}; chat model {args.chat_model})")

@@ -35,7 +35,7 @@ class Check(Result):
     """One item of the report."""
 
     name: str
-    """What was checked: "ollama", "embed model", "chat model", "index", "chroma", "built-in embedder"."""
+    """What was checked: "ollama", "embed model", "chat model", "index", "languages", "chroma", "built-in embedder"."""
     level: str
     """"ok", "warning" or "error"."""
     detail: str

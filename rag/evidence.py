@@ -5,7 +5,8 @@ so the dense floor (`min_score`) never fires: "今天北京的天气怎么样？
 in a CJK script with such an embedder the floor is applied to lexical evidence instead: for each retrieved chunk, the
 longest stretch of the question (question words such as 什么/怎么 cut out) that occurs in the chunk verbatim, scored
 as the sum of the BM25 idf of its bigrams, plus the idf of the question's Latin words and numbers the chunk
-contains; the best chunk's score is the evidence. A rare name or a long copied phrase is strong evidence; a few
+contains (each idf divided by the largest possible one: a token found in one chunk weighs 1); the best chunk's score
+is the evidence. A rare name or a long copied phrase is strong evidence; a few
 everyday words (今天, 天气) are weak. Calibrated on CMRC2018 and 50 off-topic Chinese questions (BENCHMARKS.md, "QA").
 """
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, Literal
 
 from rag.text import ENGLISH_STOPWORDS, is_cjk, tokenize
 
-CJK_EVIDENCE_FLOOR = 5.5
-"""Minimum evidence (idf units, see the module doc) for a CJK question with an English-only embedder."""
+CJK_EVIDENCE_FLOOR = 0.85
+"""Minimum evidence for a CJK question with an English-only embedder, in units of one token that occurs in a single
+chunk of the collection (idf divided by the largest possible idf, so the floor does not depend on collection size)."""
 Script = Literal["cjk", "latin", "other"]
 _QUESTION_WORDS = re.compile(
     "为什么|怎么样|什么样|是什么|有什么|有哪些|是多少|有多少|多少|什么|怎么|怎样|如何|哪些|哪个|哪里|哪位|哪年|哪一|哪|"
@@ -59,8 +61,8 @@ class _Idf:
         if not self.n:
             return 1.0
         row = self.index.vocab.get(term)
-        df = int(self.index.indptr[row + 1] - self.index.indptr[row]) if row is not None else 0
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        df = max(int(self.index.indptr[row + 1] - self.index.indptr[row]) if row is not None else 0, 1)
+        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5)) / math.log(1.0 + (self.n - 0.5) / 1.5)
 
 
 def chunk_evidence(query: str, text: str, idf: Any = None) -> float:

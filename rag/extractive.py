@@ -31,6 +31,7 @@ MIN_TERMS = 3
 MAX_BLOCK_CHARS = 600
 """A lead-in sentence ending in ":" brings at most this much of the code block or list that follows."""
 MAX_LIST_ITEMS = 8
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
 _LIST_LINE = re.compile(r"^[ \t]*(?:[-*•+]|\d+[.)])[ \t]+\S", re.MULTILINE)
 _IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[_./][A-Za-z0-9]+)+|/[A-Za-z0-9]+(?:/[A-Za-z0-9_]+)+")
 _RANK_BONUS = 0.05
@@ -95,6 +96,18 @@ def _block_after(text: str, spans: list[tuple[int, int]], i: int) -> int:
     return end
 
 
+def _script_neutral(quote: str) -> bool:
+    """Code, or a quote whose letters are mostly in paths and identifiers: in no natural language."""
+    if quote.lstrip().startswith(("```", "~~~")):
+        return True
+    covered = [False] * len(quote)
+    for m in (*_IDENTIFIER.finditer(quote), *_INLINE_CODE.finditer(quote)):
+        covered[m.start() : m.end()] = [True] * (m.end() - m.start())
+    letters = sum(c.isalpha() for c in quote)
+    in_ids = sum(c.isalpha() for c, inside in zip(quote, covered) if inside)
+    return letters > 0 and in_ids * 2 >= letters
+
+
 def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, int, Hit, str, set[str]]]:
     """(rank, start, end, hit, quote, terms) for every sentence worth quoting (headings and fragments skipped)."""
     out = []
@@ -113,11 +126,12 @@ def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, int, Hit, str, set[
             if len(terms) >= MIN_TERMS and normalize(sentence.lstrip("#").strip()) not in headings:
                 out.append((rank, start, end, hit, quote, terms))
         items = [(a, b) for a, b in spans if _is_list_item(hit.text, a)][:MAX_LIST_ITEMS]
-        if len(out) == found and items:  # a heading and a list of short items (paths, options): the list is the quote
+        if items and (len(out) == found or len(items) >= 2):
+            # a list under a heading (paths, options): the whole list is a quote, about what its heading says
             start, end = items[0][0], items[-1][1]
             quote = hit.text[start:end]
-            terms = _terms(quote) | _terms(" ".join(hit.heading_path))
-            if len(terms) >= MIN_TERMS:
+            terms = _terms(quote) | _terms(" ".join(hit.heading_path[-1:]))
+            if len(terms) >= MIN_TERMS and end - start <= MAX_BLOCK_CHARS:
                 out.append((rank, start, end, hit, quote, terms))
     return out
 
@@ -144,7 +158,7 @@ def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCE
         overlap = query & terms
         if overlap:
             score = sum(weight[t] for t in overlap) / total + _RANK_BONUS / (rank + 1)
-            same = _mostly_cjk(quote) == question_cjk
+            same = _mostly_cjk(quote) == question_cjk or _script_neutral(quote)
             score += _SAME_SCRIPT_BONUS if same else 0.0
             lead = quote.split("```", 1)[0] if "```" in quote and not quote.startswith("```") else quote
             score *= _CODE_FACTOR if _looks_like_code(lead) else 1.0
