@@ -265,6 +265,8 @@ def _check_languages(settings: "Settings", collection: "CollectionStatus | None"
 
     if collection is None or not collection.model or languages(collection.model) != "english" or not collection.chunks:
         return
+    if settings.index_dir is None:
+        return
     paths = layout(settings.index_dir, settings.chroma_url, settings.collection)
     try:
         catalog = Catalog(paths.catalog, create=False, collection=settings.collection)

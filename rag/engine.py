@@ -3,7 +3,8 @@
 Abstention floor: `Settings.min_score` is compared with the best hit's *dense cosine similarity* (fused RRF scores
 depend only on ranks, so a floor on them means nothing). When no hit has a dense score (mode "bm25", or the dense leg
 was unavailable) only an empty result abstains. A CJK question over an index whose embedder is not known to read CJK
-(`rag.embed_langs`) is judged on lexical evidence instead (`rag.evidence`); `min_score` 0 disables both floors. Fallbacks to extractive answers (with a warning): chat model
+(`rag.embed_langs`) must also pass a floor on lexical evidence (`rag.evidence`): its cosine says nothing there;
+`min_score` 0 disables both floors. Fallbacks to extractive answers (with a warning): chat model
 "none", Ollama unreachable, chat model not installed. A model whose replies break the schema twice raises
 `ModelOutputError` instead: the user should know their model is unsuitable.
 """
@@ -120,13 +121,13 @@ class QueryEngine:
         reason = ""
         if not hits:
             reason = "no indexed chunk matched the question"
+        elif best is not None and best < floor:
+            reason = f"best dense similarity {best:.3f} is under min_score {floor:.3f}"
         elif floor > 0 and needs_lexical_floor(query, self._embedder_multilingual()):
             evidence = evidence_of(query, hits, self._bm25())
             if evidence < CJK_EVIDENCE_FLOOR:
-                reason = (f"lexical evidence {evidence:.1f} is under the CJK floor {CJK_EVIDENCE_FLOOR} (the embedding "
+                reason = (f"lexical evidence {evidence:.2f} is under the CJK floor {CJK_EVIDENCE_FLOOR} (the embedding "
                           f"model cannot judge Chinese text; `ollama pull {PULL_FOR_CHINESE}` for one that can)")
-        elif best is not None and best < floor:
-            reason = f"best dense similarity {best:.3f} is under min_score {floor:.3f}"
         if not reason:
             return hits, retrieval_ms, None
         timings = Timings(retrieval_ms=retrieval_ms, total_ms=elapsed_ms(start))

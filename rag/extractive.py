@@ -110,7 +110,7 @@ def _script_neutral(quote: str) -> bool:
 
 def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, int, Hit, str, set[str]]]:
     """(rank, start, end, hit, quote, terms) for every sentence worth quoting (headings and fragments skipped)."""
-    out = []
+    out: list[tuple[int, int, int, Hit, str, set[str]]] = []
     for rank, hit in enumerate(hits):
         headings = {normalize(h) for h in hit.heading_path}
         spans = split_sentences(hit.text)
