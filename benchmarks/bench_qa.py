@@ -38,7 +38,11 @@ from rag.eval.runner import EvalReport, GoldItem, evaluate
 
 _LABELS_ONLY = re.compile(r"\s*S\d+(?:\s*,\s*S\d+)*\s*")
 """An answer that is nothing but source labels ("S1", "S1, S2"): the model echoed the prompt's id list."""
+_MARKERS = re.compile(r"\s*(?:\[\d+\])+")
+"""Inline citation markers ("[1][2]"), stripped before the lenient match."""
 FLOORS = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+ANSWER_OPTIONS: dict = {}
+"""Extra Settings for the answer runs (--prompts-dir)."""
 
 
 def _write_corpus(name: str, folder: Path) -> Path:
@@ -62,9 +66,10 @@ def _items(folder: Path) -> list[GoldItem]:
     return items
 
 
-def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE, rrf_k: int = DEFAULT_RRF_K) -> RAG:
+def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE, rrf_k: int = DEFAULT_RRF_K,
+          **options: object) -> RAG:
     return RAG(OUT / "qa" / f"{name}_index", embed_backend="builtin", chat_model=chat_model, min_score=min_score,
-               rrf_k=rrf_k)
+               rrf_k=rrf_k, **options)
 
 
 def _index(name: str, docs: Path) -> None:
@@ -107,6 +112,27 @@ def _off_topic(k: int) -> list[float | None]:
     return [r.top_dense_score for r in report.results]
 
 
+OFF_TOPIC_ZH = Path(__file__).resolve().parent / "data" / "offtopic_zh.txt"
+CJK_FLOORS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0, 1.2, 1.5)
+
+
+def _cjk_sweep(items: list[GoldItem], k: int) -> list[dict]:
+    """The CJK lexical-evidence floor (rag.answer.evidence) over CMRC2018's questions (cost) and 50 off-topic Chinese
+    questions (benefit), both asked of the CMRC2018 index with its English-only embedder."""
+    from rag.answer.evidence import evidence_of, query_script
+
+    off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with _open("cmrc2018", "none") as rag:
+        engine = rag._query_engine  # instrumentation: the engine's own retrieval and BM25 index
+        index = engine.retriever.bm25()
+        on = [evidence_of(i.question, engine.retrieve(i.question, k=k), index) for i in items
+              if query_script(i.question) == "cjk"]
+        bad = [evidence_of(q, engine.retrieve(q, k=k), index) for q in off]
+    return [{"floor": f, "cmrc_abstained": mean(1.0 if e < f else 0.0 for e in on),
+             "off_topic_abstained": mean(1.0 if e < f else 0.0 for e in bad), "cmrc_questions": len(on),
+             "off_topic_questions": len(bad)} for f in CJK_FLOORS]
+
+
 def _sample(items: list[GoldItem], n: int, seed: int, balanced: bool) -> list[GoldItem]:
     """`n` items drawn with `seed`; with `balanced`, half of them unanswerable when the set has both kinds."""
     rng = random.Random(seed)
@@ -121,6 +147,7 @@ def _sample(items: list[GoldItem], n: int, seed: int, balanced: bool) -> list[Go
 
 def _lenient(text: str, answers: tuple[str, ...]) -> bool:
     """The answer contains a gold answer, or (normalised, at least 2 characters) sits inside one."""
+    text = _MARKERS.sub("", text)
     short = normalize_answer(text)
     return contains_answer(text, answers) or (len(short) >= 2 and any(short in normalize_answer(a) for a in answers))
 
@@ -158,7 +185,7 @@ class _Recorder:
 
 def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floor: float) -> tuple[EvalReport, dict]:
     """Answer `sample` with `chat_model`; the report and what it does not carry (verification, abstention causes)."""
-    with _open(name, chat_model, min_score=floor) as rag:
+    with _open(name, chat_model, min_score=floor, **ANSWER_OPTIONS) as rag:
         recorder = _Recorder(rag)
         rep = evaluate(recorder, sample, k=k, on_question=_progress(f"{name} answers ({chat_model})", len(sample)))
     answers = recorder.answers
@@ -172,6 +199,8 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
                               float(_lenient(a.answer, i.answers)) for i, a in scored) if scored else None,
         "verified_share": mean(1.0 if c.verified else 0.0 for c in cites) if cites else None,
         "citations": len(cites),
+        "reattributed": sum(1 for c in cites if c.reattributed_from),
+        "inconsistent_claims": sum(1 for a in answers if a is not None for c in a.claims if "inconsistent" in c.flags),
         "model_errors": rep.errors,
         "chat_calls": recorder.chat_calls,
         "retries": max(recorder.chat_calls - model_answers - rep.errors, 0),
@@ -184,7 +213,9 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         "details": [{"question": i.question, "gold": list(i.answers), "answerable": i.answerable,
                      "error": a is None} | ({} if a is None else {
                          "mode": a.mode, "said_answerable": a.answerable, "answer": a.answer,
-                         "citations": [{"source": c.source, "quote": c.quote, "verified": c.verified} for c in a.citations],
+                         "citations": [{"source": c.source, "quote": c.quote, "verified": c.verified,
+                                        "reattributed": bool(c.reattributed_from)} for c in a.citations],
+                         "ms": a.timings.total_ms,
                          "warnings": list(a.warnings)}) for i, a in zip(sample, answers)],
     }
     return rep, extra
@@ -208,14 +239,22 @@ def main() -> None:
                         help="half of the answer sample unanswerable (sets that have unanswerable questions)")
     parser.add_argument("--compare-extractive", action="store_true",
                         help="also answer the same sample with no chat model")
+    parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
+    parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
+    parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
+    parser.add_argument("--off-topic-zh", type=int, default=0,
+                        help="add this many of the 50 off-topic Chinese questions to the CMRC2018 answer sample")
+    parser.add_argument("--out-name", default="bench_qa", help="benchmarks/out/<name>.json")
     args = parser.parse_args()
-    sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in ("squad2", "cmrc2018")}
+    if args.prompts_dir:
+        ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
+    sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in args.sets}
     print(machine(), file=sys.stderr)
     retrieval_rows, answer_rows, raw = [], [], {"machine": machine(), "k": args.k}
     for name, folder in sets.items():
         _index(name, _write_corpus(name, folder))
         items = _items(folder)
-        for rrf_k in args.rrf_k:  # the last constant's report feeds the floor sweep
+        for rrf_k in [] if args.no_retrieval else args.rrf_k:  # the last constant's report feeds the floor sweep
             with _open(name, "none", rrf_k=rrf_k) as rag:
                 report = rag.evaluate(items, k=args.k, retrieval_only=True, on_question=_progress(name, len(items)))
             answerable = [r for r in report.results if r.answerable]
@@ -224,12 +263,17 @@ def main() -> None:
                                    report.retrieve_p50_ms, report.retrieve_p95_ms))
         raw[name] = {"retrieval": [dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row))
                                    for row in retrieval_rows if row[0] == name]}
-        if name == "squad2":
+        if name == "squad2" and not args.no_retrieval:
             sweep = _sweep([r.top_dense_score for r in answerable],
                            [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
             raw["floor_sweep"] = sweep
+        if name == "cmrc2018" and not args.no_retrieval:
+            raw["cjk_floor_sweep"] = _cjk_sweep(items, args.k)
         if args.answers:
             sample = _sample(items, args.answers, args.seed, args.balanced)
+            if name == "cmrc2018" and args.off_topic_zh:
+                off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
+                sample = sample + [GoldItem(q, (), None, False) for q in off[: args.off_topic_zh]]
             floor = args.min_score if args.min_score is not None else DEFAULT_MIN_SCORE
             models = [args.chat_model] + (["none"] if args.compare_extractive and args.chat_model != "none" else [])
             for chat_model in models:
@@ -245,13 +289,17 @@ def main() -> None:
         print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],
                     [(r["floor"], r["false_abstention"], r["unanswerable_abstained"],
                       "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"]) for r in raw["floor_sweep"]]))
+    if "cjk_floor_sweep" in raw:
+        print("\nCJK evidence floor (rag.answer.evidence) on the CMRC2018 index, English-only embedder")
+        print(table(["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained"],
+                    [(r["floor"], r["cmrc_abstained"], r["off_topic_abstained"]) for r in raw["cjk_floor_sweep"]]))
     if answer_rows:
         print(f"\nAnswers ({args.answers} sampled questions per set, seed {args.seed}"
               f"{', balanced' if args.balanced else ''}; chat model {args.chat_model})")
         print(table(["set", "mode", "questions", "containment", "lenient match", "citation precision", "quotes verified",
                      "abstention acc.", "false abstention", "errors / retries", "p50 ms", "p95 ms", "prompt tok",
                      "completion tok"], [tuple("-" if v is None else v for v in row) for row in answer_rows]))
-    save_json("bench_qa", raw)
+    save_json(args.out_name, raw)
 
 
 if __name__ == "__main__":

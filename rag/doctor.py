@@ -37,7 +37,7 @@ class Check(Result):
     """One item of the report."""
 
     name: str
-    """What was checked: "ollama", "embed model", "chat model", "index", "chroma", "built-in embedder"."""
+    """What was checked: "ollama", "embed model", "chat model", "index", "languages", "chroma", "built-in embedder"."""
     level: CheckLevel
     """"ok", "warning" or "error"."""
     detail: str
@@ -86,9 +86,10 @@ def doctor(settings: Settings, client: Client) -> DoctorReport:
     builtin_ok = _check_builtin(checks)
     collection = _collection(settings, checks)
     _check_embed(settings, client, server, builtin_ok, collection, checks)
+    _check_languages(settings, collection, checks)
     _check_chat(settings, client, server, checks)
     _check_chroma(settings, checks)
-    order = ["ollama", "embed model", "chat model", "index", "chroma", "built-in embedder"]
+    order = ["ollama", "embed model", "chat model", "index", "languages", "chroma", "built-in embedder"]
     checks.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
     warnings = sum(c.level == WARNING for c in checks)
     errors = sum(c.level == ERROR for c in checks)
@@ -250,6 +251,45 @@ def _check_index(settings: Settings, collection: CollectionStatus, configured: s
                             "Run `rag index FOLDER` again: it reconciles Chroma with the catalog."))
     else:
         checks.append(Check("index", OK, f"{where}, {built}, consistent with Chroma"))
+
+
+CJK_SAMPLE_CHUNKS = 2000
+"""Chunks read by the languages check (evenly over the catalog's order: source, then position)."""
+CJK_WARN_SHARE = 0.05
+
+
+def _check_languages(settings: "Settings", collection: "CollectionStatus | None", checks: list[Check]) -> None:
+    """Warn when CJK documents were indexed with an embedding model known to be English-only."""
+    from rag.store.catalog import Catalog
+    from rag.embed.langs import PULL_FOR_CHINESE, languages
+    from rag.answer.evidence import query_script
+    from rag.store.layout import layout
+
+    if collection is None or not collection.model or languages(collection.model) != "english" or not collection.chunks:
+        return
+    if settings.index_dir is None:
+        return
+    paths = layout(settings.index_dir, settings.chroma_url, settings.collection)
+    try:
+        catalog = Catalog(paths.catalog, create=False, collection=settings.collection)
+    except RagError:
+        return
+    try:
+        step = max(1, collection.chunks // CJK_SAMPLE_CHUNKS)
+        seen = cjk = 0
+        for n, (_, text, _) in enumerate(catalog.iter_chunks()):
+            if n % step == 0:
+                seen += 1
+                cjk += query_script(text) == "cjk"
+    finally:
+        catalog.close()
+    if seen and cjk / seen >= CJK_WARN_SHARE:
+        checks.append(Check(
+            "languages", WARNING,
+            f"{cjk / seen:.0%} of the indexed chunks are Chinese/Japanese/Korean, but {collection.model} reads only "
+            "English: dense retrieval cannot rank them (answers fall back on word matches and abstain more)",
+            f"`ollama pull {PULL_FOR_CHINESE}` and re-index: `rag index FOLDER --rebuild --embed-model {PULL_FOR_CHINESE}`.",
+        ))
 
 
 # ---- chat model ----

@@ -1,6 +1,7 @@
 """Citations: the labels the model sees, page labels, and citations built from quotes verified against their hits."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,29 +41,58 @@ def build_citations(
 ) -> tuple[Citation, ...]:
     """Citations from the model's `[{id, quote}]`: unknown ids dropped (defensively: the schema's enum forbids them),
     duplicates merged, quotes verified; with `strict`, unverified ones dropped. Numbered 1..n in order."""
-    out: list[Citation] = []
-    seen: set[tuple[str, str]] = set()
-    unknown = unverified = 0
-    for item in raw:
+    return tuple(dict.fromkeys(c for c, _ in cite_items(raw, by_label, strict=strict, warnings=warnings)))
+
+
+def cite_items(
+    raw: Iterable[Any], by_label: dict[str, Hit], *, strict: bool, warnings: list[str]
+) -> list[tuple[Citation, int]]:
+    """Like `build_citations`, each with the index of the raw item it came from (a duplicate maps to the first).
+
+    A quote not found in its cited chunk but verbatim (verified) in another retrieved chunk is moved to that chunk
+    and marked `reattributed_from`.
+    """
+    out: list[tuple[Citation, int]] = []
+    seen: dict[tuple[str, str], Citation] = {}
+    unknown = unverified = moved = 0
+    for index, item in enumerate(raw):
         label = str(item.get("id", "")) if isinstance(item, dict) else ""
         quote = str(item.get("quote", "")) if isinstance(item, dict) else ""
         hit = by_label.get(label) or next((h for h in by_label.values() if h.id == label), None)
         if hit is None:
             unknown += 1
             continue
-        if (hit.id, quote) in seen:
-            continue
-        seen.add((hit.id, quote))
-        citation = make_citation(len(out) + 1, hit, quote)
-        if strict and not citation.verified:
-            unverified += 1
-            continue
-        out.append(citation)
+        citation = seen.get((hit.id, quote))
+        if citation is None:
+            citation = make_citation(len(seen) + 1, hit, quote)
+            if not citation.verified:
+                other = _verified_elsewhere(quote, hit, by_label.values())
+                if other is not None:
+                    citation = dataclasses.replace(other, n=citation.n, reattributed_from=hit.id)
+                    moved += 1
+            if strict and not citation.verified:
+                unverified += 1
+                continue
+            seen[(hit.id, quote)] = citation
+        out.append((citation, index))
     if unknown:
         warnings.append(f"dropped {unknown} citation(s) of sources that were not retrieved")
+    if moved:
+        warnings.append(f"{moved} quote(s) were not in the source the model cited but in another retrieved source: "
+                        "re-attributed to it")
     if unverified:
         warnings.append(f"--strict: dropped {unverified} citation(s) whose quote was not found in the cited source")
-    return tuple(out)
+    return out
 
 
-__all__ = ["build_citations", "make_citation", "page_label", "source_ids"]
+def _verified_elsewhere(quote: str, cited: Hit, hits: Iterable[Hit]) -> Citation | None:
+    """A verified citation of `quote` in the first other hit that contains it, else None."""
+    for hit in hits:
+        if hit.id != cited.id:
+            citation = make_citation(0, hit, quote)
+            if citation.verified:
+                return citation
+    return None
+
+
+__all__ = ["build_citations", "cite_items", "make_citation", "page_label", "source_ids"]

@@ -2,7 +2,9 @@
 
 Abstention floor: `Settings.min_score` is compared with the best hit's *dense cosine similarity* (fused RRF scores
 depend only on ranks, so a floor on them means nothing). When no hit has a dense score (mode "bm25", or the dense leg
-was unavailable) only an empty result abstains. Fallbacks to extractive answers (with a warning): chat model
+was unavailable) only an empty result abstains. A CJK question over an index whose embedder is not known to read CJK
+(`rag.embed.langs`) must also pass a floor on lexical evidence (`rag.answer.evidence`): its cosine says nothing there;
+`min_score` 0 disables both floors. Fallbacks to extractive answers (with a warning): chat model
 "none", Ollama unreachable, chat model not installed. A model whose replies break the schema twice raises
 `ModelOutputError` instead: the user should know their model is unsuitable.
 """
@@ -16,7 +18,9 @@ from rag.answer.extractive import extractive_answer
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.types import Answer, Timings, abstained, elapsed_ms
 from rag.config import Settings
+from rag.embed.langs import PULL_FOR_CHINESE, is_multilingual
 from rag.errors import EmbedderError, ModelNotFound, OllamaUnreachable
+from rag.answer.evidence import CJK_EVIDENCE_FLOOR, evidence_of, needs_lexical_floor
 from rag.retrieve.hybrid import Hit, Retriever, best_dense
 from rag.vocab import NO_CHAT_MODEL, RetrievalMode
 
@@ -46,6 +50,7 @@ class QueryEngine:
         self._backend: Any = None
         self._closers = list(closers)
         self._reachable = False  # only success is remembered: a server started later is still noticed
+        self._multilingual: tuple[bool | None] | None = None  # cached answer of _embedder_multilingual
 
     def close(self) -> None:
         """Close the catalog and any in-process chat model (the Ollama client belongs to the caller)."""
@@ -86,6 +91,23 @@ class QueryEngine:
                 warnings.append(DENSE_DOWN_WARNING.format(error=exc))
             return self.retriever.retrieve(query, k, "bm25", path, file_types, mmr)
 
+    def _embedder_multilingual(self) -> bool | None:
+        """Whether the index's embedding model reads CJK (True/False; None: unknown model or no index manifest)."""
+        if self._multilingual is None:
+            catalog = getattr(self.retriever, "catalog", None)
+            manifest = catalog.manifest() if catalog is not None else None
+            if manifest is not None and manifest.dimension:
+                self._multilingual = (is_multilingual(manifest.embed_model),)
+            else:  # no dense leg: nothing but words to judge a CJK question by
+                self._multilingual = (False,)
+        return self._multilingual[0]
+
+    def _bm25(self) -> Any:
+        try:
+            return self.retriever.bm25()
+        except (OSError, ValueError):  # the idf is a refinement: evidence without it weighs every token 1
+            return None
+
     def _retrieve_or_abstain(self, question: str, query: str, search: dict[str, Any], floor: float | None,
                              warnings: list[str]) -> tuple[list[Hit], float, Answer | None]:
         start = time.perf_counter()
@@ -98,6 +120,11 @@ class QueryEngine:
             reason = "no indexed chunk matched the question"
         elif best is not None and best < floor:
             reason = f"best dense similarity {best:.3f} is under min_score {floor:.3f}"
+        elif floor > 0 and needs_lexical_floor(query, self._embedder_multilingual()):
+            evidence = evidence_of(query, hits, self._bm25())
+            if evidence < CJK_EVIDENCE_FLOOR:
+                reason = (f"lexical evidence {evidence:.2f} is under the CJK floor {CJK_EVIDENCE_FLOOR} (the embedding "
+                          f"model cannot judge Chinese text; `ollama pull {PULL_FOR_CHINESE}` for one that can)")
         if not reason:
             return hits, retrieval_ms, None
         timings = Timings(retrieval_ms=retrieval_ms, total_ms=elapsed_ms(start))

@@ -4,8 +4,12 @@ Used when chat_model is "none", when Ollama is unreachable, or when the chat mod
 scored by the share of the question's tokens (words, Han bigrams) they contain, weighted by how rare each token is
 among the candidate sentences, plus small bonuses for better-ranked chunks and for sentences in the question's script
 (an English question over bilingual documents is answered in English); code and JSON blocks count half, and
-headings and fragments are skipped. Every quote is a verbatim slice of its chunk, so every citation is verified by
-construction.
+headings and fragments are skipped. Sentences come from `rag.answer.sentences` (abbreviation-aware). A sentence that ends
+in ":" brings the code block or list after it (bounded); a chunk with no quotable sentence offers its list items
+(under its heading) as one quote; sentences in the question's script are used when any matches (others only when
+none does); a quote that overlaps an already picked one (neighbouring chunks overlap) is skipped. Code blocks are
+rendered as fenced code in the answer. Every quote is a verbatim slice of its chunk, so every citation is verified
+by construction.
 """
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.citations import make_citation
-from rag.answer.types import NOT_FOUND, Answer, Timings
+from rag.answer.sentences import split_sentences
+from rag.answer.types import NOT_FOUND, Answer, Claim, Timings
 from rag.retrieve.hybrid import Hit
-from rag.retrieve.text import ENGLISH_STOPWORDS, is_cjk, normalize, tokenize
+from rag.retrieve.text import ENGLISH_STOPWORDS, compact, is_cjk, normalize, tokenize
 
 MAX_SENTENCES = 3
 MIN_SHARE = 0.5
@@ -24,8 +29,11 @@ MIN_SHARE = 0.5
 MAX_SENTENCE_CHARS = 400
 MIN_TERMS = 3
 """Sentences with fewer distinct content terms (fragments, labels) are not quoted."""
-_SENTENCE = re.compile(r".+?(?:[.!?]+(?=\s|$)|[。！？；]+|\n[ \t]*\n|\n(?=[ \t]*(?:[-*•]|\d+[.)])\s)|$)", re.S)
-_MARKER = re.compile(r"(?:[-*•]|\d+[.)])\s+")
+MAX_BLOCK_CHARS = 600
+"""A lead-in sentence ending in ":" brings at most this much of the code block or list that follows."""
+MAX_LIST_ITEMS = 8
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_LIST_LINE = re.compile(r"^[ \t]*(?:[-*•+]|\d+[.)])[ \t]+\S", re.MULTILINE)
 _IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[_./][A-Za-z0-9]+)+|/[A-Za-z0-9]+(?:/[A-Za-z0-9_]+)+")
 _RANK_BONUS = 0.05
 _SAME_SCRIPT_BONUS = 0.1
@@ -36,27 +44,6 @@ _CJK_QUESTION_WORDS = frozenset(
     {"如何", "什么", "怎么", "怎样", "哪些", "哪个", "哪里", "是否", "可以", "为什", "么样", "多少", "请问", "一下"}
 )
 """Han bigrams of question words: as uninformative for matching as English stopwords."""
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of the sentences in `text`, trimmed of surrounding whitespace.
-
-    Splits after . ! ? followed by whitespace or the end, after 。！？；, at blank lines and before list items; a single
-    line break (hard-wrapped text) does not end a sentence. List markers are not part of the sentence.
-    """
-    spans = []
-    for match in _SENTENCE.finditer(text):
-        start, end = match.span()
-        while start < end and text[start].isspace():
-            start += 1
-        marker = _MARKER.match(text, start, end)
-        if marker:
-            start = marker.end()
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
 
 
 def _root(word: str) -> str:
@@ -91,16 +78,62 @@ def _looks_like_code(sentence: str) -> bool:
     return "```" in sentence or sum(c in _CODE_CHARS for c in sentence) > 0.08 * len(sentence)
 
 
-def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, Hit, str, set[str]]]:
-    """(rank, start, hit, sentence, terms) for every sentence worth quoting (headings and fragments skipped)."""
-    out = []
+def _is_list_item(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    return _LIST_LINE.match(text, line_start) is not None and line_start <= start
+
+
+def _block_after(text: str, spans: list[tuple[int, int]], i: int) -> int:
+    """End of the code block or list that follows span i (bounded), or span i's own end when none does."""
+    end = spans[i][1]
+    limit = spans[i][0] + MAX_BLOCK_CHARS
+    if i + 1 < len(spans) and text[spans[i + 1][0] :].startswith(("```", "~~~")):
+        return spans[i + 1][1] if spans[i + 1][1] <= limit + MAX_BLOCK_CHARS else end
+    items = 0
+    for start, stop in spans[i + 1 :]:
+        if not _is_list_item(text, start) or stop > limit or items >= MAX_LIST_ITEMS:
+            break
+        end, items = stop, items + 1
+    return end
+
+
+def _script_neutral(quote: str) -> bool:
+    """Code, or a quote whose letters are mostly in paths and identifiers: in no natural language."""
+    if quote.lstrip().startswith(("```", "~~~")):
+        return True
+    covered = [False] * len(quote)
+    for m in (*_IDENTIFIER.finditer(quote), *_INLINE_CODE.finditer(quote)):
+        covered[m.start() : m.end()] = [True] * (m.end() - m.start())
+    letters = sum(c.isalpha() for c in quote)
+    in_ids = sum(c.isalpha() for c, inside in zip(quote, covered) if inside)
+    return letters > 0 and in_ids * 2 >= letters
+
+
+def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, int, Hit, str, set[str]]]:
+    """(rank, start, end, hit, quote, terms) for every sentence worth quoting (headings and fragments skipped)."""
+    out: list[tuple[int, int, int, Hit, str, set[str]]] = []
     for rank, hit in enumerate(hits):
         headings = {normalize(h) for h in hit.heading_path}
-        for start, end in split_sentences(hit.text):
-            sentence = hit.text[start : min(end, start + MAX_SENTENCE_CHARS)]
-            terms = _terms(sentence)
+        spans = split_sentences(hit.text)
+        found = len(out)
+        for i, (start, end) in enumerate(spans):
+            sentence = hit.text[start:end]
+            if sentence.rstrip().endswith((":", "：")):
+                end = _block_after(hit.text, spans, i)
+            elif end - start > MAX_SENTENCE_CHARS:
+                end = start + MAX_SENTENCE_CHARS
+            quote = hit.text[start:end]
+            terms = _terms(quote)
             if len(terms) >= MIN_TERMS and normalize(sentence.lstrip("#").strip()) not in headings:
-                out.append((rank, start, hit, sentence, terms))
+                out.append((rank, start, end, hit, quote, terms))
+        items = [(a, b) for a, b in spans if _is_list_item(hit.text, a)][:MAX_LIST_ITEMS]
+        if items and (len(out) == found or len(items) >= 2):
+            # a list under a heading (paths, options): the whole list is a quote, about what its heading says
+            start, end = items[0][0], items[-1][1]
+            quote = hit.text[start:end]
+            terms = _terms(quote) | _terms(" ".join(hit.heading_path[-1:]))
+            if len(terms) >= MIN_TERMS and end - start <= MAX_BLOCK_CHARS:
+                out.append((rank, start, end, hit, quote, terms))
     return out
 
 
@@ -116,32 +149,56 @@ def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCE
     if not query or not candidates:
         return []
     n = len(candidates)
-    weight = {t: math.log(1 + n / (1 + sum(t in c[4] for c in candidates))) for t in query}
+    weight = {t: math.log(1 + n / (1 + sum(t in c[5] for c in candidates))) for t in query}
     for t in _identifiers(question):  # a whole identifier is the most specific evidence a question holds
         weight[t] *= _IDENTIFIER_WEIGHT
     total = sum(weight.values())
     question_cjk = _mostly_cjk(question)
     scored = []
-    for rank, start, hit, sentence, terms in candidates:
+    for rank, start, end, hit, quote, terms in candidates:
         overlap = query & terms
         if overlap:
             score = sum(weight[t] for t in overlap) / total + _RANK_BONUS / (rank + 1)
-            score += _SAME_SCRIPT_BONUS if _mostly_cjk(sentence) == question_cjk else 0.0
-            score *= _CODE_FACTOR if _looks_like_code(sentence) else 1.0
-            scored.append((score, rank, start, hit, sentence))
+            same = _mostly_cjk(quote) == question_cjk or _script_neutral(quote)
+            score += _SAME_SCRIPT_BONUS if same else 0.0
+            lead = quote.split("```", 1)[0] if "```" in quote and not quote.startswith("```") else quote
+            score *= _CODE_FACTOR if _looks_like_code(lead) else 1.0
+            scored.append((score, rank, start, end, hit, quote, same))
+    if any(s[6] for s in scored):  # the question's language first: others only when none of its sentences matches
+        scored = [s for s in scored if s[6]]
     if not scored:
         return []
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     best = scored[0][0]
     picked: list[tuple[Hit, str, float]] = []
-    seen: set[str] = set()
-    for score, _, _, hit, sentence in scored:
+    taken: list[tuple[str, int, int, str]] = []  # (source, document start, end, compact text) of picked quotes
+    for score, _, start, end, hit, quote, _ in scored:
         if score < best * MIN_SHARE or len(picked) >= limit:
             break
-        if sentence not in seen:
-            seen.add(sentence)
-            picked.append((hit, sentence, round(score, 4)))
+        where = (hit.source, hit.char_start + start, hit.char_start + end)
+        text = compact(quote)
+        if any(_overlaps(where, t) or text in t[3] or t[3] in text for t in taken):
+            continue  # the same sentence from an overlapping neighbour chunk, or a repeat
+        taken.append((*where, text))
+        picked.append((hit, quote, round(score, 4)))
     return picked
+
+
+def _overlaps(a: tuple[str, int, int], b: tuple[str, int, int, str]) -> bool:
+    return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+def render_quote(quote: str, n: int) -> str:
+    """A quote as answer text with its marker: prose on one line, code blocks kept as fenced code."""
+    if "```" not in quote and "~~~" not in quote:
+        return f"{' '.join(quote.split())} [{n}]"
+    fence = "```" if "```" in quote else "~~~"
+    lead, _, rest = quote.partition(fence)
+    lead = " ".join(lead.split())
+    block = fence + rest.rstrip()
+    if not block.endswith(fence):
+        block += "\n" + fence
+    return f"{lead} [{n}]\n\n{block}\n" if lead else f"[{n}]\n\n{block}\n"
 
 
 def extractive_answer(
@@ -152,11 +209,15 @@ def extractive_answer(
     citations = tuple(
         make_citation(n, hit, sentence, verified=True, score=1.0) for n, (hit, sentence, _) in enumerate(picked, 1)
     )
-    text = " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in citations) if citations else NOT_FOUND
+    parts = [render_quote(c.quote, c.n) for c in citations]
+    text = "\n".join(parts) if any("\n" in p for p in parts) else " ".join(parts)
+    claims = tuple(Claim(text=" ".join(c.quote.split()) if "```" not in c.quote else c.quote.strip(), citations=(c.n,),
+                         verified=True) for c in citations)
     return Answer(
-        question=question, answerable=bool(citations), answer=text, mode="extractive", citations=citations,
-        hits=tuple(hits), model=None, timings=timings or Timings(), warnings=tuple(warnings), query=query or question,
+        question=question, answerable=bool(citations), answer=text.strip() if citations else NOT_FOUND,
+        mode="extractive", citations=citations, hits=tuple(hits), model=None, timings=timings or Timings(),
+        warnings=tuple(warnings), query=query or question, claims=claims,
     )
 
 
-__all__ = ["MAX_SENTENCES", "extractive_answer", "pick_sentences", "split_sentences"]
+__all__ = ["MAX_SENTENCES", "extractive_answer", "pick_sentences", "render_quote", "split_sentences"]

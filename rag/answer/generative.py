@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 from ingest.chunking import estimate_tokens
 from rag.answer import prompts
-from rag.answer.citations import build_citations, source_ids
-from rag.answer.context import format_sources, pack_context
+from rag.answer.citations import source_ids
+from rag.answer.claims import assemble
+from rag.answer.context import format_sources, new_key, pack_context
 from rag.answer.partial_json import StringFieldStream
 from rag.answer.types import UNANSWERABLE, Answer, Timings
 from rag.config import Settings
@@ -111,11 +112,13 @@ class GenerativeAnswerer:
         if len(packed) < len(hits):
             warnings.append(f"context budget ({budget} tokens) fits {len(packed)} of {len(hits)} retrieved chunks")
         labels = dict(zip(source_ids(packed), packed))
+        key = new_key()
+        system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
-            prompts.USER, self.settings.prompts_dir, context=format_sources(packed), question=question,
-            ids=", ".join(labels),
+            prompts.USER, self.settings.prompts_dir, context=format_sources(packed, key), question=question,
+            ids=", ".join(labels), key=key,
         )
-        needed = overhead + sum(estimate_tokens(h.text) + 12 for h in packed) + ANSWER_TOKENS
+        needed = overhead + sum(estimate_tokens(h.text) + 20 for h in packed) + ANSWER_TOKENS
         num_ctx = -(-needed // NUM_CTX_STEP) * NUM_CTX_STEP
         if cap:
             num_ctx = min(num_ctx, cap)
@@ -138,7 +141,8 @@ class GenerativeAnswerer:
     ) -> Iterator[str | Answer]:
         """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`."""
         req = self._request(question, hits)
-        field = StringFieldStream("answer")
+        claims = "claim" in json.dumps(req.schema)
+        field = StringFieldStream("claim", nested=True) if claims else StringFieldStream("answer")
         content: list[str] = []
         final: Any = None
         for chunk in self.backend.chat(self.model, req.messages, format=req.schema, options=req.options, stream=True):
@@ -156,7 +160,8 @@ class GenerativeAnswerer:
             more, data = self._reply_with_retry(req, [str(exc)])
             replies += more
             if not field.done:
-                yield str(data.get("answer", ""))
+                yield str(data.get("answer", "")) if not claims else " ".join(
+                    str(c.get("claim", "")) for c in data.get("citations") or [] if isinstance(c, dict))
         yield self._finish(question, req, data, replies, query or question, retrieval_ms)
 
     def _reply_with_retry(self, req: _Request, problems: list[str]) -> tuple[list[Any], dict[str, Any]]:
@@ -174,18 +179,22 @@ class GenerativeAnswerer:
         self, question: str, req: _Request, data: dict[str, Any], replies: list[Any], query: str, retrieval_ms: float
     ) -> Answer:
         warnings = list(req.warnings)
-        answerable = bool(data.get("answerable"))
-        text = str(data.get("answer") or "").strip()
-        citations = build_citations(data.get("citations") or [], req.labels, strict=self.settings.strict, warnings=warnings)
+        answerable = bool(data.get("answerable", True))
+        built = assemble(data, req.labels, question, strict=self.settings.strict)
+        warnings += built.warnings
+        claims, citations, text = built.claims, built.citations, built.text.strip()
+        refused = answerable and not text and any("--strict: dropped" in w and "claim" in w for w in built.warnings)
+        if not text:
+            answerable = False
         if not answerable:
-            citations = ()
-            text = text or UNANSWERABLE
-        elif _LABELS_ONLY.fullmatch(text):
+            claims, citations = (), ()
+            text = UNSUPPORTED_ANSWER if refused else str(data.get("answer") or "").strip() or UNANSWERABLE
+        elif _LABELS_ONLY.fullmatch(" ".join(c.text for c in claims) or text):
             warnings.append(LABELS_ONLY_WARNING)
         if answerable and not any(c.verified for c in citations):
             warnings.append(UNSUPPORTED_WARNING)
             if self.settings.strict:
-                answerable, text, citations = False, UNSUPPORTED_ANSWER, ()
+                answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_eval_count or 0) >= num_ctx - 1:
@@ -198,7 +207,7 @@ class GenerativeAnswerer:
         return Answer(
             question=question, answerable=answerable, answer=text, mode="generative", citations=citations,
             hits=req.hits, model=self.model, timings=_timings(replies, retrieval_ms), warnings=tuple(warnings),
-            query=query,
+            query=query, claims=claims,
         )
 
 

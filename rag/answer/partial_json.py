@@ -1,4 +1,4 @@
-"""Incremental extraction of one top-level string field from JSON text that arrives in pieces.
+"""Incremental extraction of one string field (top-level, or every nested occurrence) from JSON text that arrives in pieces.
 
 Used to print the `answer` of a streamed structured reply as it is generated:
 
@@ -20,10 +20,14 @@ class StringFieldStream:
     pairs split across pieces) are decoded. Non-string values of the field yield nothing.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, nested: bool = False) -> None:
         self.name = name
+        self.nested = nested
+        """Capture the field in every object at any depth (e.g. each item's "claim"), joined by single spaces."""
         self.done = False
-        """True once the field's closing quote was read."""
+        """True once the field's closing quote was read (with `nested`: at least once)."""
+        self._count = 0
+        self._pending_space = False
         self._stack: list[str] = []  # open containers: "{" or "["
         self._expect_key = False
         self._in_string = False
@@ -60,6 +64,9 @@ class StringFieldStream:
         if self._is_key:
             self._key.append(text)
         elif self._capturing:
+            if self._pending_space:
+                out.append(" ")
+                self._pending_space = False
             out.append(text)
 
     def _string_char(self, ch: str, out: list[str]) -> None:
@@ -87,11 +94,12 @@ class StringFieldStream:
             elif self._capturing:
                 self._capturing = False
                 self.done = True
+                self._count += 1
         else:
             self._emit(ch, out)
 
     def _structure_char(self, ch: str) -> None:
-        top_object = self._stack == ["{"]
+        top_object = self._stack == ["{"] or (self.nested and bool(self._stack) and self._stack[-1] == "{")
         if ch in "{[":
             self._stack.append(ch)
             self._expect_key = ch == "{"
@@ -103,7 +111,10 @@ class StringFieldStream:
             self._in_string = True
             self._is_key = top_object and self._expect_key
             self._key = []
-            self._capturing = top_object and not self._expect_key and self._last_key == self.name and not self.done
+            self._capturing = (top_object and not self._expect_key and self._last_key == self.name
+                               and (self.nested or not self.done))
+            if self._capturing and self._count:
+                self._pending_space = True
         elif ch == ":" and top_object:
             self._expect_key = False
         elif ch == "," and top_object:

@@ -44,6 +44,24 @@ class Citation(Result):
     """The quote was found in the cited chunk (normalised fuzzy containment, `match_score >= threshold`)."""
     match_score: float
     """1.0: exact after normalisation; lower: best fuzzy alignment ratio."""
+    reattributed_from: str | None = None
+    """When the model cited another source for this quote (not found there) and the quote is verbatim in this chunk:
+    the chunk id the model gave. None: the citation is where the model put it."""
+
+
+@dataclass(frozen=True)
+class Claim(Result):
+    """One sentence of the answer with the citations that support it (the `[n]` markers in `Answer.answer`)."""
+
+    text: str
+    """The claim as written, without markers."""
+    citations: tuple[int, ...]
+    """`Citation.n` of its supporting citations."""
+    verified: bool
+    """At least one of its citations is verified."""
+    flags: tuple[str, ...] = ()
+    """Problems found: "unsupported" (no verified quote), "inconsistent" (a number, date or name absent from its
+    evidence), "link removed" (a URL or image not in its cited chunks)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +96,8 @@ class Answer(Result):
     """Things the user should know: fallbacks, dropped citations, a prompt that may have been cut."""
     query: str = ""
     """The query used for retrieval (a chat follow-up rewritten to stand alone; else the question)."""
+    claims: tuple[Claim, ...] = ()
+    """The answer sentence by sentence, each with its citations (generative and extractive answers)."""
 
 
 def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timings, reason: str) -> Answer:
@@ -93,4 +113,4 @@ def elapsed_ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
-__all__ = ["NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Timings", "abstained", "elapsed_ms"]
+__all__ = ["NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Claim", "Timings", "abstained", "elapsed_ms"]

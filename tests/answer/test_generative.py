@@ -34,7 +34,8 @@ def _generator(ollama, **overrides) -> GenerativeAnswerer:
 def test_schema_enum_is_exactly_the_given_ids() -> None:
     schema = prompts.answer_schema(LABELS)
     assert schema["properties"]["citations"]["items"]["properties"]["id"]["enum"] == LABELS
-    assert set(schema["required"]) == {"answerable", "answer", "citations"}
+    assert set(schema["required"]) == {"answerable", "citations"}  # issue 17: per-claim items, verdict last
+    assert list(schema["properties"]) == ["citations", "answerable"]
     jsonschema.Draft202012Validator.check_schema(schema)
     with pytest.raises(ValueError):
         prompts.answer_schema([])
@@ -42,12 +43,12 @@ def test_schema_enum_is_exactly_the_given_ids() -> None:
 
 def test_parse_reply_rejects_bad_json_and_foreign_ids() -> None:
     schema = prompts.answer_schema(LABELS)
-    good = {"answerable": True, "answer": "x", "citations": [{"id": "S2", "quote": "q"}]}
+    good = {"citations": [{"id": "S2", "quote": "q", "claim": "x"}], "answerable": True}
     assert parse_reply(json.dumps(good), schema) == good
     with pytest.raises(_InvalidReply, match="not JSON"):
         parse_reply('{"answer": "cut', schema)
     with pytest.raises(_InvalidReply, match="citations/0/id"):
-        parse_reply(json.dumps(good | {"citations": [{"id": "secret.pdf", "quote": "q"}]}), schema)
+        parse_reply(json.dumps(good | {"citations": [{"id": "secret.pdf", "quote": "q", "claim": "x"}]}), schema)
 
 
 def test_prompt_override_folder_replaces_a_single_file(tmp_path) -> None:
@@ -92,19 +93,19 @@ def test_generative_answer_cites_only_retrieved_chunks(ollama) -> None:
 
 
 def test_injected_citation_outside_the_set_is_dropped(ollama) -> None:
-    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "see secret",
-                                     "citations": [{"id": "S3", "quote": "cite secret.pdf"}]})]
+    ollama.chat_reply = [json.dumps({"citations": [{"id": "S3", "quote": "cite secret.pdf", "claim": "see secret"}],
+                                     "answerable": True})]
     answer = _generator(ollama).answer("What is the secret?", HITS)
     assert [c.source for c in answer.citations] == ["docs/evil.md"]  # cited only as the retrieved chunk it is
-    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q"}]})] * 2
+    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q", "claim": "x"}]})] * 2
     with pytest.raises(ModelOutputError):  # the enum forbids it: schema violation twice
         _generator(ollama).answer("What is the secret?", HITS)
 
 
 def test_unverified_quote_is_marked_and_strict_drops_it(ollama) -> None:
-    reply = json.dumps({"answerable": True, "answer": "Vectors.",
-                        "citations": [{"id": "S1", "quote": "One vector per input."},
-                                      {"id": "S2", "quote": "Chat replies are carried by pigeons."}]})
+    reply = json.dumps({"answerable": True,
+                        "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "Vectors."},
+                                      {"id": "S2", "quote": "Chat replies are carried by pigeons.", "claim": ""}]})
     ollama.chat_reply = [reply]
     answer = _generator(ollama).answer("q", HITS)
     assert [c.verified for c in answer.citations] == [True, False]
@@ -122,16 +123,16 @@ def test_answer_without_verified_support_is_flagged_and_strict_refuses_it(ollama
     ollama.chat_reply = [uncited]
     strict = _generator(ollama, strict=True).answer("q", HITS)
     assert not strict.answerable and strict.answer == UNSUPPORTED_ANSWER and strict.citations == ()
-    supported = json.dumps({"answerable": True, "answer": "S1",
-                            "citations": [{"id": "S1", "quote": "One vector per input."}]})
+    supported = json.dumps({"answerable": True,
+                            "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "S1"}]})
     ollama.chat_reply = [supported]
     labels_only = _generator(ollama).answer("q", HITS)
     assert UNSUPPORTED_WARNING not in labels_only.warnings and LABELS_ONLY_WARNING in labels_only.warnings
 
 
 def test_model_says_unanswerable(ollama) -> None:
-    ollama.chat_reply = [json.dumps({"answerable": False, "answer": "",
-                                     "citations": [{"id": "S1", "quote": "One vector per input."}]})]
+    ollama.chat_reply = [json.dumps({"answerable": False,
+                                     "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "x"}]})]
     answer = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
     assert not answer.answerable and answer.citations == () and answer.answer
     assert answer.mode == "generative"
@@ -167,7 +168,8 @@ def test_streaming_yields_pieces_then_the_verified_answer(ollama) -> None:
     items = list(_generator(ollama).stream("What does the embed endpoint return?", HITS))
     pieces, final = items[:-1], items[-1]
     assert len(pieces) >= 2 and all(isinstance(p, str) for p in pieces)
-    assert "".join(pieces) == final.answer
+    assert "".join(pieces) == " ".join(c.text for c in final.claims)  # the final answer adds the [n] markers
+    assert final.answer.startswith(final.claims[0].text.rstrip("."))
     assert final.citations and all(c.id in {h.id for h in HITS} for c in final.citations)
     assert ollama.bodies("/api/chat")[-1]["stream"] is True
 

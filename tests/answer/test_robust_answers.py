@@ -40,9 +40,9 @@ def _citing(foreign: str, *, fixed_after: int | None = None):
     def reply(body: dict) -> str:
         calls[0] += 1
         enum = body["format"]["properties"]["citations"]["items"]["properties"]["id"]["enum"]
-        cited = [{"id": enum[0], "quote": "x"}]
+        cited = [{"id": enum[0], "quote": "x", "claim": "See the secret file."}]
         if fixed_after is None or calls[0] < fixed_after:
-            cited.append({"id": foreign, "quote": "launch codes"})
+            cited.append({"id": foreign, "quote": "launch codes", "claim": ""})
         return json.dumps({"answerable": True, "answer": "See the secret file.", "citations": cited})
 
     return reply

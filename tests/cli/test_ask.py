@@ -66,7 +66,7 @@ def test_scripted_reply_citing_a_foreign_id_is_an_error_not_a_citation(index, ol
 
 def test_strict_drops_unverified_quotes(index, ollama) -> None:
     reply = json.dumps({"answerable": True, "answer": "Vectors.", "citations": [
-        {"id": "S1", "quote": "Zebras are striped horses."}]})
+        {"id": "S1", "quote": "Zebras are striped horses.", "claim": "Vectors."}]})
     ollama.chat_reply = [reply] * 3
     loose = _json(_ask(index, QUESTION, "--json"))
     assert [c["verified"] for c in loose["citations"]] == [False]
@@ -104,7 +104,8 @@ def test_stream_prints_text_then_sources(index, ollama) -> None:
     lines = _ask(index, QUESTION, "--stream", "--json").stdout.splitlines()
     objects = [json.loads(line) for line in lines]
     assert all("delta" in o for o in objects[:-1]) and objects[-1]["mode"] == "generative"
-    assert "".join(o["delta"] for o in objects[:-1]) == objects[-1]["answer"]
+    # issue 17: the deltas are the claims as generated; the final answer adds the verified [n] markers
+    assert "".join(o["delta"] for o in objects[:-1]) == " ".join(c["text"] for c in objects[-1]["claims"])
 
 
 def test_chat_model_none_gives_an_extractive_answer(index, ollama) -> None:

@@ -1,0 +1,94 @@
+"""Per-claim answers over the fake Ollama (real sockets): evidence before verdict, inline markers, re-attribution,
+and the lexical consistency check."""
+from __future__ import annotations
+
+import json
+import re
+
+from support.hits import HITS
+
+from rag.answer.types import UNANSWERABLE
+from rag.answer.claims import mismatches, with_markers
+from rag.config import Settings
+from rag.answer.generative import GenerativeAnswerer
+from rag.ollama import Client
+
+QUESTION = "What does the embed endpoint return?"
+
+
+def _generator(ollama, **overrides) -> GenerativeAnswerer:
+    return GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
+
+
+def _reply(*items: tuple[str, str, str], answerable: bool = True) -> list[str]:
+    return [json.dumps({"citations": [{"id": i, "quote": q, "claim": c} for i, q, c in items],
+                        "answerable": answerable})]
+
+
+def test_schema_puts_evidence_before_the_claim_and_the_verdict_last(ollama) -> None:
+    answer = _generator(ollama).answer(QUESTION, HITS)
+    schema = ollama.bodies("/api/chat")[-1]["format"]
+    assert list(schema["properties"]) == ["citations", "answerable"]
+    assert list(schema["properties"]["citations"]["items"]["properties"]) == ["id", "quote", "claim"]
+    assert schema["properties"]["citations"]["items"]["properties"]["id"]["enum"] == ["S1", "S2", "S3"]
+    assert answer.answerable and answer.claims
+    claim = answer.claims[0]
+    assert claim.verified and claim.citations == (1,) and claim.flags == ()
+    assert answer.answer == with_markers(claim.text, [1]) and "[1]" in answer.answer
+    assert answer.to_dict()["claims"][0]["citations"] == [1]
+
+
+def test_each_claim_carries_its_own_citations_and_markers(ollama) -> None:
+    ollama.chat_reply = _reply(("S1", "The embed endpoint returns a list of embeddings.", "It returns embeddings."),
+                               ("S1", "One vector per input.", "There is one vector per input."),
+                               ("S2", "Chat replies stream as JSON lines.", "There is one vector per input."))
+    answer = _generator(ollama).answer(QUESTION, HITS)
+    assert [c.text for c in answer.claims] == ["It returns embeddings.", "There is one vector per input."]
+    assert [c.citations for c in answer.claims] == [(1,), (2, 3)]
+    assert answer.answer == "It returns embeddings [1]. There is one vector per input [2][3]."
+    assert [c.id for c in answer.citations] == [HITS[0].id, HITS[0].id, HITS[1].id]
+
+
+def test_a_quote_under_the_wrong_label_is_moved_to_the_chunk_that_has_it(ollama) -> None:
+    ollama.chat_reply = _reply(("S1", "Chat replies stream as JSON lines.", "Replies stream as JSON lines."))
+    answer = _generator(ollama).answer("How do chat replies stream?", HITS)
+    (citation,) = answer.citations
+    assert citation.id == HITS[1].id and citation.source == "docs/chat.md"
+    assert citation.verified and citation.reattributed_from == HITS[0].id
+    assert any("re-attributed" in w for w in answer.warnings)
+    assert answer.claims[0].verified
+
+
+def test_a_claim_whose_number_its_quote_does_not_have_is_flagged_and_strict_drops_it(ollama) -> None:
+    items = (("S1", "One vector per input.", "There are 3 vectors per input."),)
+    ollama.chat_reply = _reply(*items)
+    loose = _generator(ollama).answer("How many vectors per input?", HITS)
+    assert loose.claims[0].flags == ("inconsistent",) and any("says 3" in w for w in loose.warnings)
+    ollama.chat_reply = _reply(*items)
+    strict = _generator(ollama, strict=True).answer("How many vectors per input?", HITS)
+    assert not strict.answerable and strict.claims == () and strict.citations == ()
+
+
+def test_consistency_check_reads_numbers_from_quotes_and_names_from_chunks() -> None:
+    chunk = "Louis XIV of France. He began his personal rule in 1661 after Mazarin died."
+    assert mismatches("Louis began his rule in 1643.", ["He began his personal rule in 1661"], [chunk], "q") == ["1643"]
+    assert mismatches("Louis began his rule in 1661.", ["He began his personal rule in 1661"], [chunk], "q") == []
+    assert mismatches("It was built by Colbert in 1661.", ["rule in 1661"], [chunk], "q") == ["Colbert"]
+    assert mismatches("It has 1,000 users.", ["1000 users"], ["1000 users"], "q") == []
+    assert mismatches("他在1949年到达北京。", ["1949年，他到达北京"], ["1949年"], "q") == []
+
+
+def test_verdict_false_or_no_claims_is_an_abstention(ollama) -> None:
+    ollama.chat_reply = _reply(("S1", "One vector per input.", "One vector."), answerable=False)
+    answer = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
+    assert not answer.answerable and answer.answer == UNANSWERABLE and answer.claims == ()
+    ollama.chat_reply = _reply()
+    empty = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
+    assert not empty.answerable and empty.citations == ()
+
+
+def test_streamed_claims_are_the_final_claims(ollama) -> None:
+    items = list(_generator(ollama).stream(QUESTION, HITS))
+    pieces, final = items[:-1], items[-1]
+    assert pieces and "".join(pieces) == " ".join(c.text for c in final.claims)
+    assert re.search(r"\[1\]", final.answer)
