@@ -4,6 +4,7 @@ Command (from the repo root; needs ../shared/eval/scifact):
 
     python benchmarks/bench_retrieval.py            # the modes with the shipped defaults, plus the variant grid
     python benchmarks/bench_retrieval.py --quick    # the modes only
+    python benchmarks/bench_retrieval.py --ranking  # fusion, heading text, near-duplicate collapse on all sets
 
 Code path: the layers directly, not RAG.index over generated files (the folder walk and Chroma writes add nothing to
 ranking quality and cost minutes). Each abstract is one document, "title\\ntext", embedded with rag.minilm (the
@@ -202,4 +203,9 @@ def _variants(
 
 
 if __name__ == "__main__":
-    main()
+    if "--ranking" in sys.argv[1:]:
+        from _ranking import main as ranking_main
+
+        ranking_main()
+    else:
+        main()

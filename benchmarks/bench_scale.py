@@ -1,0 +1,190 @@
+"""Scale curve: build time without embedding, disk, query latency without model time, peak RSS, incremental costs.
+
+Command (from the repo root; no data needed):
+
+    python benchmarks/bench_scale.py                       # 10k and 100k chunks
+    python benchmarks/bench_scale.py --sizes 10000 --noop-files 10000
+
+Corpus: bench_query's synthetic index (N chunks of ~120 Zipf pseudo-words, 100 chunks per file, random unit vectors,
+written through rag.catalog + rag.store + rag.bm25), built under $RAG_SCALE_DIR (default /tmp/rag-scale). Per size:
+- build: seconds for catalog + Chroma + BM25 (no embedding), and disk per part;
+- query: bench_query's measurement in a fresh process (p50/p95 ms of retrieve and ask without model time, peak RSS);
+- one changed file (100 chunks): catalog commit + Chroma upsert of 100 random vectors + `bm25.refresh`, against a
+  full BM25 rebuild; the BM25 no-op check (`bm25.is_current`, header only);
+- `rag status`: `python -m rag status` wall time (process start included) and `index_status()` in-process.
+With --noop-files F: F one-line text files indexed for real with the built-in embedder, then the wall time of a
+second, no-op `python -m rag index` over them (end to end, process start included).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import REPO, machine, save_json, table  # noqa: E402
+from bench_query import CHUNKS_PER_FILE, _texts, build  # noqa: E402
+
+SCALE = Path(os.environ.get("RAG_SCALE_DIR", "/tmp/rag-scale"))
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False"}
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
+        path.stat().st_size if path.exists() else 0)
+
+
+def _disk(folder: Path) -> dict[str, float]:
+    """MiB per part of the index folder."""
+    from rag.layout import layout
+
+    lay = layout(folder, None, "default")
+    bm25 = sum(p.stat().st_size for p in lay.bm25.parent.glob(lay.bm25.name + ".*"))
+    chroma = _du(lay.chroma_dir) if lay.chroma_dir else 0
+    return {"catalog": _du(lay.catalog) / 2**20, "bm25": bm25 / 2**20, "chroma": chroma / 2**20,
+            "total": _du(folder) / 2**20}
+
+
+def _wall(cmd: list[str], repeat: int = 3) -> float:
+    """Median wall seconds of a subprocess (check=True)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=ENV)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def _incremental(n: int, folder: Path) -> dict[str, float]:
+    """One 100-chunk file changed in the n-chunk index: the costs other than embedding."""
+    from ingest.chunking import Chunk
+
+    from rag import bm25
+    from rag.catalog import Catalog, FileRecord
+    from rag.layout import layout
+    from rag.store import ChromaStore
+
+    lay = layout(folder, None, "default")
+    store = ChromaStore(folder, None, "default")
+    out: dict[str, float] = {}
+    with Catalog(lay.catalog, collection="default") as catalog:
+        started = time.perf_counter()
+        assert bm25.is_current(lay.bm25, catalog.generation()) or bm25.refresh(catalog, lay.bm25)
+        out["bm25_noop_check_ms"] = (time.perf_counter() - started) * 1000
+        source = "synthetic/file00000.txt"
+        texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=int(time.time()))]
+        chunks, pos = [], 0
+        for ordinal, text in enumerate(texts):
+            chunks.append(Chunk(id=f"changed{time.time_ns()}{ordinal:04d}", text=text, source=source,
+                                ordinal=ordinal, char_start=pos, char_end=pos + len(text), page_start=None,
+                                page_end=None, heading_path=(), file_sha256="1" * 64))
+            pos += len(text) + 1
+        record = FileRecord(source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64, kind="text",
+                            chunks=len(chunks))
+        vectors = np.random.default_rng(3).standard_normal((len(chunks), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        started = time.perf_counter()
+        store.upsert(chunks, list(vectors), ["text"] * len(chunks))
+        dropped = catalog.commit_files([(record, chunks)])
+        store.delete(sorted(dropped))
+        out["store_and_catalog_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        bm25.refresh(catalog, lay.bm25)
+        out["bm25_incremental_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        bm25.build(catalog.iter_chunks(), catalog.generation())
+        out["bm25_full_build_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        assert bm25.load(lay.bm25) is not None
+        out["bm25_load_s"] = time.perf_counter() - started
+    out["one_file_total_s"] = out["store_and_catalog_s"] + out["bm25_incremental_s"]
+    return out
+
+
+def _status(folder: Path) -> dict[str, float]:
+    from rag.config import Settings
+    from rag.index_status import index_status
+
+    settings = Settings.resolve(index_dir=folder)
+    started = time.perf_counter()
+    index_status(settings)
+    first = time.perf_counter() - started
+    return {"status_cli_s": _wall([sys.executable, "-m", "rag", "status", "--index", str(folder)]),
+            "status_inprocess_first_s": first}
+
+
+def _query(n: int, folder: Path) -> dict[str, Any]:
+    code = ("import sys, json; sys.path.insert(0, 'benchmarks'); import bench_query as q; from pathlib import Path; "
+            f"print(json.dumps(q.measure({n}, Path({str(folder)!r}))))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _noop_index(files: int) -> dict[str, float]:
+    docs, idx = SCALE / f"noop_{files}" / "docs", SCALE / f"noop_{files}" / "index"
+    if not (SCALE / f"noop_{files}" / "indexed").exists():
+        docs.mkdir(parents=True, exist_ok=True)
+        for i in range(files):
+            sub = docs / f"d{i // 500:03d}"
+            sub.mkdir(exist_ok=True)
+            (sub / f"f{i:05d}.txt").write_text(f"File {i} says the port is {10000 + i}.\n", encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend",
+                        "builtin"], check=True, capture_output=True, env=ENV)
+        (SCALE / f"noop_{files}" / "indexed").write_text(str(time.perf_counter() - started), encoding="utf-8")
+    cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "builtin"]
+    return {"files": files, "noop_index_cli_s": _wall(cmd),
+            "python_start_s": _wall([sys.executable, "-c", "import rag.cli"])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--noop-files", type=int, default=0)
+    parser.add_argument("--skip-query", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    results = []
+    for n in args.sizes:
+        folder = SCALE / f"query_{n}"
+        build(n, folder)
+        row: dict[str, Any] = {"chunks": n, "build_s": json.loads((folder / "built.json").read_text())["build_s"],
+                               "disk_mib": _disk(folder)}
+        if not args.skip_query:
+            row["query"] = _query(n, folder)
+        row["incremental"] = _incremental(n, folder)
+        row["status"] = _status(folder)
+        results.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    noop = _noop_index(args.noop_files) if args.noop_files else None
+    rows = []
+    for r in results:
+        q = r.get("query", {}).get("phases", {})
+        rows.append((f"{r['chunks']:,}", f"{r['build_s']:.0f}", f"{r['disk_mib']['total']:.0f}",
+                     f"{q['retrieve']['p50']:.1f} / {q['retrieve']['p95']:.1f}" if q else "-",
+                     f"{q['ask (no model)']['p50']:.1f} / {q['ask (no model)']['p95']:.1f}" if q else "-",
+                     f"{r['query']['rss_mib']:.0f}" if q else "-",
+                     f"{r['incremental']['one_file_total_s']:.2f}", f"{r['incremental']['bm25_incremental_s']:.2f}",
+                     f"{r['incremental']['bm25_full_build_s']:.1f}", f"{r['incremental']['bm25_noop_check_ms']:.1f}",
+                     f"{r['status']['status_cli_s']:.2f}"))
+    print(f"Scale ({machine()})")
+    print(table(["chunks", "build s", "disk MiB", "retrieve p50/p95 ms", "ask p50/p95 ms", "peak RSS MiB",
+                 "1 file changed s", "BM25 update s", "BM25 full build s", "BM25 no-op check ms", "rag status s"],
+                rows))
+    if noop:
+        print(f"\nno-op `rag index` of {noop['files']:,} files: {noop['noop_index_cli_s']:.2f} s end to end "
+              f"(Python + `import rag.cli` alone: {noop['python_start_s']:.2f} s)")
+    save_json("bench_scale", {"machine": machine(), "results": results, "noop": noop})
+
+
+if __name__ == "__main__":
+    main()
