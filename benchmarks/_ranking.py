@@ -66,7 +66,8 @@ def embed(texts: list[str], name: str) -> np.ndarray:
 
 def _scifact() -> Dataset:
     folder = require("scifact", "corpus.jsonl", "queries_train.jsonl", "qrels_train.tsv")
-    units = [Unit(d["_id"], d["_id"], 0, 1, f"{d['title']}\n{d['text']}", ()) for d in read_jsonl(folder / "corpus.jsonl")]
+    docs = read_jsonl(folder / "corpus.jsonl")
+    units = [Unit(d["_id"], d["_id"], 0, 1, f"{d['title']}\n{d['text']}", ()) for d in docs]
     queries = {q["_id"]: q["text"] for q in read_jsonl(folder / "queries_train.jsonl")}
     qrels: dict[str, dict[str, float]] = defaultdict(dict)
     for line in (folder / "qrels_train.tsv").read_text(encoding="utf-8").splitlines()[1:]:
@@ -110,7 +111,7 @@ def legs(ds: Dataset, variant: str) -> tuple[Leg, Leg]:
 
 
 def evaluate(ds: Dataset, dense: Leg, sparse: Leg, fusion: str, *, collapse_dups: bool) -> dict[str, float]:
-    """Mean hit@6, MRR and nDCG@10 for one configuration; `fusion` is "rrf:C" or "score:W[:CJK_W]"."""
+    """Mean hit@6, MRR and nDCG@10 for one configuration; `fusion` is "rrf:C", "minmax:W[:CJK_W]" or "zscore:..."."""
     spans = {u.id: (u.source, u.start, u.end) for u in ds.units}
     texts = {u.id: u.text for u in ds.units}
     kind, *params = fusion.split(":")
@@ -120,7 +121,7 @@ def evaluate(ds: Dataset, dense: Leg, sparse: Leg, fusion: str, *, collapse_dups
             fused = rrf([[c for c, _ in d], [c for c, _ in s]], int(params[0]))
         else:
             w = float(params[1]) if len(params) > 1 and is_cjk(query) else float(params[0])
-            fused = score_fusion(d, s, dense_weight=w)
+            fused = score_fusion(d, s, dense_weight=w, norm="minmax" if kind == "minmax" else "zscore")
         order = [c for c, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
         top = collapse(order, spans, texts, RETURNED) if collapse_dups else order[:RETURNED]
         sources: list[str | None] = [spans[c][0] for c in top]
@@ -130,8 +131,8 @@ def evaluate(ds: Dataset, dense: Leg, sparse: Leg, fusion: str, *, collapse_dups
     return {"hit@6": float(np.mean(hit)), "mrr": float(np.mean(rr)), "ndcg@10": float(np.mean(ndcg))}
 
 
-FUSIONS = ("rrf:10", "score:0.3", "score:0.4", "score:0.5", "score:0.55", "score:0.6", "score:0.65", "score:0.7")
-CJK = ("score:0.6:0.3", "score:0.6:0.2", "score:0.6:0.1", "score:0.6:0.0")
+FUSIONS = ("rrf:10", *(f"{n}:{w}" for n in ("minmax", "zscore") for w in (0.4, 0.5, 0.55, 0.6)))
+CJK = ("zscore:0.5:0.5", "zscore:0.5:0.3", "zscore:0.5:0.2", "zscore:0.5:0.1", "zscore:0.5:0.0", "minmax:0.55:0.2")
 
 
 def main() -> None:

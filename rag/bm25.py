@@ -292,7 +292,8 @@ def save(index: BM25Index, path: str | Path, files: dict[str, str] | None = None
 
 
 def _remove_unreferenced(stem: Path, segments: set[str], files_tag: str) -> None:
-    keep = {_segment_path(stem, t).name for t in segments} | {_files_path(stem, files_tag).name, _header_path(stem).name}
+    keep = {_segment_path(stem, t).name for t in segments}
+    keep |= {_files_path(stem, files_tag).name, _header_path(stem).name}
     legacy = {stem.name + ".npz"}  # format 1
     for p in stem.parent.glob(stem.name + ".*"):
         name = p.name

@@ -1,13 +1,17 @@
 """Combining the dense and BM25 legs, and dropping near-duplicate hits before the k are chosen.
 
-Two fusions: reciprocal rank fusion (ranks only) and score fusion (each leg's scores min-max scaled over its own
-candidates, then a weighted sum; a candidate a leg did not return scores 0 there). Score fusion keeps how far apart
-the candidates are, which ranks throw away; BENCHMARKS.md "## Retrieval" has the measurements behind the default.
+Three fusions: reciprocal rank fusion ("rrf", ranks only) and score fusion, where each leg's scores are normalised
+over its own candidates and summed with weights: "zscore" (standard scores; a candidate a leg did not return gets
+that leg's lowest) or "minmax" (scaled to [0, 1]; a missing candidate gets 0). Score fusion keeps how far apart the
+candidates are, which ranks throw away; BENCHMARKS.md "## Retrieval" has the measurements behind the default.
 
     >>> rrf([["a", "b"], ["b", "c"]], 10)["b"] > rrf([["a", "b"], ["b", "c"]], 10)["a"]
     True
-    >>> score_fusion([("a", 0.9), ("b", 0.5)], [("b", 12.0), ("c", 3.0)], dense_weight=0.5)
-    {'a': 0.5, 'b': 0.5, 'c': 0.0}
+    >>> dense, sparse = [("a", 0.9), ("b", 0.5)], [("b", 12.0), ("c", 3.0)]
+    >>> sorted(score_fusion(dense, sparse, dense_weight=0.5, norm="minmax").items())
+    [('a', 0.5), ('b', 0.5), ('c', 0.0)]
+    >>> sorted(score_fusion(dense, sparse, dense_weight=0.5).items())
+    [('a', 0.0), ('b', 0.0), ('c', -1.0)]
 """
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from typing import Literal
 
 from rag.text import is_cjk, tokenize
 
-Fusion = Literal["rrf", "score"]
-FUSIONS: tuple[Fusion, ...] = ("rrf", "score")
+Fusion = Literal["rrf", "zscore", "minmax"]
+FUSIONS: tuple[Fusion, ...] = ("rrf", "zscore", "minmax")
+Norm = Literal["zscore", "minmax"]
 NEAR_DUPLICATE_JACCARD = 0.8
 """Two hits whose token sets overlap this much (Jaccard) are near-duplicates: the lower-ranked one is dropped."""
 
@@ -31,30 +36,37 @@ def rrf(rankings: Sequence[Sequence[str]], k: int) -> dict[str, float]:
     return fused
 
 
-def _scaled(leg: Sequence[tuple[str, float]]) -> dict[str, float]:
-    """Min-max scale a leg's scores to [0, 1] (one candidate, or all equal: 1.0)."""
+def _normalised(leg: Sequence[tuple[str, float]], norm: Norm) -> tuple[dict[str, float], float]:
+    """A leg's scores normalised over its candidates, and the value for a candidate it did not return."""
     if not leg:
-        return {}
+        return {}, 0.0
     scores = [s for _, s in leg]
-    hi, lo = max(scores), min(scores)
-    return {cid: (s - lo) / (hi - lo) if hi > lo else 1.0 for cid, s in leg}
+    if norm == "minmax":
+        hi, lo = max(scores), min(scores)
+        return {cid: (s - lo) / (hi - lo) if hi > lo else 1.0 for cid, s in leg}, 0.0
+    mean = sum(scores) / len(scores)
+    sd = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5 or 1.0
+    z = {cid: (s - mean) / sd for cid, s in leg}
+    return z, min(z.values())
 
 
 def score_fusion(
-    dense: Sequence[tuple[str, float]], sparse: Sequence[tuple[str, float]], *, dense_weight: float
+    dense: Sequence[tuple[str, float]], sparse: Sequence[tuple[str, float]], *, dense_weight: float,
+    norm: Norm = "zscore",
 ) -> dict[str, float]:
-    """dense_weight * minmax(dense) + (1 - dense_weight) * minmax(BM25), over the union of candidates.
+    """dense_weight * norm(dense) + (1 - dense_weight) * norm(BM25), over the union of candidates.
 
     Args:
         dense: (id, cosine similarity) pairs; sparse: (id, BM25 score) pairs.
         dense_weight: in [0, 1]; when only one leg returned anything it gets the whole weight.
+        norm: "zscore" (a missing candidate gets the leg's lowest) or "minmax" (a missing candidate gets 0).
     """
     if not 0.0 <= dense_weight <= 1.0:
         raise ValueError(f"dense_weight must be in [0, 1], not {dense_weight}")
     if not dense or not sparse:
         dense_weight = 1.0 if dense else 0.0
-    a, b = _scaled(dense), _scaled(sparse)
-    return {cid: round(dense_weight * a.get(cid, 0.0) + (1.0 - dense_weight) * b.get(cid, 0.0), 9)
+    (a, a_missing), (b, b_missing) = _normalised(dense, norm), _normalised(sparse, norm)
+    return {cid: round(dense_weight * a.get(cid, a_missing) + (1.0 - dense_weight) * b.get(cid, b_missing), 9)
             for cid in a.keys() | b.keys()}
 
 
@@ -94,4 +106,4 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-__all__ = ["FUSIONS", "NEAR_DUPLICATE_JACCARD", "Fusion", "collapse", "dense_weight_for", "rrf", "score_fusion"]
+__all__ = ["FUSIONS", "NEAR_DUPLICATE_JACCARD", "Fusion", "Norm", "collapse", "dense_weight_for", "rrf", "score_fusion"]

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rag.catalog import Catalog
+from rag.chroma_count import embedded_count
 from rag.config import Settings
 from rag.errors import StoreError
 from rag.index_report import CollectionStatus, Status
 from rag.layout import IndexLayout, catalog_names, layout
 from rag.lock import WriterLock
-from rag.store import ChromaStore
 
 
 def _lock_holder(lay: IndexLayout) -> int | None:
@@ -35,10 +35,15 @@ def _collection_status(lay: IndexLayout) -> CollectionStatus:
         files, chunks = catalog.counts()
         records = catalog.files()
         last = catalog.last_indexed_at()
-    try:
-        vectors: int | None = ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False).count()
-    except StoreError:
-        vectors = None
+    vectors = embedded_count(lay.chroma_dir, lay.collection) if lay.chroma_dir is not None else None
+    if vectors is None:
+        # rag.store imports chromadb (seconds): only when the file cannot answer
+        from rag.store import ChromaStore
+
+        try:
+            vectors = ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False).count()
+        except StoreError:
+            vectors = None
     updated = manifest.updated_at if manifest and manifest.updated_at else None
     if updated is None and last:
         updated = datetime.fromtimestamp(last, timezone.utc).replace(microsecond=0).isoformat()

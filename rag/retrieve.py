@@ -90,7 +90,7 @@ class Retriever:
         embed_query: `text -> vector` with the index's embedding model (query prefix applied); None: no dense leg.
         bm25_path: path stem of the persisted BM25 index (`IndexLayout.bm25`).
         rrf_k: reciprocal rank fusion constant.
-        fusion: "rrf" or "score" (see rag.fusion).
+        fusion: "rrf", "zscore" or "minmax" (see rag.fusion).
         dense_weight: the dense leg's weight in score fusion; `dense_weight_cjk` replaces it for a Han/Kana query
             when the embedding model is not multilingual (rag.embed_langs; `multilingual` None: read the model name
             from the catalog's manifest).
@@ -198,8 +198,9 @@ class Retriever:
             return rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
         weight = self.dense_weight
         if dense and sparse:
-            weight = dense_weight_for(question, weight, multilingual=self.multilingual(), cjk_weight=self.dense_weight_cjk)
-        return score_fusion(dense, sparse, dense_weight=weight)
+            weight = dense_weight_for(question, weight, multilingual=self.multilingual(),
+                                      cjk_weight=self.dense_weight_cjk)
+        return score_fusion(dense, sparse, dense_weight=weight, norm=self.fusion)
 
     def _allowed_sources(self, path_glob: str | None, types: set[str]) -> set[str]:
         return {

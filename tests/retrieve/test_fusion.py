@@ -11,7 +11,7 @@ from rag.text import index_text
 def test_score_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
     dense = [("a", 0.90), ("b", 0.89), ("c", 0.20)]
     sparse = [("c", 30.0), ("a", 2.0), ("b", 1.0)]
-    fused = score_fusion(dense, sparse, dense_weight=0.5)
+    fused = score_fusion(dense, sparse, dense_weight=0.5, norm="minmax")
     # a: dense 1.0, BM25 (2-1)/29; c: dense 0, BM25 1.0; b: dense 0.986, BM25 0
     assert fused["a"] == pytest.approx(0.5 + 0.5 / 29, abs=1e-6)
     assert fused["c"] == pytest.approx(0.5) and fused["b"] == pytest.approx(0.5 * 0.69 / 0.70, abs=1e-6)
@@ -19,9 +19,20 @@ def test_score_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
     assert max(ranked, key=ranked.get) == "a"
 
 
+def test_zscore_fusion_gives_a_missing_candidate_the_legs_lowest_score() -> None:
+    dense = [("a", 0.8), ("b", 0.6), ("c", 0.4)]  # z: 1.2247, 0, -1.2247
+    sparse = [("d", 9.0), ("a", 3.0)]  # z: 1, -1
+    fused = score_fusion(dense, sparse, dense_weight=0.5)
+    assert fused["a"] == pytest.approx(0.5 * 1.2247449 - 0.5)
+    assert fused["d"] == pytest.approx(0.5 * -1.2247449 + 0.5), "d: missing from dense, so dense's lowest"
+    assert fused["c"] == pytest.approx(-1.2247449 / 2 - 0.5)
+    assert sorted(fused, key=fused.get, reverse=True) == ["a", "d", "b", "c"]
+
+
 def test_score_fusion_with_one_leg_is_that_leg_scaled() -> None:
-    assert score_fusion([], [("x", 4.0), ("y", 2.0)], dense_weight=0.7) == {"x": 1.0, "y": 0.0}
-    assert score_fusion([("x", 0.3)], [], dense_weight=0.2) == {"x": 1.0}
+    assert score_fusion([], [("x", 4.0), ("y", 2.0)], dense_weight=0.7, norm="minmax") == {"x": 1.0, "y": 0.0}
+    assert score_fusion([], [("x", 4.0), ("y", 2.0)], dense_weight=0.7) == {"x": 1.0, "y": -1.0}
+    assert score_fusion([("x", 0.3)], [], dense_weight=0.2) == {"x": 0.0}
     with pytest.raises(ValueError, match="dense_weight"):
         score_fusion([], [], dense_weight=1.5)
 
