@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import embed_cached, machine, plot, read_jsonl, require, save_json, table  # noqa: E402
 
 from rag import bm25, metrics  # noqa: E402
-from rag.config import DEFAULT_RRF_K  # noqa: E402
+from rag.config import DEFAULT_DENSE_WEIGHT, DEFAULT_FUSION, DEFAULT_RRF_K  # noqa: E402
+from rag.fusion import score_fusion  # noqa: E402
 from rag.retrieve import CANDIDATES_PER_K, MIN_CANDIDATES, rrf  # noqa: E402
 
 DEPTH = 100
@@ -77,6 +78,12 @@ def bm25_rankings(
         return [index.search(q, DEPTH) for q in queries]
     finally:
         bm25.K1, bm25.B, bm25.STEM, bm25.STOPWORDS = saved
+
+
+def _shipped_fusion(dense: Ranking, sparse: Ranking) -> Ranking:
+    fused = score_fusion(dense[:FUSE_DEPTH], sparse[:FUSE_DEPTH], dense_weight=DEFAULT_DENSE_WEIGHT,
+                         norm="minmax" if DEFAULT_FUSION == "minmax" else "zscore")
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def fuse_rrf(dense: Ranking, sparse: Ranking, c: int, weights: tuple[float, float] = (1.0, 1.0)) -> Ranking:
@@ -144,6 +151,9 @@ def main() -> None:
         ("bm25", f"k1={bm25.K1} b={bm25.B} stem={bm25.STEM} stopwords={bm25.STOPWORDS}", score(sparse, gold)),
         ("hybrid", f"RRF c={DEFAULT_RRF_K}, equal weights", score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K)), gold)),
     ]
+    if DEFAULT_FUSION != "rrf":  # the shipped fusion (rag.fusion.score_fusion), first among the hybrids
+        rows.insert(2, ("hybrid", f"shipped: {DEFAULT_FUSION} score fusion, dense weight {DEFAULT_DENSE_WEIGHT}",
+                        score(_fused(dense, sparse, _shipped_fusion), gold)))
     if not args.quick:
         rows += _variants(corpus, queries, qids, gold, dense, sparse)
     print(table(["mode", "variant", "nDCG@10", "recall@10", "recall@100"],

@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import REPO, machine, save_json, table  # noqa: E402
-from bench_query import CHUNKS_PER_FILE, _texts, build  # noqa: E402
+from _common import REPO, machine, save_json, table
+from bench_query import CHUNKS_PER_FILE, _texts, build
 
 SCALE = Path(os.environ.get("RAG_SCALE_DIR", "/tmp/rag-scale"))
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False"}
@@ -67,7 +67,6 @@ def _wall(cmd: list[str], repeat: int = 3) -> float:
 def _incremental(n: int, folder: Path) -> dict[str, float]:
     """One 100-chunk file changed in the n-chunk index: the costs other than embedding."""
     from ingest.chunking import Chunk
-
     from rag import bm25
     from rag.catalog import Catalog, FileRecord
     from rag.layout import layout

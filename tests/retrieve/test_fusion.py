@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.embed_langs import is_multilingual
 from rag.fusion import collapse, dense_weight_for, rrf, score_fusion
 from rag.text import index_text
 
@@ -41,9 +40,6 @@ def test_dense_weight_drops_for_chinese_queries_only_with_an_english_embedder() 
     assert dense_weight_for("嵌入接口返回什么？", 0.6, multilingual=False, cjk_weight=0.2) == 0.2
     assert dense_weight_for("嵌入接口返回什么？", 0.6, multilingual=True, cjk_weight=0.2) == 0.6
     assert dense_weight_for("What does embed return?", 0.6, multilingual=False, cjk_weight=0.2) == 0.6
-    assert is_multilingual("bge-m3:567m") and is_multilingual("jeffh/intfloat-multilingual-e5-large:f16")
-    assert is_multilingual("nomic-embed-text-v2-moe") and not is_multilingual("nomic-embed-text")
-    assert not is_multilingual("all-minilm")
 
 
 def test_collapse_drops_overlapping_chunks_of_a_file_and_repeated_text() -> None:
