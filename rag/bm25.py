@@ -13,7 +13,8 @@ segments, everything is rebuilt into one segment.
 Files, next to `<stem>` (`IndexLayout.bm25`): `<stem>.json`, a small header naming the generation, the segments and
 the deletions (checking the generation reads only this); `<stem>.seg-<tag>.npz` segments; `<stem>.files-<tag>.json`
 the source -> version map used for updates. Every file is written to a temp name and renamed; the header goes last.
-A missing, torn or foreign file makes `load` return None, and `load_or_build` rebuilds from the catalog with a warning.
+A missing, torn or foreign file makes `load` return None, and `load_or_build` rebuilds from the catalog (with a warning
+unless the files are simply of another format). An update reads the header and the files map, never the segments.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ HEADINGS = False
 "## Retrieval": hit@6 -0.002, MRR -0.005) while it won on CMRC2018 (+0.001 / +0.002)."""
 MAX_SEGMENTS = 8
 MERGE_DEAD_FRACTION = 0.2
-_FORMAT = 2
+_FORMAT = 3
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +254,15 @@ def _load_segment(stem: Path, tag: str, docs: int) -> Segment:
     return seg
 
 
+def _foreign(stem: Path) -> bool:
+    """True when the header is readable JSON written by another format or tokenizer (rebuilt without a warning)."""
+    try:
+        body = json.loads(_header_path(stem).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and any(body.get(k) != v for k, v in _signature().items())
+
+
 def read_header(path: str | Path) -> dict[str, Any] | None:
     """The small header (generation, segments) or None when absent, unreadable or of another format/tokenizer."""
     try:
@@ -264,8 +274,29 @@ def read_header(path: str | Path) -> dict[str, Any] | None:
     return body
 
 
+def _ranges(index: BM25Index, versions: dict[str, str] | None) -> tuple[dict[str, list[Any]], list[list[Any]]]:
+    """(source -> [version, segment tag, start, count] of its live documents, dead [tag, start, count] ranges)."""
+    files: dict[str, list[Any]] = {}
+    dead: list[list[Any]] = []
+    for offset, seg in zip(index.offsets, index.segments):
+        start = 0
+        while start < len(seg.ids):
+            end = start
+            while end < len(seg.ids) and seg.sources[end] == seg.sources[start]:
+                end += 1
+            if index.live[offset + start]:
+                version = (versions or {}).get(seg.sources[start], "")
+                files[seg.sources[start]] = [version, seg.tag, start, end - start]
+            else:
+                dead.append([seg.tag, start, end - start])
+            start = end
+    return files, dead
+
+
 def save(index: BM25Index, path: str | Path, files: dict[str, str] | None = None) -> None:
     """Write the index: new segment files first, then the header that names them (atomic); old files are removed.
+
+    A source's documents are contiguous and all live or all dead (how `build` and `load_or_build` make them).
 
     Args:
         files: source -> version of the files the index holds (what the next incremental update compares).
@@ -280,15 +311,23 @@ def save(index: BM25Index, path: str | Path, files: dict[str, str] | None = None
         if seg.tag not in existing or not target.exists() or target.stat().st_size != existing[seg.tag]:
             _save_segment(stem, seg)
         sizes[seg.tag] = target.stat().st_size
+    ranges, dead = _ranges(index, files)
+    segments = [{"tag": s.tag, "docs": len(s.ids), "bytes": sizes[s.tag]} for s in index.segments]
+    _write_tables(stem, index.generation, segments, dead, ranges)
+
+
+def _write_tables(stem: Path, generation: int, segments: list[dict[str, Any]], dead: list[list[Any]],
+                  files: dict[str, list[Any]]) -> None:
+    """Write the files map, then the header naming it and the segments (the commit point); drop unnamed files."""
     files_tag = _tag()
-    _atomic(_files_path(stem, files_tag), lambda fh: json.dump(files or {}, fh, ensure_ascii=False), binary=False)
+    _atomic(_files_path(stem, files_tag), lambda fh: json.dump(files, fh, ensure_ascii=False), binary=False)
+    docs = sum(int(s["docs"]) for s in segments)
     header = _signature() | {
-        "generation": index.generation, "docs": len(index.ids), "live": index.n_live,
-        "segments": [{"tag": s.tag, "docs": len(s.ids), "bytes": sizes[s.tag]} for s in index.segments],
-        "dead": index.dead.tolist(), "files": files_tag,
+        "generation": generation, "docs": docs, "live": docs - sum(int(d[2]) for d in dead),
+        "segments": segments, "dead": dead, "files": files_tag,
     }
     _atomic(_header_path(stem), lambda fh: json.dump(header, fh), binary=False)
-    _remove_unreferenced(stem, {s.tag for s in index.segments}, files_tag)
+    _remove_unreferenced(stem, {str(s["tag"]) for s in segments}, files_tag)
 
 
 def _remove_unreferenced(stem: Path, segments: set[str], files_tag: str) -> None:
@@ -313,7 +352,9 @@ def load(path: str | Path) -> BM25Index | None:
         return None
     try:
         segments = [_load_segment(stem, s["tag"], int(s["docs"])) for s in header["segments"]]
-        index = BM25Index(segments, header.get("dead", ()), int(header["generation"]))
+        offsets = dict(zip((s.tag for s in segments), np.cumsum([0] + [len(s.ids) for s in segments])))
+        dead = [int(offsets[tag]) + i for tag, start, n in header.get("dead", ()) for i in range(start, start + n)]
+        index = BM25Index(segments, dead, int(header["generation"]))
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
     if len(index.ids) != header.get("docs") or index.n_live != header.get("live"):
@@ -321,7 +362,7 @@ def load(path: str | Path) -> BM25Index | None:
     return index
 
 
-def _load_files(stem: Path, header: dict[str, Any]) -> dict[str, str] | None:
+def _load_files(stem: Path, header: dict[str, Any]) -> dict[str, list[Any]] | None:
     try:
         files = json.loads(_files_path(stem, str(header.get("files"))).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -352,47 +393,79 @@ def _all_rows(catalog: Any, versions: dict[str, str] | None) -> Iterable[tuple[s
     return _rows_of(catalog, sorted(versions))
 
 
-def _update(index: BM25Index, catalog: Any, old: dict[str, str], new: dict[str, str], generation: int) -> BM25Index:
-    """The index with the files whose version changed re-tokenised into one new segment."""
-    changed = {s for s in old.keys() | new.keys() if old.get(s) != new.get(s)}
-    dead = set(index.dead.tolist())
-    dead.update(n for n, source in enumerate(index.sources) if source in changed)
-    segments = list(index.segments)
-    added = [s for s in sorted(changed) if s in new]
-    if added:
-        segments.append(segment(_rows_of(catalog, added), _tag()))
-    return BM25Index(segments, dead, generation)
+def _segments_intact(stem: Path, header: dict[str, Any]) -> bool:
+    try:
+        return all(_segment_path(stem, s["tag"]).stat().st_size == s["bytes"] for s in header["segments"])
+    except (OSError, KeyError, TypeError):
+        return False
 
 
-def load_or_build(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], None] | None = None) -> BM25Index:
-    """The index for the catalog's current generation.
+def _update_on_disk(stem: Path, header: dict[str, Any], catalog: Any, versions: dict[str, str], generation: int) -> bool:
+    """Add one segment for the files whose version changed and mark their old documents dead, without reading
+    the existing segments. False when that is not possible or not worth it (then rebuild)."""
+    old = _load_files(stem, header)
+    if old is None or not _segments_intact(stem, header):
+        return False
+    try:
+        changed = {s for s in old.keys() | versions.keys() if (old[s][0] if s in old else None) != versions.get(s)}
+        dead = [list(d) for d in header["dead"]] + [old[s][1:4] for s in changed if s in old]
+        segments = [dict(s) for s in header["segments"]]
+    except (KeyError, TypeError, IndexError):
+        return False
+    files = {s: v for s, v in old.items() if s not in changed}
+    added = [s for s in sorted(changed) if s in versions]
+    new = segment(_rows_of(catalog, added), _tag()) if added else None
+    docs = sum(int(s["docs"]) for s in segments) + (len(new.ids) if new else 0)
+    if len(segments) + 1 > MAX_SEGMENTS or sum(int(d[2]) for d in dead) > MERGE_DEAD_FRACTION * max(docs, 1):
+        return False
+    if new is not None:
+        _save_segment(stem, new)
+        segments.append({"tag": new.tag, "docs": len(new.ids), "bytes": _segment_path(stem, new.tag).stat().st_size})
+        one = BM25Index([new])
+        ranges, _ = _ranges(one, versions)
+        files.update(ranges)
+    _write_tables(stem, generation, segments, dead, files)
+    return True
 
-    Loaded when the header's generation matches; else updated incrementally from the files that changed (when the
-    catalog can list its files), else rebuilt; saved unless a writer raced the build. A side index that exists but
-    cannot be read is rebuilt, and `warn` (default: the module logger) is told.
-    """
-    stem = Path(path)
+
+def _sync(catalog: _ChunkSource, stem: Path, warn: Callable[[str], None] | None, *, want: bool) -> BM25Index | None:
+    """Bring the persisted index to the catalog's generation; the index itself when `want` (else None)."""
     generation = catalog.generation()
     header = read_header(stem)
-    index = load(stem) if header is not None else None
-    if header is not None and index is None or header is None and _header_path(stem).exists():
+    if header is not None and header.get("generation") == generation and _segments_intact(stem, header):
+        index = load(stem) if want else None
+        if index is not None or not want:
+            return index
+    versions = _versions(catalog)
+    if header is not None and versions is not None:
+        try:
+            if _update_on_disk(stem, header, catalog, versions, generation):
+                index = load(stem) if want else None
+                if index is not None or not want:
+                    return index
+        except OSError:
+            pass  # read-only folder, disk full: fall through to an in-memory build
+    if _header_path(stem).exists() and not _foreign(stem) and (header is None or load(stem) is None):
         (warn or log.warning)(f"The BM25 side index at {_header_path(stem)} was unreadable (torn or corrupt); "
                               "rebuilt it from the catalog.")
-    if index is not None and index.generation == generation:
-        return index
-    versions = _versions(catalog)
-    old = _load_files(stem, header) if (index is not None and header is not None and versions is not None) else None
-    if index is not None and old is not None and versions is not None:
-        index = _update(index, catalog, old, versions, generation)
-        if len(index.segments) > MAX_SEGMENTS or len(index.dead) > MERGE_DEAD_FRACTION * max(len(index.ids), 1):
-            index = build(_all_rows(catalog, versions), generation)
-    else:
-        index = build(_all_rows(catalog, versions), generation)
+    index = build(_all_rows(catalog, versions), generation)
     if catalog.generation() == generation:  # don't persist a build that raced a writer
         try:
             save(index, stem, versions)
         except OSError:
             pass  # read-only index folder: keep the in-memory index
+    return index
+
+
+def load_or_build(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], None] | None = None) -> BM25Index:
+    """The index for the catalog's current generation.
+
+    Loaded when the header's generation matches; else updated on disk with one new segment for the files that
+    changed (when the catalog can list its files) and loaded, else rebuilt; saved unless a writer raced the build.
+    A side index that exists but cannot be read is rebuilt, and `warn` (default: the module logger) is told.
+    """
+    index = _sync(catalog, Path(path), warn, want=True)
+    assert index is not None
     return index
 
 
@@ -416,7 +489,7 @@ def refresh(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], No
     already current (see `is_current`: nothing but the header was read)."""
     if is_current(path, catalog.generation()):
         return False
-    load_or_build(catalog, path, warn=warn)
+    _sync(catalog, Path(path), warn, want=False)
     return True
 
 

@@ -119,3 +119,27 @@ def test_damaged_files_map_only_costs_a_full_rebuild_on_the_next_change(catalog:
     index = bm25.load_or_build(catalog, stem)
     assert len(index.segments) == 1
     _same_results(index, _fresh(catalog))
+
+
+def test_an_update_does_not_read_the_existing_segments(catalog: Catalog, tmp_path: Path) -> None:
+    stem = tmp_path / "c.bm25"
+    bm25.refresh(catalog, stem)
+    (old,) = tmp_path.glob("c.bm25.seg-*.npz")
+    saved = old.read_bytes()
+    old.write_bytes(b"\0" * len(saved))  # unreadable, same size: an update that read it would fail
+    _commit(catalog, "docs/models.md", ["Models are listed with tags."])
+    assert bm25.refresh(catalog, stem) is True
+    header = bm25.read_header(stem)
+    assert header is not None and len(header["segments"]) == 2 and header["generation"] == catalog.generation()
+    old.write_bytes(saved)
+    index = bm25.load(stem)
+    assert index is not None
+    _same_results(index, _fresh(catalog))
+
+
+def test_an_index_of_another_format_is_rebuilt_without_a_warning(catalog: Catalog, tmp_path: Path) -> None:
+    stem = tmp_path / "c.bm25"
+    (tmp_path / "c.bm25.json").write_text('{"format": 1, "generation": 1, "ids": []}', encoding="utf-8")
+    warnings: list[str] = []
+    index = bm25.load_or_build(catalog, stem, warn=warnings.append)
+    assert warnings == [] and len(index) == 45
