@@ -12,8 +12,8 @@ written through rag.catalog + rag.store + rag.bm25), built under $RAG_SCALE_DIR 
 - one changed file (100 chunks): catalog commit + Chroma upsert of 100 random vectors + `bm25.refresh`, against a
   full BM25 rebuild; the BM25 no-op check (`bm25.is_current`, header only);
 - `rag status`: `python -m rag status` wall time (process start included) and `index_status()` in-process.
-With --noop-files F: F one-line text files indexed for real with the built-in embedder, then the wall time of a
-second, no-op `python -m rag index` over them (end to end, process start included).
+With --noop-files F: F one-line text files indexed through the test Ollama server (tests/ollama_server.py in its own
+process), then the wall time of a no-op `python -m rag index` over them (end to end, process start included).
 """
 from __future__ import annotations
 
@@ -129,6 +129,19 @@ def _query(n: int, folder: Path) -> dict[str, Any]:
 
 
 def _noop_index(files: int) -> dict[str, float]:
+    """F one-line files indexed through the test Ollama server (its own process, as Ollama is), then no-op runs."""
+    server = subprocess.Popen([sys.executable, str(REPO / "tests" / "ollama_server.py")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None
+        ENV["OLLAMA_HOST"] = server.stdout.readline().strip()
+        return _noop_runs(files)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _noop_runs(files: int) -> dict[str, float]:
     docs, idx = SCALE / f"noop_{files}" / "docs", SCALE / f"noop_{files}" / "index"
     if not (SCALE / f"noop_{files}" / "indexed").exists():
         docs.mkdir(parents=True, exist_ok=True)
@@ -138,18 +151,88 @@ def _noop_index(files: int) -> dict[str, float]:
             (sub / f"f{i:05d}.txt").write_text(f"File {i} says the port is {10000 + i}.\n", encoding="utf-8")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend",
-                        "builtin"], check=True, capture_output=True, env=ENV)
+                        "ollama"], check=True, capture_output=True, env=ENV)
         (SCALE / f"noop_{files}" / "indexed").write_text(str(time.perf_counter() - started), encoding="utf-8")
-    cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "builtin"]
+    cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "ollama"]
     return {"files": files, "noop_index_cli_s": _wall(cmd),
             "python_start_s": _wall([sys.executable, "-c", "import rag.cli"])}
 
 
+def _bm25_scale(n: int) -> dict[str, Any]:
+    """The lexical side alone at n chunks (catalog + BM25, no Chroma): full build, one-file update, no-op check,
+    load, and query latency in a fresh process with its peak RSS."""
+    from ingest.chunking import Chunk
+    from rag import bm25
+    from rag.catalog import Catalog, FileRecord
+
+    folder = SCALE / f"bm25_{n}"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / "default.bm25"
+    out: dict[str, Any] = {"chunks": n}
+    with Catalog(folder / "catalog.sqlite3", collection="default") as catalog:
+        if catalog.counts()[1] != n:
+            texts = _texts(n)
+            batch = []
+            for f in range(0, n, CHUNKS_PER_FILE):
+                source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
+                chunks, pos = [], 0
+                for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
+                    chunks.append(Chunk(id=f"{f + ordinal:032x}", text=text, source=source, ordinal=ordinal,
+                                        char_start=pos, char_end=pos + len(text), page_start=None, page_end=None,
+                                        heading_path=(), file_sha256="0" * 64))
+                    pos += len(text) + 1
+                batch.append((FileRecord(source=source, root=str(folder), size=pos, mtime_ns=0, sha256="0" * 64,
+                                         kind="text", chunks=len(chunks)), chunks))
+                if len(batch) == 50:
+                    catalog.commit_files(batch)
+                    batch = []
+            if batch:
+                catalog.commit_files(batch)
+        started = time.perf_counter()
+        bm25.load_or_build(catalog, stem)  # first build (or load) in the new format
+        out["first_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        full = bm25.build(catalog.iter_chunks(), catalog.generation())
+        out["full_build_s"] = time.perf_counter() - started
+        del full
+        out["disk_mib"] = sum(q.stat().st_size for q in folder.glob("default.bm25.*")) / 2**20
+        started = time.perf_counter()
+        assert not bm25.refresh(catalog, stem)
+        out["noop_check_ms"] = (time.perf_counter() - started) * 1000
+        source = "synthetic/file00001.txt"
+        texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=time.time_ns() % 2**31)]
+        chunks, pos = [], 0
+        for ordinal, text in enumerate(texts):
+            chunks.append(Chunk(id=f"c{time.time_ns()}{ordinal:04d}", text=text, source=source, ordinal=ordinal,
+                                char_start=pos, char_end=pos + len(text), page_start=None, page_end=None,
+                                heading_path=(), file_sha256="1" * 64))
+            pos += len(text) + 1
+        catalog.commit_files([(FileRecord(source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64,
+                                          kind="text", chunks=len(chunks)), chunks)])
+        started = time.perf_counter()
+        assert bm25.refresh(catalog, stem)
+        out["one_file_update_s"] = time.perf_counter() - started
+    code = ("import json, sys, time, resource; sys.path.insert(0, 'benchmarks'); import numpy as np; "
+            "from rag import bm25; from bench_query import _texts; "
+            f"t = time.perf_counter(); index = bm25.load({str(stem)!r}); load_s = time.perf_counter() - t; "
+            "rng = np.random.default_rng(2); texts = _texts(2000); ms = []\n"
+            "for i in range(105):\n"
+            "    q = ' '.join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip('.').split(), 6))\n"
+            "    t = time.perf_counter(); index.search(q, 24); ms.append((time.perf_counter() - t) * 1000)\n"
+            "ms = ms[5:]; print(json.dumps({'load_s': load_s, 'p50': float(np.percentile(ms, 50)), "
+            "'p95': float(np.percentile(ms, 95)), 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV,
+                         cwd=REPO)
+    out["query"] = json.loads(res.stdout.strip().splitlines()[-1])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--noop-files", type=int, default=0)
     parser.add_argument("--skip-query", action="store_true")
+    parser.add_argument("--bm25-sizes", type=int, nargs="*", default=[], help="lexical side alone at these sizes")
     args = parser.parse_args()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     results = []
@@ -165,6 +248,10 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     noop = _noop_index(args.noop_files) if args.noop_files else None
+    lexical = []
+    for n in args.bm25_sizes:
+        lexical.append(_bm25_scale(n))
+        print(json.dumps(lexical[-1]), file=sys.stderr, flush=True)
     rows = []
     for r in results:
         q = r.get("query", {}).get("phases", {})
@@ -182,7 +269,14 @@ def main() -> None:
     if noop:
         print(f"\nno-op `rag index` of {noop['files']:,} files: {noop['noop_index_cli_s']:.2f} s end to end "
               f"(Python + `import rag.cli` alone: {noop['python_start_s']:.2f} s)")
-    save_json("bench_scale", {"machine": machine(), "results": results, "noop": noop})
+    if lexical:
+        print(table(["chunks", "BM25 first build s", "full build s", "disk MiB", "no-op check ms", "1 file update s",
+                     "load s", "search p50/p95 ms", "peak RSS MiB (load + search)"],
+                    [(f"{r['chunks']:,}", f"{r['first_s']:.1f}", f"{r['full_build_s']:.1f}", f"{r['disk_mib']:.0f}",
+                      f"{r['noop_check_ms']:.1f}", f"{r['one_file_update_s']:.2f}", f"{r['query']['load_s']:.2f}",
+                      f"{r['query']['p50']:.1f} / {r['query']['p95']:.1f}", f"{r['query']['rss_mib']:.0f}")
+                     for r in lexical]))
+    save_json("bench_scale", {"machine": machine(), "results": results, "noop": noop, "lexical": lexical})
 
 
 if __name__ == "__main__":
