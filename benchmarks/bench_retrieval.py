@@ -4,6 +4,7 @@ Command (from the repo root; needs ../shared/eval/scifact):
 
     python benchmarks/bench_retrieval.py            # the modes with the shipped defaults, plus the variant grid
     python benchmarks/bench_retrieval.py --quick    # the modes only
+    python benchmarks/bench_retrieval.py --ranking  # fusion, heading text, near-duplicate collapse on all sets
 
 Code path: the layers directly, not RAG.index over generated files (the folder walk and Chroma writes add nothing to
 ranking quality and cost minutes). Each abstract is one document, "title\\ntext", embedded with rag.embed.minilm (the
@@ -26,10 +27,11 @@ from pathlib import Path
 import numpy as np
 from _common import embed_cached, machine, plot, read_jsonl, require, save_json, table
 
-from rag.config import DEFAULT_RRF_K
+from rag.config import DEFAULT_DENSE_WEIGHT, DEFAULT_FUSION, DEFAULT_RRF_K
 from rag.eval import metrics
 from rag.retrieve import bm25
-from rag.retrieve.hybrid import CANDIDATES_PER_K, MIN_CANDIDATES, rrf
+from rag.retrieve.fusion import rrf, score_fusion
+from rag.retrieve.hybrid import CANDIDATES_PER_K, MIN_CANDIDATES
 
 DEPTH = 100
 """Results kept from each leg alone (recall@100)."""
@@ -73,6 +75,12 @@ def bm25_rankings(
         return [index.search(q, DEPTH) for q in queries]
     finally:
         bm25.K1, bm25.B, bm25.STEM, bm25.STOPWORDS = saved
+
+
+def _shipped_fusion(dense: Ranking, sparse: Ranking) -> Ranking:
+    fused = score_fusion(dense[:FUSE_DEPTH], sparse[:FUSE_DEPTH], dense_weight=DEFAULT_DENSE_WEIGHT,
+                         norm="minmax" if DEFAULT_FUSION == "minmax" else "zscore")
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def fuse_rrf(dense: Ranking, sparse: Ranking, c: int, weights: tuple[float, float] = (1.0, 1.0)) -> Ranking:
@@ -140,6 +148,9 @@ def main() -> None:
         ("bm25", f"k1={bm25.K1} b={bm25.B} stem={bm25.STEM} stopwords={bm25.STOPWORDS}", score(sparse, gold)),
         ("hybrid", f"RRF c={DEFAULT_RRF_K}, equal weights", score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K)), gold)),
     ]
+    if DEFAULT_FUSION != "rrf":  # the shipped fusion (rag.retrieve.fusion.score_fusion), first among the hybrids
+        rows.insert(2, ("hybrid", f"shipped: {DEFAULT_FUSION} score fusion, dense weight {DEFAULT_DENSE_WEIGHT}",
+                        score(_fused(dense, sparse, _shipped_fusion), gold)))
     if not args.quick:
         rows += _variants(corpus, queries, qids, gold, dense, sparse)
     print(table(["mode", "variant", "nDCG@10", "recall@10", "recall@100"],
@@ -199,4 +210,9 @@ def _variants(
 
 
 if __name__ == "__main__":
-    main()
+    if "--ranking" in sys.argv[1:]:
+        from _ranking import main as ranking_main
+
+        ranking_main()
+    else:
+        main()

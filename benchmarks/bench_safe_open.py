@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common  # noqa: F401  (puts the project on sys.path)
 
 from ingest import discover  # noqa: E402
 from ingest.safe_open import read_inside  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rag.vocab import EmbedBackend
+from rag.vocab import EmbedBackend, Fusion
 
 APP_NAME = "ollama-rag"
 
@@ -29,6 +29,10 @@ DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_CHUNK_OVERLAP = 30
 DEFAULT_TOP_K = 6
 DEFAULT_RRF_K = 10  # RRF constant: best of 1-100 on SciFact, SQuAD2 and CMRC2018 (BENCHMARKS.md "## Defaults")
+DEFAULT_FUSION: Fusion = "zscore"  # measured: BENCHMARKS.md "## Retrieval"
+DEFAULT_DENSE_WEIGHT = 0.5  # dense leg's weight in score fusion
+DEFAULT_DENSE_WEIGHT_CJK = 0.2  # the same for a Chinese/Japanese query when the embedder is not multilingual
+DEFAULT_COLLAPSE = True  # drop near-duplicate hits (overlapping chunks, repeated text) before the k are chosen
 DEFAULT_MIN_SCORE = 0.25  # abstention floor on the best hit's dense cosine (not the fused score): measured for all-minilm, BENCHMARKS.md "## Defaults"
 DEFAULT_EMBED_BATCH = 32
 DEFAULT_EMBED_IN_FLIGHT = 2

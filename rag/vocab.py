@@ -18,6 +18,10 @@ AnswerMode = Literal["generative", "extractive", "abstained"]
 """How an answer was made: by the chat model, from quoted sentences, or declined."""
 ANSWER_MODES: tuple[AnswerMode, ...] = get_args(AnswerMode)
 
+Fusion = Literal["rrf", "zscore", "minmax"]
+"""How the dense and BM25 legs are combined: reciprocal rank fusion, or z-score / min-max score fusion."""
+FUSIONS: tuple[Fusion, ...] = get_args(Fusion)
+
 EmbedBackend = Literal["auto", "ollama", "builtin"]
 """Where embeddings come from: Ollama when it serves the model else built in, Ollama only, or in-process only."""
 EMBED_BACKENDS: tuple[EmbedBackend, ...] = get_args(EmbedBackend)
@@ -67,6 +71,7 @@ __all__ = [
     "EXIT_PARTIAL",
     "FILE_STATUSES",
     "FILE_TYPES",
+    "FUSIONS",
     "NO_CHAT_MODEL",
     "RETRIEVAL_MODES",
     "AnswerMode",
@@ -74,6 +79,7 @@ __all__ = [
     "EmbedBackend",
     "FileStatus",
     "FileType",
+    "Fusion",
     "RetrievalMode",
     "check_choice",
 ]

@@ -26,6 +26,8 @@ from ingest.pipeline import ExtractParams, extract_many
 from ingest.report import FileReport
 from rag.errors import ManifestMismatch, RagError, StoreError
 from rag.index.report import ADDED, FAILED, SKIPPED, UPDATED, FileOutcome
+from rag.retrieve import bm25
+from rag.retrieve.text import index_text
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore
 from rag.store.manifest import Manifest
@@ -46,6 +48,12 @@ SEND_GRACE_S = 0.01
 WRITE_WAIT_S = 0.5
 """Longest a finished file waits for company before it is written."""
 WRITE_MAX_FILES = 512
+
+
+def _embed_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its text, with its heading path first when rag.bm25.HEADINGS says so (the
+    same switch as the BM25 text, so both legs see the same words); the stored text is unchanged."""
+    return index_text(chunk.text, chunk.heading_path) if bm25.HEADINGS else chunk.text
 
 
 class _Unembeddable(Exception):
@@ -236,7 +244,7 @@ class IndexPipeline:
 
     def _embed(self, chunks: list[Chunk]) -> list[np.ndarray | None]:
         self._in_flight.set()
-        vectors = self.embedder.embed_documents([c.text for c in chunks])
+        vectors = self.embedder.embed_documents([_embed_text(c) for c in chunks])
         for v in vectors:
             if v is not None:
                 self._check_dimension(len(v))

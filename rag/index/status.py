@@ -11,6 +11,7 @@ from rag.config import Settings, default_index_dir
 from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
+from rag.store.chroma_count import embedded_count
 from rag.store.layout import IndexLayout, catalog_names
 from rag.store.lock import WriterLock
 
@@ -36,10 +37,12 @@ def _collection_status(index: IndexHandle) -> CollectionStatus:
         files, chunks = catalog.counts()
         records = catalog.files()
         last = catalog.last_indexed_at()
-    try:
-        vectors: int | None = index.open_store(create=False).count()
-    except StoreError:
-        vectors = None
+    vectors = embedded_count(lay.chroma_dir, lay.collection) if lay.chroma_dir is not None else None
+    if vectors is None:  # opening the store imports chromadb (seconds): only when the file cannot answer
+        try:
+            vectors = index.open_store(create=False).count()
+        except StoreError:
+            vectors = None
     updated = manifest.updated_at if manifest and manifest.updated_at else None
     if updated is None and last:
         updated = datetime.fromtimestamp(last, timezone.utc).replace(microsecond=0).isoformat()

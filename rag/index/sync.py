@@ -229,13 +229,14 @@ def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Setti
 
 def _refresh_bm25(catalog: Catalog, lay: IndexLayout) -> list[str]:
     """Bring the BM25 side index up to the catalog's generation (a failure only costs a rebuild at query time)."""
+    warnings: list[str] = []
     try:
-        from rag.retrieve.bm25 import load_or_build
+        from rag.retrieve.bm25 import refresh
 
-        load_or_build(catalog, lay.bm25)
+        refresh(catalog, lay.bm25, warn=warnings.append)  # incremental; a no-op run reads only its header
     except Exception as exc:  # never fail an index run over the side index
         return [f"BM25 index not updated ({exc}); it will be rebuilt on the next query"]
-    return []
+    return warnings
 
 
 def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: SyncPlan, result: PipelineResult | None,

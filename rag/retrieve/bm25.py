@@ -1,28 +1,50 @@
-"""Okapi BM25 over the catalog's chunks, persisted beside the catalog and rebuilt only when the catalog changed.
+"""Okapi BM25 over the catalog's chunks, persisted beside the catalog in segments and updated incrementally.
 
-Postings are CSR arrays (numpy, no scipy): for term t, `doc[indptr[t]:indptr[t+1]]` are the documents containing it
-and `weight[...]` their precomputed BM25 term weights, so a query is a handful of vectorised scatter-adds into one
-score array. Files: `<index_dir>/<collection>.bm25.npz` (arrays) and `.bm25.json` (ids, vocabulary, generation).
+The index is a list of immutable segments plus a set of deleted document numbers. A segment holds term
+frequencies as CSR arrays (numpy, no scipy): for term t, `doc[indptr[t]:indptr[t+1]]` are its documents and `tf[...]`
+the counts. Scores are computed at query time from the live documents' statistics (document count, length, document
+frequency), so they equal a fresh build's exactly, whatever the segments are.
+
+An index run changes a few files: `load_or_build` compares the catalog's files with the ones the index was built
+from and writes one new segment for the changed files' chunks (and marks their old chunks deleted), instead of
+re-tokenising every chunk. When deleted documents pass MERGE_DEAD_FRACTION, or there are more than MAX_SEGMENTS
+segments, everything is rebuilt into one segment.
+
+Files, next to `<stem>` (`IndexLayout.bm25`): `<stem>.json`, a small header naming the generation, the segments and
+the deletions (checking the generation reads only this); `<stem>.seg-<tag>.npz` segments; `<stem>.files-<tag>.json`
+the source -> version map used for updates. Every file is written to a temp name and renamed; the header goes last.
+A missing, torn or foreign file makes `load` return None, and `load_or_build` rebuilds from the catalog (with a warning
+unless the files are simply of another format). An update reads the header and the files map, never the segments.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+import secrets
+import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from rag.retrieve.text import TOKENIZER_VERSION, tokenize
+from rag.retrieve.text import TOKENIZER_VERSION, index_text, tokenize
 
 K1 = 1.2
 B = 0.75
 STEM = True  # SciFact train nDCG@10 0.668 -> 0.686 with the plural stemmer
 STOPWORDS = False  # measured on SciFact train: stopword removal changes nDCG@10 by -0.002; idf handles them
-_FORMAT = 1
+HEADINGS = False
+"""Index each chunk's heading path with its text (rag.text.index_text). Off: it lost on SQuAD2 (BENCHMARKS.md
+"## Retrieval": hit@6 -0.002, MRR -0.005) while it won on CMRC2018 (+0.001 / +0.002)."""
+MAX_SEGMENTS = 8
+MERGE_DEAD_FRACTION = 0.2
+_FORMAT = 3
+
+log = logging.getLogger(__name__)
 
 
 class _ChunkSource(Protocol):
@@ -37,61 +59,27 @@ def bm25_tokens(text: str) -> list[str]:
 
 
 def _signature() -> dict[str, Any]:
-    return {"format": _FORMAT, "tokenizer": TOKENIZER_VERSION, "k1": K1, "b": B, "stem": STEM, "stopwords": STOPWORDS}
+    return {"format": _FORMAT, "tokenizer": TOKENIZER_VERSION, "stem": STEM, "stopwords": STOPWORDS,
+            "headings": HEADINGS}
 
 
 @dataclass(frozen=True, eq=False)
-class BM25Index:
-    """An immutable BM25 index. `search()` is the only query method; build with `build()` or `load_or_build()`."""
+class Segment:
+    """Term frequencies of some documents (immutable)."""
 
     ids: tuple[str, ...]
-    """Chunk id per document number."""
     sources: tuple[str, ...]
-    """Source (file storage key) per document number."""
     vocab: dict[str, int]
-    """Term -> row in the postings."""
     indptr: np.ndarray
     doc: np.ndarray
-    weight: np.ndarray
-    generation: int
-    """Catalog generation the index was built from."""
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def search(self, query: str, k: int, allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
-        """The top `k` chunk ids by BM25 score (> 0), best first; `allowed_ids` restricts the candidates."""
-        if k <= 0 or not self.ids:
-            return []
-        rows = [self.vocab[t] for t in bm25_tokens(query) if t in self.vocab]
-        if not rows:
-            return []
-        scores = np.zeros(len(self.ids), dtype=np.float32)
-        for row in rows:  # a repeated query term counts again, as in Okapi's query-term frequency
-            lo, hi = self.indptr[row], self.indptr[row + 1]
-            scores[self.doc[lo:hi]] += self.weight[lo:hi]
-        if allowed_ids is not None:
-            allowed = self._doc_numbers(allowed_ids)
-            masked = np.zeros_like(scores)
-            masked[allowed] = scores[allowed]
-            scores = masked
-        positive = np.flatnonzero(scores > 0)
-        if positive.size > k:
-            part = np.argpartition(-scores[positive], k - 1)[:k]
-            positive = positive[part]
-        order = positive[np.lexsort((positive, -scores[positive]))]
-        return [(self.ids[i], float(scores[i])) for i in order]
-
-    def _doc_numbers(self, ids: Iterable[str]) -> np.ndarray:
-        lookup = self.__dict__.get("_lookup")
-        if lookup is None:
-            lookup = {cid: n for n, cid in enumerate(self.ids)}
-            object.__setattr__(self, "_lookup", lookup)
-        return np.fromiter((lookup[i] for i in ids if i in lookup), dtype=np.int64)
+    """Document number within the segment, per posting."""
+    tf: np.ndarray
+    doc_len: np.ndarray
+    tag: str = ""
 
 
-def build(rows: Iterable[tuple[str, str, str]], generation: int = 0) -> BM25Index:
-    """Build an index from (id, text, source) rows."""
+def segment(rows: Iterable[tuple[str, str, str]], tag: str = "") -> Segment:
+    """A segment from (id, text, source) rows; the text is tokenised with `bm25_tokens`."""
     ids: list[str] = []
     sources: list[str] = []
     lengths: list[int] = []
@@ -111,72 +99,401 @@ def build(rows: Iterable[tuple[str, str, str]], generation: int = 0) -> BM25Inde
                 term_tfs.append([])
             term_docs[row].append(n)
             term_tfs[row].append(tf)
-    n_docs = len(ids)
     sizes = np.fromiter((len(d) for d in term_docs), dtype=np.int64, count=len(term_docs))
     indptr = np.zeros(len(term_docs) + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
     doc = np.fromiter((d for docs in term_docs for d in docs), dtype=np.int32, count=int(indptr[-1]))
-    tf = np.fromiter((t for tfs in term_tfs for t in tfs), dtype=np.float32, count=int(indptr[-1]))
+    tfs = np.fromiter((t for tfs in term_tfs for t in tfs), dtype=np.float32, count=int(indptr[-1]))
     doc_len = np.asarray(lengths, dtype=np.float32)
-    avgdl = float(doc_len.mean()) if n_docs else 1.0
-    idf = np.log(1.0 + (n_docs - sizes + 0.5) / (sizes + 0.5)).astype(np.float32)  # Lucene's non-negative idf
-    norm = K1 * (1.0 - B + B * doc_len[doc] / max(avgdl, 1e-9))
-    weight = (np.repeat(idf, sizes) * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
-    return BM25Index(tuple(ids), tuple(sources), vocab, indptr, doc, weight, generation)
+    return Segment(tuple(ids), tuple(sources), vocab, indptr, doc, tfs, doc_len, tag)
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    base = Path(path)
-    return base.with_name(base.name + ".npz"), base.with_name(base.name + ".json")
+class BM25Index:
+    """BM25 over segments with deletions. `search()` is the query method; build with `build()` or `load_or_build()`.
+
+    Args:
+        segments: in document-number order (segment i's documents follow segment i-1's).
+        dead: global document numbers that are deleted.
+        generation: the catalog generation the index is up to date with.
+    """
+
+    def __init__(self, segments: Sequence[Segment], dead: Iterable[int] = (), generation: int = 0) -> None:
+        self.segments = tuple(segments)
+        self.generation = generation
+        self.ids: tuple[str, ...] = tuple(i for s in self.segments for i in s.ids)
+        """Chunk id per global document number (deleted ones included: see `live_ids`)."""
+        self.sources: tuple[str, ...] = tuple(x for s in self.segments for x in s.sources)
+        self.offsets = np.cumsum([0] + [len(s.ids) for s in self.segments])
+        self.live = np.ones(len(self.ids), dtype=bool)
+        dead_arr = np.fromiter(dead, dtype=np.int64)
+        self.live[dead_arr[(dead_arr >= 0) & (dead_arr < len(self.ids))]] = False
+        lengths = np.concatenate([s.doc_len for s in self.segments]) if self.segments else np.zeros(0, np.float32)
+        self._doc_len = lengths
+        self.n_live = int(self.live.sum())
+        self.avgdl = float(lengths[self.live].mean()) if self.n_live else 1.0
+        self._lookup: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return self.n_live
+
+    @property
+    def dead(self) -> np.ndarray:
+        """Global numbers of the deleted documents."""
+        return np.flatnonzero(~self.live)
+
+    def live_ids(self) -> list[str]:
+        """The ids of the documents not deleted, in document order."""
+        return [cid for cid, alive in zip(self.ids, self.live) if alive]
+
+    def _postings(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(global doc numbers, tf) of the live postings of `term`, per segment that has it."""
+        out = []
+        for offset, seg in zip(self.offsets, self.segments):
+            row = seg.vocab.get(term)
+            if row is None:
+                continue
+            lo, hi = seg.indptr[row], seg.indptr[row + 1]
+            docs = seg.doc[lo:hi].astype(np.int64) + offset
+            keep = self.live[docs]
+            out.append((docs[keep], seg.tf[lo:hi][keep]))
+        return out
+
+    def search(self, query: str, k: int, allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        """The top `k` chunk ids by BM25 score (> 0), best first; `allowed_ids` restricts the candidates."""
+        if k <= 0 or not self.n_live:
+            return []
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        found = False
+        cache: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for term in bm25_tokens(query):  # a repeated query term counts again, as in Okapi's query-term frequency
+            postings = cache.get(term)
+            if postings is None:
+                postings = cache[term] = self._postings(term)
+            df = sum(len(d) for d, _ in postings)
+            if not df:
+                continue
+            found = True
+            idf = np.float32(np.log(1.0 + (self.n_live - df + 0.5) / (df + 0.5)))  # Lucene's non-negative idf
+            for docs, tf in postings:
+                norm = K1 * (1.0 - B + B * self._doc_len[docs] / max(self.avgdl, 1e-9))
+                scores[docs] += (idf * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        if not found:
+            return []
+        if allowed_ids is not None:
+            allowed = self._doc_numbers(allowed_ids)
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        positive = np.flatnonzero(scores > 0)
+        if positive.size > k:
+            part = np.argpartition(-scores[positive], k - 1)[:k]
+            positive = positive[part]
+        order = positive[np.lexsort((positive, -scores[positive]))]
+        return [(self.ids[i], float(scores[i])) for i in order]
+
+    def _doc_numbers(self, ids: Iterable[str]) -> np.ndarray:
+        if self._lookup is None:
+            self._lookup = {cid: n for n, cid in enumerate(self.ids) if self.live[n]}
+        lookup = self._lookup
+        return np.fromiter((lookup[i] for i in ids if i in lookup), dtype=np.int64)
 
 
-def save(index: BM25Index, path: str | Path) -> None:
-    """Write the index atomically to `<path>.npz` and `<path>.json` (each via a temp file + rename)."""
-    npz, meta = _paths(path)
-    npz.parent.mkdir(parents=True, exist_ok=True)
-    terms = sorted(index.vocab, key=index.vocab.__getitem__)
-    tmp = npz.with_name(npz.name + f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, indptr=index.indptr, doc=index.doc, weight=index.weight, generation=np.int64(index.generation))
-    os.replace(tmp, npz)
-    body = _signature() | {"generation": index.generation, "ids": index.ids, "sources": index.sources, "terms": terms}
-    tmp = meta.with_name(meta.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, meta)
+def build(rows: Iterable[tuple[str, str, str]], generation: int = 0) -> BM25Index:
+    """Build a one-segment index from (id, text, source) rows."""
+    return BM25Index([segment(rows, _tag())], (), generation)
+
+
+# -- persistence ---------------------------------------------------------------------------------------------------
+
+
+def _tag() -> str:
+    return secrets.token_hex(6)
+
+
+def _header_path(stem: Path) -> Path:
+    return stem.with_name(stem.name + ".json")
+
+
+def _segment_path(stem: Path, tag: str) -> Path:
+    return stem.with_name(f"{stem.name}.seg-{tag}.npz")
+
+
+def _files_path(stem: Path, tag: str) -> Path:
+    return stem.with_name(f"{stem.name}.files-{tag}.json")
+
+
+def _atomic(path: Path, write: Callable[[Any], None], binary: bool = True) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _save_segment(stem: Path, seg: Segment) -> None:
+    terms = sorted(seg.vocab, key=seg.vocab.__getitem__)
+    arrays: dict[str, Any] = {
+        "ids": np.array(seg.ids, dtype=str), "sources": np.array(seg.sources, dtype=str),
+        "terms": np.array(terms, dtype=str), "indptr": seg.indptr, "doc": seg.doc, "tf": seg.tf,
+        "doc_len": seg.doc_len, "tag": np.array(seg.tag)}
+    _atomic(_segment_path(stem, seg.tag), lambda fh: np.savez(fh, **arrays))
+
+
+def _load_segment(stem: Path, tag: str, docs: int) -> Segment:
+    with np.load(_segment_path(stem, tag), allow_pickle=False) as a:
+        if str(a["tag"]) != tag:
+            raise ValueError("segment tag mismatch")
+        ids, sources, terms = a["ids"].tolist(), a["sources"].tolist(), a["terms"].tolist()
+        seg = Segment(tuple(ids), tuple(sources), {t: i for i, t in enumerate(terms)}, a["indptr"], a["doc"],
+                      a["tf"], a["doc_len"], tag)
+    if len(ids) != docs or len(sources) != docs or len(seg.doc_len) != docs or len(seg.indptr) != len(terms) + 1:
+        raise ValueError("segment sizes disagree")
+    if int(seg.indptr[-1]) != len(seg.doc) or len(seg.doc) != len(seg.tf) or (len(seg.doc) and seg.doc.max() >= docs):
+        raise ValueError("segment postings disagree")
+    return seg
+
+
+def _foreign(stem: Path) -> bool:
+    """True when the header is readable JSON written by another format or tokenizer (rebuilt without a warning)."""
+    try:
+        body = json.loads(_header_path(stem).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and any(body.get(k) != v for k, v in _signature().items())
+
+
+def read_header(path: str | Path) -> dict[str, Any] | None:
+    """The small header (generation, segments) or None when absent, unreadable or of another format/tokenizer."""
+    try:
+        body = json.loads(_header_path(Path(path)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict) or any(body.get(k) != v for k, v in _signature().items()):
+        return None
+    return body
+
+
+def _ranges(index: BM25Index, versions: dict[str, str] | None) -> tuple[dict[str, list[Any]], list[list[Any]]]:
+    """(source -> [version, segment tag, start, count] of its live documents, dead [tag, start, count] ranges)."""
+    files: dict[str, list[Any]] = {}
+    dead: list[list[Any]] = []
+    for offset, seg in zip(index.offsets, index.segments):
+        start = 0
+        while start < len(seg.ids):
+            end = start
+            while end < len(seg.ids) and seg.sources[end] == seg.sources[start]:
+                end += 1
+            if index.live[offset + start]:
+                version = (versions or {}).get(seg.sources[start], "")
+                files[seg.sources[start]] = [version, seg.tag, start, end - start]
+            else:
+                dead.append([seg.tag, start, end - start])
+            start = end
+    return files, dead
+
+
+def save(index: BM25Index, path: str | Path, files: dict[str, str] | None = None) -> None:
+    """Write the index: new segment files first, then the header that names them (atomic); old files are removed.
+
+    A source's documents are contiguous and all live or all dead (how `build` and `load_or_build` make them).
+
+    Args:
+        files: source -> version of the files the index holds (what the next incremental update compares).
+    """
+    stem = Path(path)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    old = read_header(stem)
+    existing = {s["tag"]: s.get("bytes") for s in (old or {}).get("segments", ())}
+    sizes = {}
+    for seg in index.segments:
+        target = _segment_path(stem, seg.tag)
+        if seg.tag not in existing or not target.exists() or target.stat().st_size != existing[seg.tag]:
+            _save_segment(stem, seg)
+        sizes[seg.tag] = target.stat().st_size
+    ranges, dead = _ranges(index, files)
+    segments = [{"tag": s.tag, "docs": len(s.ids), "bytes": sizes[s.tag]} for s in index.segments]
+    _write_tables(stem, index.generation, segments, dead, ranges)
+
+
+def _write_tables(stem: Path, generation: int, segments: list[dict[str, Any]], dead: list[list[Any]],
+                  files: dict[str, list[Any]]) -> None:
+    """Write the files map, then the header naming it and the segments (the commit point); drop unnamed files."""
+    files_tag = _tag()
+    _atomic(_files_path(stem, files_tag), lambda fh: json.dump(files, fh, ensure_ascii=False), binary=False)
+    docs = sum(int(s["docs"]) for s in segments)
+    header = _signature() | {
+        "generation": generation, "docs": docs, "live": docs - sum(int(d[2]) for d in dead),
+        "segments": segments, "dead": dead, "files": files_tag,
+    }
+    _atomic(_header_path(stem), lambda fh: json.dump(header, fh), binary=False)
+    _remove_unreferenced(stem, {str(s["tag"]) for s in segments}, files_tag)
+
+
+def _remove_unreferenced(stem: Path, segments: set[str], files_tag: str) -> None:
+    keep = {_segment_path(stem, t).name for t in segments}
+    keep |= {_files_path(stem, files_tag).name, _header_path(stem).name}
+    legacy = {stem.name + ".npz"}  # format 1
+    for p in stem.parent.glob(stem.name + ".*"):
+        name = p.name
+        ours = name.startswith((f"{stem.name}.seg-", f"{stem.name}.files-")) or name in legacy
+        if ours and name not in keep and not name.endswith(".tmp"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
 
 def load(path: str | Path) -> BM25Index | None:
     """The persisted index, or None when absent, unreadable, torn, or written by another tokenizer/format."""
-    npz, meta = _paths(path)
+    stem = Path(path)
+    header = read_header(stem)
+    if header is None:
+        return None
     try:
-        body = json.loads(meta.read_text(encoding="utf-8"))
-        with np.load(npz, allow_pickle=False) as arrays:
-            data = {name: arrays[name] for name in ("indptr", "doc", "weight", "generation")}
-    except (OSError, ValueError, KeyError):
+        segments = [_load_segment(stem, s["tag"], int(s["docs"])) for s in header["segments"]]
+        offsets = dict(zip((s.tag for s in segments), np.cumsum([0] + [len(s.ids) for s in segments])))
+        dead = [int(offsets[tag]) + i for tag, start, n in header.get("dead", ()) for i in range(start, start + n)]
+        index = BM25Index(segments, dead, int(header["generation"]))
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
-    if any(body.get(k) != v for k, v in _signature().items()) or int(data["generation"]) != body.get("generation"):
+    if len(index.ids) != header.get("docs") or index.n_live != header.get("live"):
         return None
-    vocab = {term: row for row, term in enumerate(body["terms"])}
-    if len(data["indptr"]) != len(vocab) + 1:
-        return None
-    return BM25Index(
-        tuple(body["ids"]), tuple(body["sources"]), vocab, data["indptr"], data["doc"], data["weight"], body["generation"]
-    )
+    return index
 
 
-def load_or_build(catalog: _ChunkSource, path: str | Path) -> BM25Index:
-    """The index for the catalog's current generation: loaded from `path` when it matches, else rebuilt and saved."""
+def _load_files(stem: Path, header: dict[str, Any]) -> dict[str, list[Any]] | None:
+    try:
+        files = json.loads(_files_path(stem, str(header.get("files"))).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return files if isinstance(files, dict) else None
+
+
+# -- keeping it in step with the catalog --------------------------------------------------------------------------
+
+
+def _versions(catalog: Any) -> dict[str, str] | None:
+    """source -> version string of every file in the catalog (None: the catalog cannot list its files)."""
+    files = getattr(catalog, "files", None)
+    if files is None or getattr(catalog, "chunks_of", None) is None:
+        return None
+    return {src: f"{r.sha256}:{r.chunks}:{r.indexed_at!r}" for src, r in files().items()}
+
+
+def _rows_of(catalog: Any, sources: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+    for source in sources:
+        for c in catalog.chunks_of(source):
+            yield c.id, index_text(c.text, c.heading_path) if HEADINGS else c.text, c.source
+
+
+def _all_rows(catalog: Any, versions: dict[str, str] | None) -> Iterable[tuple[str, str, str]]:
+    if versions is None:
+        return catalog.iter_chunks()
+    return _rows_of(catalog, sorted(versions))
+
+
+def _segments_intact(stem: Path, header: dict[str, Any]) -> bool:
+    try:
+        return all(_segment_path(stem, s["tag"]).stat().st_size == s["bytes"] for s in header["segments"])
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+def _update_on_disk(stem: Path, header: dict[str, Any], catalog: Any, versions: dict[str, str], generation: int) -> bool:
+    """Add one segment for the files whose version changed and mark their old documents dead, without reading
+    the existing segments. False when that is not possible or not worth it (then rebuild)."""
+    old = _load_files(stem, header)
+    if old is None or not _segments_intact(stem, header):
+        return False
+    try:
+        changed = {s for s in old.keys() | versions.keys() if (old[s][0] if s in old else None) != versions.get(s)}
+        dead = [list(d) for d in header["dead"]] + [old[s][1:4] for s in changed if s in old]
+        segments = [dict(s) for s in header["segments"]]
+    except (KeyError, TypeError, IndexError):
+        return False
+    files = {s: v for s, v in old.items() if s not in changed}
+    added = [s for s in sorted(changed) if s in versions]
+    new = segment(_rows_of(catalog, added), _tag()) if added else None
+    docs = sum(int(s["docs"]) for s in segments) + (len(new.ids) if new else 0)
+    if len(segments) + 1 > MAX_SEGMENTS or sum(int(d[2]) for d in dead) > MERGE_DEAD_FRACTION * max(docs, 1):
+        return False
+    if new is not None:
+        _save_segment(stem, new)
+        segments.append({"tag": new.tag, "docs": len(new.ids), "bytes": _segment_path(stem, new.tag).stat().st_size})
+        one = BM25Index([new])
+        ranges, _ = _ranges(one, versions)
+        files.update(ranges)
+    _write_tables(stem, generation, segments, dead, files)
+    return True
+
+
+def _sync(catalog: _ChunkSource, stem: Path, warn: Callable[[str], None] | None, *, want: bool) -> BM25Index | None:
+    """Bring the persisted index to the catalog's generation; the index itself when `want` (else None)."""
     generation = catalog.generation()
-    index = load(path)
-    if index is not None and index.generation == generation:
-        return index
-    index = build(catalog.iter_chunks(), generation)
+    header = read_header(stem)
+    if header is not None and header.get("generation") == generation and _segments_intact(stem, header):
+        index = load(stem) if want else None
+        if index is not None or not want:
+            return index
+    versions = _versions(catalog)
+    if header is not None and versions is not None:
+        try:
+            if _update_on_disk(stem, header, catalog, versions, generation):
+                index = load(stem) if want else None
+                if index is not None or not want:
+                    return index
+        except OSError:
+            pass  # read-only folder, disk full: fall through to an in-memory build
+    if _header_path(stem).exists() and not _foreign(stem) and (header is None or load(stem) is None):
+        (warn or log.warning)(f"The BM25 side index at {_header_path(stem)} was unreadable (torn or corrupt); "
+                              "rebuilt it from the catalog.")
+    index = build(_all_rows(catalog, versions), generation)
     if catalog.generation() == generation:  # don't persist a build that raced a writer
         try:
-            save(index, path)
+            save(index, stem, versions)
         except OSError:
             pass  # read-only index folder: keep the in-memory index
     return index
 
 
-__all__ = ["B", "BM25Index", "K1", "bm25_tokens", "build", "load", "load_or_build", "save"]
+def load_or_build(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], None] | None = None) -> BM25Index:
+    """The index for the catalog's current generation.
+
+    Loaded when the header's generation matches; else updated on disk with one new segment for the files that
+    changed (when the catalog can list its files) and loaded, else rebuilt; saved unless a writer raced the build.
+    A side index that exists but cannot be read is rebuilt, and `warn` (default: the module logger) is told.
+    """
+    index = _sync(catalog, Path(path), warn, want=True)
+    assert index is not None
+    return index
+
+
+def is_current(path: str | Path, generation: int) -> bool:
+    """True when the persisted index is at `generation` and its files are all there at their recorded sizes.
+
+    Reads the header and stats the files it names: the no-op check an index run makes."""
+    stem = Path(path)
+    header = read_header(stem)
+    if header is None or header.get("generation") != generation:
+        return False
+    try:
+        sizes_ok = all(_segment_path(stem, s["tag"]).stat().st_size == s["bytes"] for s in header["segments"])
+        return sizes_ok and _files_path(stem, str(header["files"])).is_file()
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+def refresh(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], None] | None = None) -> bool:
+    """Bring the persisted index up to the catalog's generation (incrementally when it can); False when it was
+    already current (see `is_current`: nothing but the header was read)."""
+    if is_current(path, catalog.generation()):
+        return False
+    _sync(catalog, Path(path), warn, want=False)
+    return True
+
+
+__all__ = [
+    "HEADINGS", "K1", "B", "BM25Index", "Segment", "bm25_tokens", "build", "is_current", "load", "load_or_build",
+    "read_header", "refresh", "save", "segment",
+]

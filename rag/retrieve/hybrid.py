@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 legs fused by reciprocal rank fusion, with filters and optional MMR.
+"""Hybrid retrieval: dense (Chroma) and BM25 legs fused (rag.retrieve.fusion), near-duplicates dropped, filters, optional MMR.
 
 Every hit comes from the catalog (the committed state): dense ids the catalog does not know yet (an index run in
 progress) are dropped, so an answer never mixes two states of the index. Each hit keeps its leg scores.
@@ -8,13 +8,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rag._result import Result
-from rag.config import DEFAULT_RRF_K
+from rag.config import DEFAULT_COLLAPSE, DEFAULT_DENSE_WEIGHT, DEFAULT_DENSE_WEIGHT_CJK, DEFAULT_FUSION, DEFAULT_RRF_K
 from rag.retrieve.bm25 import BM25Index, load_or_build
-from rag.retrieve.fusion import mmr, rrf
-from rag.vocab import FILE_TYPES, RETRIEVAL_MODES, RetrievalMode, check_choice
+from rag.retrieve.fusion import collapse, dense_weight_for, mmr, rrf, score_fusion
+from rag.vocab import FILE_TYPES, FUSIONS, RETRIEVAL_MODES, Fusion, RetrievalMode, check_choice
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,7 +46,7 @@ class Hit(Result):
     bm25_score: float | None
     """Okapi BM25 score (None: not found by the BM25 leg, or not run)."""
     score: float
-    """Fused score: reciprocal rank fusion over the legs that ran (higher is better)."""
+    """Fused score (higher is better): reciprocal rank fusion, or weighted min-max scores (`rag.retrieve.fusion`)."""
     rank: int
     """1-based position in the result."""
 
@@ -72,6 +72,11 @@ class Retriever:
         embed_query: `text -> vector` with the index's embedding model (query prefix applied); None: no dense leg.
         bm25_path: path stem of the persisted BM25 index (`IndexLayout.bm25`).
         rrf_k: reciprocal rank fusion constant.
+        fusion: "rrf", "zscore" or "minmax" (see rag.retrieve.fusion).
+        dense_weight: the dense leg's weight in score fusion; `dense_weight_cjk` replaces it for a Han/Kana query
+            when the embedding model is not multilingual (rag.embed.langs; `multilingual` None: read the model name
+            from the catalog's manifest).
+        collapse: drop near-duplicate hits (overlapping chunks of one file, the same text twice) before the k.
     """
 
     def __init__(
@@ -82,18 +87,41 @@ class Retriever:
         embed_query: Callable[[str], np.ndarray] | None,
         bm25_path: Any,
         rrf_k: int = DEFAULT_RRF_K,
+        fusion: Fusion = DEFAULT_FUSION,
+        dense_weight: float = DEFAULT_DENSE_WEIGHT,
+        dense_weight_cjk: float = DEFAULT_DENSE_WEIGHT_CJK,
+        collapse: bool = DEFAULT_COLLAPSE,
+        multilingual: bool | None = None,
     ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
         self.catalog = catalog
         self._query_dense = query_dense
         self._embed_query = embed_query
         self._bm25_path = bm25_path
         self._bm25: BM25Index | None = None
         self.rrf_k = rrf_k
+        self.fusion = cast(Fusion, fusion)
+        self.dense_weight = dense_weight
+        self.dense_weight_cjk = dense_weight_cjk
+        self.collapse = collapse
+        self._multilingual = multilingual
+        self.warnings: list[str] = []
+        """What went wrong on the way and was repaired (e.g. an unreadable BM25 side index rebuilt)."""
+
+    def multilingual(self) -> bool:
+        """Whether the index's embedding model handles Chinese/Japanese (rag.embed.langs), read once."""
+        if self._multilingual is None:
+            from rag.embed.langs import is_multilingual
+
+            manifest = self.catalog.manifest()
+            self._multilingual = bool(manifest is not None and is_multilingual(manifest.embed_model))
+        return self._multilingual
 
     def bm25(self) -> BM25Index:
         """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
         if self._bm25 is None or self._bm25.generation != self.catalog.generation():
-            self._bm25 = load_or_build(self.catalog, self._bm25_path)
+            self._bm25 = load_or_build(self.catalog, self._bm25_path, warn=self.warnings.append)
         return self._bm25
 
     def retrieve(
@@ -125,22 +153,35 @@ class Retriever:
             return []
         dense = self._dense(question, n, allowed) if mode in ("hybrid", "dense") else []
         sparse = self._sparse(question, n, allowed) if mode in ("hybrid", "bm25") else []
-        fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
+        dense_scores = {cid: 1.0 - dist for cid, dist in dense}
+        fused = self._fuse(question, list(dense_scores.items()), sparse)
         chunks = self.catalog.get_chunks(fused)
         ranked = sorted(
             ((cid, s) for cid, s in fused.items() if cid in chunks and (allowed is None or chunks[cid].source in allowed)),
             key=lambda item: (-item[1], item[0]),
         )
+        if self.collapse:
+            spans = {cid: (chunks[cid].source, chunks[cid].char_start, chunks[cid].char_end) for cid, _ in ranked}
+            kept = set(collapse([cid for cid, _ in ranked], spans, {cid: chunks[cid].text for cid, _ in ranked}, n))
+            ranked = [item for item in ranked if item[0] in kept]
         if mmr_lambda is not None:
             order = mmr(ranked[: n], {cid: chunks[cid].text for cid, _ in ranked[:n]}, k, mmr_lambda)
         else:
             order = [cid for cid, _ in ranked[:k]]
-        dense_scores = {cid: 1.0 - dist for cid, dist in dense}
         bm25_scores = dict(sparse)
         return [
             _hit(chunks[cid], dense_scores.get(cid), bm25_scores.get(cid), fused[cid], rank)
             for rank, cid in enumerate(order, start=1)
         ]
+
+    def _fuse(self, question: str, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> dict[str, float]:
+        if self.fusion == "rrf":
+            return rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
+        weight = self.dense_weight
+        if dense and sparse:
+            weight = dense_weight_for(question, weight, multilingual=self.multilingual(),
+                                      cjk_weight=self.dense_weight_cjk)
+        return score_fusion(dense, sparse, dense_weight=weight, norm=self.fusion)
 
     def _allowed_sources(self, path_glob: str | None, types: set[str]) -> set[str]:
         return {

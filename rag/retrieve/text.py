@@ -90,9 +90,24 @@ def tokenize(text: str, *, stem: bool = False, stopwords: bool = False) -> list[
     return out
 
 
+def index_text(text: str, heading_path: tuple[str, ...] | list[str] = ()) -> str:
+    """The text embedded and BM25-indexed for a chunk: its heading path (title first) on a line, then the chunk.
+
+    A heading the chunk already starts with (the first chunk of a section) is not repeated. Stored text is unchanged.
+
+        >>> index_text("Pull a model first.", ("Ollama", "Quickstart"))
+        'Ollama > Quickstart\nPull a model first.'
+    """
+    path = [h.strip() for h in heading_path if h and h.strip()]
+    head = text.lstrip("# \n")
+    if path and head.startswith(path[-1]):
+        path.pop()  # the chunk opens with its own heading: keep the ancestors only
+    return f"{' > '.join(path)}\n{text}" if path else text
+
+
 def is_cjk(text: str) -> bool:
     """True when the text contains any Han or Kana character."""
     return _CJK_CHAR.search(text) is not None
 
 
-__all__ = ["ENGLISH_STOPWORDS", "TOKENIZER_VERSION", "compact", "is_cjk", "normalize", "tokenize"]
+__all__ = ["ENGLISH_STOPWORDS", "TOKENIZER_VERSION", "compact", "index_text", "is_cjk", "normalize", "tokenize"]

@@ -80,7 +80,7 @@ def test_load_or_build_persists_and_rebuilds_only_on_new_generation(tmp_path: Pa
     catalog = _Catalog(DOCS)
     stem = tmp_path / "default.bm25"
     first = bm25.load_or_build(catalog, stem)
-    assert catalog.scans == 1 and (tmp_path / "default.bm25.npz").exists() and (tmp_path / "default.bm25.json").exists()
+    assert catalog.scans == 1 and list(tmp_path.glob("default.bm25.seg-*.npz")) and (tmp_path / "default.bm25.json").exists()
     again = bm25.load_or_build(catalog, stem)
     assert catalog.scans == 1, "same generation: loaded from disk, not rebuilt"
     assert again.search("embed", 3) == first.search("embed", 3)
@@ -99,5 +99,6 @@ def test_torn_or_foreign_files_are_ignored(tmp_path: Path) -> None:
     assert bm25.load(stem) is None
     bm25.save(bm25.build(DOCS, generation=3), stem)
     bm25.save(bm25.build(DOCS[:2], generation=4), tmp_path / "other.bm25")
-    (tmp_path / "other.bm25.npz").replace(tmp_path / "c.bm25.npz")  # arrays from another generation
+    (mine,), (theirs,) = tmp_path.glob("c.bm25.seg-*.npz"), tmp_path.glob("other.bm25.seg-*.npz")
+    theirs.replace(mine)  # a segment of another index under this one's name
     assert bm25.load(stem) is None

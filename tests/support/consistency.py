@@ -1,7 +1,6 @@
 """Checks that a stored index is consistent: catalog, Chroma and BM25 agree, every file once."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rag import RAG
@@ -33,8 +32,10 @@ def store_state(index_dir: Path, collection: str = "default", chroma_url: str | 
         manifest = cat.manifest()
         generation = cat.generation()
     store = ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False)
-    bm25_meta = lay.bm25.with_name(lay.bm25.name + ".json")
-    bm25 = json.loads(bm25_meta.read_text(encoding="utf-8")) if bm25_meta.exists() else None
+    from rag.retrieve.bm25 import load as load_bm25
+
+    side = load_bm25(lay.bm25)
+    bm25 = {"generation": side.generation, "ids": side.live_ids()} if side is not None else None
     return {
         "files": files, "chunk_rows": chunk_rows, "catalog_ids": set(chunk_rows), "chroma_ids": store.all_ids(),
         "chroma_count": store.count(), "manifest": manifest, "chroma_manifest": store.metadata(),

@@ -1,0 +1,44 @@
+"""How many vectors an embedded Chroma collection holds, read from its SQLite file without importing chromadb.
+
+`rag status` only needs a count, and importing chromadb costs seconds on a small machine. The embedded store keeps
+one row per record in `embeddings` for the collection's METADATA segment; writes pass through `embeddings_queue`
+first. When the file is absent, its schema is not the one expected, or the queue holds writes the segment has not
+applied yet, the answer is None and the caller asks Chroma itself.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+_COUNT = """
+SELECT s.id, COUNT(e.id) FROM collections c JOIN segments s ON s.collection = c.id AND s.scope = 'METADATA'
+LEFT JOIN embeddings e ON e.segment_id = s.id WHERE c.name = ? GROUP BY s.id
+"""
+
+
+def embedded_count(chroma_dir: Path, collection: str) -> int | None:
+    """The collection's record count, or None when it cannot be read this way (then use ChromaStore.count())."""
+    path = Path(chroma_dir) / "chroma.sqlite3"
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = db.execute(_COUNT, (collection,)).fetchall()
+        if len(rows) != 1:
+            return None
+        segment, count = rows[0]
+        applied = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment,)).fetchone()
+        newest = db.execute("SELECT MAX(seq_id) FROM embeddings_queue").fetchone()
+        if newest and newest[0] is not None and (applied is None or int(applied[0]) < int(newest[0])):
+            return None  # writes not yet applied to the segment: Chroma would count them
+        return int(count)
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    finally:
+        db.close()
+
+
+__all__ = ["embedded_count"]
