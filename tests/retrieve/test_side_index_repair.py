@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rag import RAG
-from rag.chroma_count import embedded_count
+from rag.store.chroma_count import embedded_count
 from rag.cli import cli
 from rag.store.layout import layout
 from rag.store.chroma import ChromaStore
