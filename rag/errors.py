@@ -25,7 +25,7 @@ PULL_FIX = "Run `ollama pull {model}` (or `rag pull {model}`)."
 CONNECTION_ERROR_MESSAGE = "Cannot reach Ollama at {url}. " + SERVE_FIX
 TIMEOUT_MESSAGE = (
     "Ollama at {url} did not answer within {timeout:g} s. A model may still be loading or the machine is busy: "
-    "retry, or allow a longer timeout."
+    "retry, or allow a longer timeout (--timeout SECONDS, or RAG_OLLAMA_TIMEOUT)."
 )
 MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. " + PULL_FIX
 
