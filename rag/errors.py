@@ -11,7 +11,7 @@
     ├── StoreError                Chroma, the catalog or the manifest
     │   ├── ManifestMismatch      index built with another model, dimension or chunker
     │   └── IndexLocked           another writer holds the index lock
-    ├── EmbedderError             the built-in embedder cannot load or run
+    ├── EmbedderError             the built-in embedder cannot load or run, or a vector is NaN/inf/zero
     └── IngestError               a file or folder cannot be read (.path, .reason)
 
 Programmer mistakes raise ValueError/TypeError, never RagError.
@@ -96,7 +96,7 @@ class IndexLocked(StoreError):
 
 
 class EmbedderError(RagError):
-    """The built-in embedder cannot load its model or run."""
+    """The built-in embedder cannot load its model or run, or an embedder returned an unusable vector."""
 
 
 class IngestError(RagError, _IngestBase):
