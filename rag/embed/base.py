@@ -138,8 +138,9 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
     """
     vectors = np.asarray(vectors, dtype=np.float64)  # float64: huge components must not overflow the norm
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf rows stay non-finite; `usable` refuses them
+        norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def usable(vector: np.ndarray) -> bool:
