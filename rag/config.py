@@ -96,7 +96,8 @@ class Settings:
     ollama_short_timeout_s: float | None = None
     """Wall-clock deadline of the quick Ollama calls: tags, show, version, ps (None: 10 s; never above the other)."""
     max_reply_bytes: int | None = None
-    """Largest Ollama reply (or whole answer stream) accepted, in bytes; a larger one is an error (None: 16 MB)."""
+    """Largest Ollama reply (or whole answer stream) accepted, in bytes; a larger one is an error (None: 2 MB, and
+    256 KB more per text for embed)."""
     max_answer_tokens: int = DEFAULT_MAX_ANSWER_TOKENS
     """Most tokens the chat model may generate for one answer (sent as options.num_predict)."""
     ollama_retries: int | None = None

@@ -98,15 +98,13 @@ class Catalog:
         self.path = Path(path)
         if not self.path.exists() and not create:
             raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name, home=self.path.parent))
+        self._readonly = not create  # opened read-only; the first write reopens it read-write (see _tx)
         try:
             if not create:
                 self._db = _connect_reader(self.path)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.row_factory = sqlite3.Row
+                self._db = _connect_writer(self.path)
             if create:  # one transaction, so a reader never sees half a schema
                 self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             elif not self._db.execute("PRAGMA user_version").fetchone()[0]:  # a writer is creating it right now
@@ -132,6 +130,13 @@ class Catalog:
         self.close()
 
     def _tx(self) -> _Transaction:
+        if self._readonly:  # a reader that now writes (rag remove): reopen read-write, or say why it cannot
+            try:
+                db = _connect_writer(self.path)
+            except sqlite3.Error as exc:
+                raise _write_error(self._db, exc) from exc
+            self._db.close()
+            self._db, self._readonly = db, False
         return _Transaction(self._db)
 
     # -- reads -----------------------------------------------------------------------------------------------
@@ -281,6 +286,14 @@ class Catalog:
         )
 
 
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 def _connect_reader(path: Path) -> sqlite3.Connection:
     """A read-only connection: `mode=ro` (sees a live writer's commits through WAL), else, when the folder does not
     let us create WAL's shared-memory file (read-only, not ours, or full), `immutable=1`, which reads the file as
@@ -289,6 +302,7 @@ def _connect_reader(path: Path) -> sqlite3.Connection:
     error: sqlite3.Error | None = None
     for flags in ("mode=ro", "mode=ro&immutable=1"):
         db = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
         try:
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return db
