@@ -437,6 +437,8 @@ class Client:
                 if size > cap:
                     raise self._too_large(path, cap)
                 parts.append(part)
+            if watchdog.fired:  # cut at the deadline: a body that merely looks complete is not the reply
+                raise _DeadlinePassed
             return response.status_code, b"".join(parts)
         except httpx.TransportError as exc:
             if watchdog.fired:
@@ -552,6 +554,8 @@ class Client:
         finally:
             watchdog.stop()
             response.close()
+        if watchdog.fired:
+            raise self._timeout(deadline)
         if needs_done and not finished:
             raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. "
                               "Check the server log and retry.")
