@@ -7,13 +7,21 @@
    clean error or result, the index stays consistent, and a rerun ends equal to a clean run's chunk ids.
 3. Kills: tests/support/killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a checked
    rerun; chunks lost = clean-run chunk ids missing from the final index.
+4. Hostile server and disk (issue 14): `rag ask` / `ask --stream` / `rag index` / `rag status` in a subprocess
+   against a fake Ollama that trickles a byte every 0.5 s (body, or head and body), streams forever, sends 10 MB
+   or NaN/inf vectors; an index folder the user cannot write (run as nobody), a full disk (8 MB tmpfs), a
+   collection name that climbs out of the folder. Each case: exit code and message, the wall time it held the run
+   against its documented deadline (`--timeout 5`: 5 s per model call, tags/show min(10, 5) s), chunks lost.
 
-    python benchmarks/reliability.py [--kills 20] [--seed 20240917] [--skip-pdfs]
+    python benchmarks/reliability.py [--kills 20] [--seed 20240917] [--skip-pdfs] [--only input,faults,kills,hostile]
 """
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -204,6 +212,207 @@ def _chat_scenario(work: Path, server: FakeOllama, fault: str, stream: bool) -> 
     return f"exit 0, {data['mode']} answer, {len(data['citations'])} citations"
 
 
+DEADLINE_S = 5.0  # --timeout of the hostile cases
+TRICKLE_S = 0.5  # seconds between bytes of a trickled reply
+QUESTION = "What does the embed endpoint return?"
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def _cli(args: list[str], server: FakeOllama,
+         user: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+    env = os.environ | {"PYTHONPATH": str(REPO), "OLLAMA_HOST": server.url, "ANONYMIZED_TELEMETRY": "False"}
+    started = time.monotonic()
+    proc = subprocess.run([*(user or []), sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          env=env, timeout=600, cwd="/", check=False)
+    return proc, time.monotonic() - started
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else "")[:110].replace("|", "/")
+
+
+_Check = Callable[[subprocess.CompletedProcess], str]
+
+
+def _hostile_cases(index: str, docs: str) -> list[tuple[str, list[str], dict, float, _Check]]:
+    """(name, rag args, fake-server knobs, documented deadline in s, check -> outcome)."""
+    ask = ["ask", QUESTION, "--index", index, "--timeout", str(DEADLINE_S)]
+    run_index = ["index", docs, "--index", index, "--timeout", str(DEADLINE_S), "--embed-backend", "ollama"]
+
+    def answered(extractive: bool) -> Callable[[subprocess.CompletedProcess], str]:
+        def check(proc: subprocess.CompletedProcess) -> str:
+            assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-200:]}"
+            assert "Traceback" not in proc.stderr
+            if extractive:
+                assert "(extractive" in proc.stdout and "did not answer within" in proc.stderr, proc.stderr[-200:]
+            return f"exit 0, {'extractive' if extractive else 'generated'} answer; {_first_line(proc.stderr)}"
+        return check
+
+    def failed(words: str) -> Callable[[subprocess.CompletedProcess], str]:
+        def check(proc: subprocess.CompletedProcess) -> str:
+            out = proc.stdout + proc.stderr
+            assert proc.returncode == 2 and words in out and "Traceback" not in out, (
+                f"exit {proc.returncode}: {out[-300:]}")
+            assert len(proc.stdout) < 100_000, f"{len(proc.stdout)} bytes printed"
+            return f"exit 2, `{_first_line(proc.stderr or proc.stdout)}`"
+        return check
+
+    def valid_json(proc: subprocess.CompletedProcess) -> str:
+        def refuse(token: str) -> None:
+            raise AssertionError(f"bare {token} in --json")
+        assert proc.returncode == 0, proc.stderr[-300:]
+        data = json.loads(proc.stdout, parse_constant=refuse)
+        assert all(h["dense_score"] is None for h in data["hits"]), "dense hits from a bad vector"
+        return f"exit 0, valid JSON, {data['mode']} answer from BM25 only; warning: {data['warnings'][0][:60]}..."
+
+    chat, embed, tags = {"/api/chat": TRICKLE_S}, {"/api/embed": TRICKLE_S}, {"/api/tags": TRICKLE_S}
+    return [
+        ("chat body trickled (`rag ask`)", ask, {"trickle": chat}, DEADLINE_S, answered(True)),
+        ("chat head+body trickled (`rag ask`)", ask, {"trickle": chat, "trickle_head": True}, DEADLINE_S,
+         answered(True)),
+        ("chat trickled (`rag ask --stream`)", [*ask, "--stream"], {"trickle": chat}, DEADLINE_S, answered(True)),
+        ("chat stream never ends (`rag ask --stream`)", [*ask, "--stream"], {"endless_stream": True}, DEADLINE_S,
+         answered(True)),
+        ("query embed trickled (`rag ask`)", ask, {"trickle": embed}, DEADLINE_S, answered(False)),
+        ("tags trickled (`rag ask`)", ask, {"trickle": tags, "trickle_head": True}, DEADLINE_S, answered(False)),
+        ("10 MB chat reply (`rag ask`)", ask, {"oversize_bytes": 10_000_000}, DEADLINE_S, failed("more than")),
+        ("10 MB chat stream (`rag ask --stream`)", [*ask, "--stream"], {"oversize_bytes": 10_000_000}, DEADLINE_S,
+         failed("more than")),
+        ("NaN query vector (`rag ask --json`)", [*ask, "--json"], {"bad_vectors": "nan"}, DEADLINE_S, valid_json),
+        ("inf query vector (`rag ask --json`)", [*ask, "--json"], {"bad_vectors": "inf"}, DEADLINE_S, valid_json),
+        ("embed trickled (`rag index`)", run_index, {"trickle": embed}, DEADLINE_S, failed("did not answer within")),
+        ("tags trickled (`rag index`)", run_index, {"trickle": tags, "trickle_head": True}, DEADLINE_S,
+         failed("did not answer within")),
+        ("NaN document vectors (`rag index`)", run_index, {"bad_vectors": "nan"}, DEADLINE_S,
+         failed("unusable vector")),
+    ]
+
+
+def sweep_hostile(work: Path, server: FakeOllama) -> None:
+    from support.consistency import store_state as state
+
+    print("### Hostile server and disk\n\n| case | outcome | held the run | same command, no fault | deadline | "
+          "chunks lost |\n|---|---|---|---|---|---|")
+    work.mkdir(parents=True)
+    write_docs(work / "docs")
+    with RAG(work / "index", ollama_host=server.url, embed_backend="ollama") as rag:
+        rag.index(work / "docs")
+    clean = state(work / "index")["catalog_ids"]
+    rows: list[tuple[str, bool, float, float, float, int]] = []
+    baselines: dict[tuple[str, ...], float] = {}
+    fresh = iter(range(10_000))
+
+    def invoke(args: list[str], user: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+        if args[0] == "index":  # always something new to embed, so the embed calls happen
+            (work / "docs" / f"new{next(fresh)}.md").write_text(
+                "# New\n\nAlpacas are smaller than llamas and have shorter ears.\n")
+        return _cli(args, server, user)
+
+    def baseline(args: list[str], user: list[str] | None = None) -> float:
+        key = (*args, *(user or []))
+        if key not in baselines:
+            server.reset()
+            baselines[key] = invoke(args, user)[1]
+        return baselines[key]
+
+    def record(name: str, run: Callable[[], tuple[str, float]], normal: float, deadline: float, index: Path) -> None:
+        try:
+            outcome, held = run()
+            ok = True
+        except AssertionError as exc:
+            outcome, held, ok = f"FAILED: {exc}", float("nan"), False
+        lost = len(clean - state(index)["catalog_ids"]) if (index / "default.catalog.sqlite").exists() else 0
+        rows.append((name, ok, held, normal, deadline, lost))
+        print(f"| {name} | {outcome} | {held:.1f} s | {normal:.1f} s | {deadline:g} s | {lost} |", flush=True)
+
+    for name, args, knobs, deadline, check in _hostile_cases(str(work / "index"), str(work / "docs")):
+        def run(args: list[str] = args, knobs: dict = knobs, check=check) -> tuple[str, float]:
+            server.reset()
+            for knob, value in knobs.items():
+                setattr(server, knob, value)
+            proc, held = invoke(args)
+            server.reset()
+            return check(proc), held
+        record(name, run, baseline(args), deadline, work / "index")
+    for name, run, index, args, user in _disk_cases(work, server):
+        record(name, run, baseline(args, user) if args else 0.0, 0.0, index)
+    survived = sum(r[1] for r in rows)
+    over = max((r for r in rows if r[4]), key=lambda r: r[2] - r[3] - r[4])  # the cases with a deadline
+    print(f"\nHostile cases: {len(rows)}, survived: {survived}; longest any case held a run: "
+          f"{max(r[2] for r in rows):.1f} s; most over (its no-fault time + deadline): "
+          f"{over[2] - over[3] - over[4]:+.1f} s ({over[0]}); chunks lost: {sum(r[5] for r in rows)}\n")
+
+
+_DiskCase = tuple[str, Callable[[], tuple[str, float]], Path, list[str] | None, list[str] | None]
+
+
+def _disk_cases(work: Path, server: FakeOllama) -> list[_DiskCase]:
+    """Read-only folder (as nobody), full disk (tmpfs), a collection name outside the folder: skipped when the machine
+    cannot (not root, no setpriv, no mount)."""
+    cases: list[_DiskCase] = []
+    index, docs = work / "index", work / "docs"
+    root = os.geteuid() == 0
+    if root and shutil.which("setpriv"):
+        shared = Path(tempfile.mkdtemp(prefix="rag-ro-"))
+        atexit.register(shutil.rmtree, shared, ignore_errors=True)
+        shutil.copytree(index, shared / "index")
+        shutil.copytree(docs, shared / "docs")
+        for path in [shared, *shared.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+        def read_only(args: list[str], words: str, code: int) -> Callable[[], tuple[str, float]]:
+            def run() -> tuple[str, float]:
+                proc, held = _cli(args, server, user=AS_NOBODY)
+                out = proc.stdout + proc.stderr
+                assert proc.returncode == code and words in out and "Traceback" not in out, out[-300:]
+                return f"exit {code}, `{_first_line(proc.stderr if code else proc.stdout)}`", held
+            return run
+
+        ro = str(shared / "index")
+        status, ask = ["status", "--index", ro], ["ask", QUESTION, "--index", ro]
+        write = ["index", str(shared / "docs"), "--index", ro]
+        cases += [
+            ("read-only folder, not ours (`rag status`)", read_only(status, "Collection", 0), shared / "index",
+             ["status", "--index", str(index)], None),
+            ("read-only folder, not ours (`rag ask`)", read_only(ask, "Sources", 0), shared / "index",
+             ["ask", QUESTION, "--index", str(index)], None),
+            ("read-only folder, not ours (`rag index`)", read_only(write, "read-only", 2), shared / "index",
+             None, None),
+        ]
+    tiny = work / "tiny"
+    tiny.mkdir()
+    if root and not subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(tiny)],
+                                   capture_output=True, check=False).returncode:
+        shutil.copytree(index, tiny / "index")
+        more = work / "more"
+        shutil.copytree(docs, more)
+        for i in range(40):
+            (more / f"extra{i}.md").write_text(f"# Extra {i}\n\n" + "Llamas graze on the hills every morning. " * 400)
+
+        def full() -> tuple[str, float]:
+            with open(tiny / "filler", "wb") as out, contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * 65536)
+                    out.flush()
+            proc, held = _cli(["index", str(more), "--index", str(tiny / "index")], server)
+            (tiny / "filler").unlink()
+            assert proc.returncode == 2 and "full" in proc.stderr, proc.stderr[-300:]
+            assert "Traceback" not in proc.stderr, proc.stderr[-300:]
+            return f"exit 2, `{_first_line(proc.stderr)}`", held
+
+        cases.append(("disk full (`rag index`, 8 MB tmpfs)", full, tiny / "index", None, None))
+
+    def bad_name() -> tuple[str, float]:
+        before = set(work.rglob("*"))
+        proc, held = _cli(["index", str(docs), "--index", str(work / "idx-x"), "--collection", "../../x"], server)
+        assert proc.returncode == 2 and set(work.rglob("*")) == before, f"exit {proc.returncode}; files written"
+        return f"exit 2, nothing written, `{_first_line(proc.stderr)}`", held
+
+    cases.append(("`--collection ../../x` (`rag index`)", bad_name, index, None, None))
+    return cases
+
+
 def sweep_kills(work: Path, server: FakeOllama, kills: int, seed: int) -> None:
     print("### Kills\n")
     os.environ["OLLAMA_HOST"] = server.url
@@ -222,13 +431,23 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20240917)
     parser.add_argument("--skip-pdfs", action="store_true", help="leave ../shared/eval/pdfs out of the input sweep")
+    parser.add_argument("--only", default="input,faults,kills,hostile", help="comma-separated sweeps to run")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp, FakeOllama() as server:
         os.environ["RAG_HOME"] = str(Path(tmp) / "home")
         work = Path(tmp)
-        sweep_input(work / "input", server, not args.skip_pdfs)
-        sweep_faults(work / "faults", server)
-        sweep_kills(work / "kills", server, args.kills, args.seed)
+        if "input" in only:
+            sweep_input(work / "input", server, not args.skip_pdfs)
+        if "faults" in only:
+            sweep_faults(work / "faults", server)
+        if "kills" in only:
+            sweep_kills(work / "kills", server, args.kills, args.seed)
+        if "hostile" in only:
+            try:
+                sweep_hostile(work / "hostile", server)
+            finally:
+                subprocess.run(["umount", "-l", str(work / "hostile" / "tiny")], capture_output=True, check=False)
 
 
 if __name__ == "__main__":

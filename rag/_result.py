@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from pathlib import PurePath
 from typing import Any
 
 
 def _plain(value: Any) -> Any:
+    """JSON-ready data; a NaN or infinite float becomes None, so `--json` is always valid JSON.
+
+    >>> _plain({"score": float("nan"), "best": [1.5, float("inf")]})
+    {'score': None, 'best': [1.5, None]}
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
     if isinstance(value, enum.Enum):
@@ -18,7 +24,7 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
-    return value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 class Result:

@@ -65,7 +65,9 @@ class RAG:
         """The Ollama client (created on first use)."""
         from rag.ollama import Client
 
-        tuning = {"timeout": self.settings.ollama_timeout_s, "retries": self.settings.ollama_retries}
+        s = self.settings
+        tuning = {"timeout": s.ollama_timeout_s, "retries": s.ollama_retries, "short_timeout": s.ollama_short_timeout_s,
+                  "max_reply_bytes": s.max_reply_bytes}
         return Client(self.settings.ollama_host, **{k: v for k, v in tuning.items() if v is not None})
 
     def evaluate(

@@ -19,6 +19,7 @@ ENV_CHROMA_URL = "RAG_CHROMA_URL"  # use a Chroma server instead of the embedded
 ENV_EMBED_MODEL = "RAG_EMBED_MODEL"
 ENV_CHAT_MODEL = "RAG_CHAT_MODEL"
 ENV_COLLECTION = "RAG_COLLECTION"
+ENV_OLLAMA_TIMEOUT = "RAG_OLLAMA_TIMEOUT"  # seconds: the wall-clock deadline of one Ollama model call
 
 # Defaults. Chunking/retrieval numbers are chosen by measurement: see BENCHMARKS.md.
 DEFAULT_COLLECTION = "default"
@@ -43,6 +44,7 @@ DEFAULT_MAX_CHUNKS_PER_FILE = 20000
 DEFAULT_CONTEXT_TOKENS = 3000  # retrieved-context budget in the answer prompt
 DEFAULT_TEMPERATURE = 0.0
 DEFAULT_SEED = 42
+DEFAULT_MAX_ANSWER_TOKENS = 1024  # num_predict of answer calls: a model that never stops is cut here
 
 
 def user_dir() -> Path:
@@ -56,6 +58,22 @@ def default_index_dir() -> Path:
     """The index folder: $RAG_INDEX, else <user dir>/index (found from any working directory)."""
     env = os.environ.get(ENV_INDEX)
     return Path(env) if env else user_dir() / "index"
+
+
+def _env_seconds(name: str) -> float | None:
+    """A positive number of seconds from environment variable `name` (None when unset or empty)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        from rag.errors import RagError
+
+        raise RagError(f"{name} must be a positive number of seconds, not {raw!r}. Fix or unset it.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,15 @@ class Settings:
     ollama_host: str | None = None
     """Ollama server address (None: $OLLAMA_HOST, else http://127.0.0.1:11434)."""
     ollama_timeout_s: float | None = None
-    """Read timeout for Ollama calls that run a model (None: rag.ollama's default, 300 s; a model load can take minutes)."""
+    """Wall-clock deadline in seconds of one Ollama call that runs a model (chat, embed), retries included
+    ($RAG_OLLAMA_TIMEOUT, `--timeout`; None: 300 s, since a model load can take minutes)."""
+    ollama_short_timeout_s: float | None = None
+    """Wall-clock deadline of the quick Ollama calls: tags, show, version, ps (None: 10 s; never above the other)."""
+    max_reply_bytes: int | None = None
+    """Largest Ollama reply (or whole answer stream) accepted, in bytes; a larger one is an error (None: 2 MB, and
+    256 KB more per text for embed)."""
+    max_answer_tokens: int = DEFAULT_MAX_ANSWER_TOKENS
+    """Most tokens the chat model may generate for one answer (sent as options.num_predict)."""
     ollama_retries: int | None = None
     """Extra attempts on connect errors, 503 and other safe-to-retry failures (None: rag.ollama's default, 3)."""
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
@@ -127,6 +153,7 @@ class Settings:
             "embed_model": os.environ.get(ENV_EMBED_MODEL),
             "chat_model": os.environ.get(ENV_CHAT_MODEL),
             "collection": os.environ.get(ENV_COLLECTION),
+            "ollama_timeout_s": _env_seconds(ENV_OLLAMA_TIMEOUT),
         }
         merged = {k: v for k, v in env.items() if v} | given
         settings = cls(**merged)

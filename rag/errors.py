@@ -11,7 +11,7 @@
     ├── StoreError                Chroma, the catalog or the manifest
     │   ├── ManifestMismatch      index built with another model, dimension or chunker
     │   └── IndexLocked           another writer holds the index lock
-    ├── EmbedderError             the built-in embedder cannot load or run
+    ├── EmbedderError             the built-in embedder cannot load or run, or a vector is NaN/inf/zero
     └── IngestError               a file or folder cannot be read (.path, .reason)
 
 Programmer mistakes raise ValueError/TypeError, never RagError.
@@ -25,7 +25,7 @@ PULL_FIX = "Run `ollama pull {model}` (or `rag pull {model}`)."
 CONNECTION_ERROR_MESSAGE = "Cannot reach Ollama at {url}. " + SERVE_FIX
 TIMEOUT_MESSAGE = (
     "Ollama at {url} did not answer within {timeout:g} s. A model may still be loading or the machine is busy: "
-    "retry, or allow a longer timeout."
+    "retry, or allow a longer timeout (--timeout SECONDS, or RAG_OLLAMA_TIMEOUT)."
 )
 MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. " + PULL_FIX
 
@@ -96,7 +96,7 @@ class IndexLocked(StoreError):
 
 
 class EmbedderError(RagError):
-    """The built-in embedder cannot load its model or run."""
+    """The built-in embedder cannot load its model or run, or an embedder returned an unusable vector."""
 
 
 class IngestError(RagError, _IngestBase):

@@ -43,7 +43,7 @@ def open_answering(options: dict[str, Any]) -> Any:
     from rag.api import RAG
 
     settings = {k: options.get(k) for k in ("index_dir", "chroma_url", "collection", "embed_model", "chat_model",
-                                            "ollama_host", "strict", "prompts_dir")}
+                                            "ollama_host", "strict", "prompts_dir", "ollama_timeout_s")}
     return RAG(**settings)
 
 

@@ -39,6 +39,15 @@ def ollama_host_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--timeout`: the wall-clock deadline of each Ollama model call (settings `ollama_timeout_s`)."""
+    return click.option(
+        "--timeout", "ollama_timeout_s", envvar="RAG_OLLAMA_TIMEOUT", type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        help="Deadline of each Ollama call that runs a model (chat, embed; default 300); tags/show get 10.",
+    )(fn)
+
+
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`--json`: print the result's to_dict() instead of text."""
     return click.option("--json", "json_", is_flag=True, help="Print JSON (the result's to_dict()).")(fn)
@@ -79,5 +88,5 @@ def open_rag(options: dict[str, Any], **extra: Any) -> Any:
 
 __all__ = [
     "EXIT_FATAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "INDEX_KEYS", "fail", "index_options", "json_option",
-    "ollama_host_option", "open_rag", "print_json", "run_guarded",
+    "ollama_host_option", "open_rag", "print_json", "run_guarded", "timeout_option",
 ]

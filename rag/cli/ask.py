@@ -6,7 +6,7 @@ from typing import Any
 import click
 
 from rag.cli._answers import answer_options, open_answering, print_answer, print_stream, print_warnings, search_options
-from rag.cli._common import EXIT_OK, index_options, json_option, print_json, run_guarded
+from rag.cli._common import EXIT_OK, index_options, json_option, print_json, run_guarded, timeout_option
 
 
 @click.command(name="ask")
@@ -14,6 +14,7 @@ from rag.cli._common import EXIT_OK, index_options, json_option, print_json, run
 @answer_options
 @click.option("--stream", "stream", is_flag=True, help="Print the answer as it is generated, then the sources.")
 @index_options
+@timeout_option
 @json_option
 def ask_cmd(question: str, stream: bool, json_: bool, **options: Any) -> None:
     """Answer QUESTION from the indexed documents, with numbered, verified sources.

@@ -8,13 +8,14 @@ from typing import Any
 import click
 
 from rag.cli._answers import answer_options, open_answering, print_answer, print_warnings, search_options
-from rag.cli._common import EXIT_OK, index_options, json_option, run_guarded
+from rag.cli._common import EXIT_OK, index_options, json_option, run_guarded, timeout_option
 from rag.errors import ModelOutputError
 
 
 @click.command(name="chat")
 @answer_options
 @index_options
+@timeout_option
 @json_option
 def chat_cmd(json_: bool, **options: Any) -> None:
     """Chat with your documents: follow-up questions keep the context. One question per line; `exit`, `quit` or

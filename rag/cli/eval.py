@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from rag.cli._common import EXIT_PARTIAL, index_options, json_option, print_json, run_guarded, timeout_option
 from rag.eval.runner import EvalReport
-from rag.cli._common import EXIT_PARTIAL, index_options, json_option, print_json, run_guarded
 from rag.vocab import RETRIEVAL_MODES, RetrievalMode
 
 
@@ -59,10 +59,12 @@ def format_report(report: EvalReport) -> str:
 @click.option("--min-score", type=float, help="Abstention floor on the best hit's dense cosine (default: settings).")
 @click.option("-m", "--chat-model", envvar="RAG_CHAT_MODEL", help="Chat model (Ollama name, gguf:PATH, or none).")
 @index_options
+@timeout_option
 @json_option
 def eval_cmd(
     gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
     chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
+    ollama_timeout_s: float | None = None,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.
 
@@ -82,7 +84,7 @@ def eval_cmd(
         items = load_gold(gold)
         with RAG(
             index_dir, chroma_url=chroma_url, collection=collection, ollama_host=ollama_host, chat_model=chat_model,
-            top_k=k, min_score=min_score,
+            top_k=k, min_score=min_score, ollama_timeout_s=ollama_timeout_s,
         ) as rag, click.progressbar(
             length=len(items), label="Evaluating", file=sys.stderr, show_pos=True
         ) as bar:

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from rag.cli._common import EXIT_INTERRUPTED, index_options, json_option, open_rag, print_json, run_guarded
+from rag.cli._common import (
+    EXIT_INTERRUPTED,
+    index_options,
+    json_option,
+    open_rag,
+    print_json,
+    run_guarded,
+    timeout_option,
+)
 from rag.vocab import EMBED_BACKENDS
 
 _SHOWN_REASONS = 50
@@ -112,6 +120,7 @@ def _print_report(report: Any) -> None:
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
 @click.option("--pdf-password", help="Password for encrypted PDFs.")
 @click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
+@timeout_option
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
     """Index the files under PATH (PDF, text, Markdown, HTML, Word, PowerPoint, Excel, CSV, EPUB) to ask about them.
@@ -124,7 +133,7 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
     """
     max_mb = options.pop("max_file_mb")
     rag = open_rag(options, embed_model=options["embed_model"], embed_backend=options["embed_backend"],
-                pdf_password=options["pdf_password"],
+                pdf_password=options["pdf_password"], ollama_timeout_s=options["ollama_timeout_s"],
                 max_file_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None)
     progress = _Progress()
 

@@ -132,10 +132,30 @@ def model_name(model: str) -> str:
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (a zero row stays zero), as float32."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, np.float32(1e-12))
+    """Rows scaled to length 1 (a zero row stays zero; NaN or inf stays non-finite), as float32.
+
+    >>> _unit(np.array([[3e38, 4e38], [0.0, 0.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)  # float64: huge components must not overflow the norm
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf rows stay non-finite; `usable` refuses them
+        norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def usable(vector: np.ndarray) -> bool:
+    """True for a vector that can be searched: every component finite and not all zero.
+
+    >>> usable(np.array([0.6, 0.8])), usable(np.array([float("nan"), 1.0])), usable(np.zeros(3))
+    (True, False, False)
+    """
+    return bool(np.isfinite(vector).all() and np.any(vector))
+
+
+BAD_VECTOR_MESSAGE = (
+    "{model} returned an unusable vector (NaN, infinite or all zero) for {what}. The model or the server is broken: "
+    "re-pull the model (`ollama pull {model}`) or restart Ollama, then retry."
+)
 
 
 class Embedder:
@@ -176,13 +196,21 @@ class Embedder:
         truncated vector: the caller splits that text)."""
         if isinstance(texts, str):
             raise TypeError("texts must be a list of strings, not a str")
-        return self._embed([self._scheme.document + t for t in texts], query=False)
+        vectors = self._embed([self._scheme.document + t for t in texts], query=False)
+        for text, vector in zip(texts, vectors, strict=False):
+            if vector is not None and not usable(vector):
+                raise EmbedderError(BAD_VECTOR_MESSAGE.format(model=self.model, what=f"a document ({text[:60]!r})"))
+        return vectors
 
     def embed_query(self, text: str) -> np.ndarray:
-        """The float32 unit vector of a search query (query prefix added; an over-long query is cut to fit)."""
+        """The float32 unit vector of a search query (query prefix added; an over-long query is cut to fit).
+
+        Raises EmbedderError for a vector with NaN, infinite or only zero components, checked as documents are."""
         vector = self._embed([self._scheme.query + text], query=True)[0]
         if vector is None:  # pragma: no cover - backends truncate queries
             raise EmbedderError(f"{self.model} could not embed the query.")
+        if not usable(vector):
+            raise EmbedderError(BAD_VECTOR_MESSAGE.format(model=self.model, what="the query"))
         return vector
 
     def info(self) -> EmbedderInfo:

@@ -110,7 +110,12 @@ class OllamaEmbedder(Embedder):
                 f"Ollama returned {len(response.embeddings)} vectors for {len(texts)} inputs to {self._name}. "
                 "Upgrade Ollama, or check the server log."
             )
-        vectors = _unit(np.asarray(response.embeddings, dtype=np.float32))
+        try:
+            vectors = _unit(np.asarray(response.embeddings, dtype=np.float64))
+        except (TypeError, ValueError) as exc:  # ragged rows, null or text components
+            raise OllamaError(f"Ollama sent malformed vectors for {self._name} ({exc}). Check the server log.") from exc
+        if vectors.ndim != 2:
+            raise OllamaError(f"Ollama sent malformed vectors for {self._name}. Check the server log.")
         if self._dimension is None:
             self._dimension = int(vectors.shape[1])
         return list(vectors)

@@ -6,12 +6,22 @@
 
 All HTTP goes through `_request` (one JSON reply) and `_stream` (NDJSON lines); they translate transport errors
 and error statuses into `rag.errors` in one place and retry only where it is safe.
+
+Every call has a wall-clock deadline (`timeout` for calls that run a model, `short_timeout` for tags, show, version
+and ps), retries included: per-read timeouts alone do not bound a server that trickles one byte a second. The head
+of a reply is awaited in a helper thread (abandoned at the deadline); the body is read with a watchdog that shuts the
+socket down at the deadline. Replies are capped at `max_reply_bytes` (an over-size reply is an error, never
+truncated silently). `pull` is the exception: a download takes as long as it takes, so it only has the per-read
+timeout (and Ctrl-C).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,8 +51,11 @@ from rag.ollama.types import (
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
 DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds to open a connection
-DEFAULT_READ_TIMEOUT = 300.0  # seconds between bytes for chat, generate, embed and pull (model loads are slow)
-DEFAULT_SHORT_TIMEOUT = 10.0  # seconds for tags, show, version and ps
+DEFAULT_READ_TIMEOUT = 300.0  # wall-clock deadline of a chat, generate or embed call (model loads are slow)
+DEFAULT_SHORT_TIMEOUT = 10.0  # wall-clock deadline of a tags, show, version or ps call
+DEFAULT_MAX_REPLY_BYTES = 2 * 1024 * 1024  # largest reply (or stream) accepted: an answer is ~8 KB; embed adds more
+EMBED_BYTES_PER_INPUT = 256 * 1024  # room per input text in an /api/embed reply (a 8192-d vector is ~110 KB of JSON)
+MAX_LINE_BYTES = 1024 * 1024  # longest NDJSON line accepted in a stream
 DEFAULT_RETRIES = 3  # extra attempts after the first, for the failures that are safe to retry
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
 USER_AGENT = f"ollama-rag/{__version__}"
@@ -116,15 +129,71 @@ def _split_host_port(hostport: str) -> tuple[str, str]:
 class _Policy:
     """What a call may retry: connect errors and 503 always; the rest only where asked."""
 
-    short: bool = False  # short read timeout (tags, show, version, ps)
+    short: bool = False  # short deadline (tags, show, version, ps)
     retry_500: bool = False
-    retry_read_timeout: bool = False
     retry_dropped: bool = False  # connection dropped before any reply: safe to re-send for idempotent calls
 
 
 _LONG = _Policy()
 _EMBED = _Policy(retry_500=True, retry_dropped=True)
-_SHORT = _Policy(short=True, retry_read_timeout=True, retry_dropped=True)
+_SHORT = _Policy(short=True, retry_dropped=True)
+
+
+class _Deadline:
+    """A wall-clock deadline: `seconds` from now (None: no deadline)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.at = None if seconds is None else time.monotonic() + seconds
+
+    def left(self) -> float | None:
+        """Seconds left (never negative), None without a deadline."""
+        return None if self.at is None else max(self.at - time.monotonic(), 0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+
+class _DeadlinePassed(Exception):
+    """Internal: the deadline passed while waiting (turned into OllamaTimeout by the helpers)."""
+
+
+def _cut(stream: Any) -> None:
+    """Shut down the socket under an httpcore network stream, waking a thread blocked reading it."""
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # the base method: an SSLSocket's own shutdown would drop its state
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """Cuts a response's connection when the deadline passes, unless `stop()` came first (then it never touches the
+    socket, which may already serve another request)."""
+
+    def __init__(self, response: httpx.Response, deadline: _Deadline) -> None:
+        self.fired = False
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._stream = response.extensions.get("network_stream")
+        left = deadline.left()
+        self._timer = None if left is None else threading.Timer(left, self._fire)
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self.fired = True
+            _cut(self._stream)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class _EndpointMissing(OllamaError):
@@ -139,16 +208,38 @@ def _drop_none(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _lines(response: httpx.Response, path: str, cap: int | None,
+           too_large: Callable[[str, int], Exception]) -> Iterator[str]:
+    """The lines of a streamed body, decoded; more than `cap` bytes in all (None: no cap) or a line longer than
+    MAX_LINE_BYTES raises `too_large(path, limit)`."""
+    pending, size = b"", 0
+    for part in response.iter_bytes():
+        size += len(part)
+        if cap is not None and size > cap:
+            raise too_large(path, cap)
+        pending += part
+        *complete, pending = pending.split(b"\n")
+        if len(pending) > MAX_LINE_BYTES:
+            raise too_large(path, MAX_LINE_BYTES)
+        for line in complete:
+            yield line.decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
 class Client:
     """A connection-pooled Ollama client. Use it as a context manager, or call `close()`.
 
     Args:
         host: server address in any OLLAMA_HOST form (see `parse_host`); default `$OLLAMA_HOST`, else 127.0.0.1:11434.
-        timeout: seconds to wait for the next bytes of chat, generate, embed and pull (tags/show/version/ps use
-            the smaller of this and 10 s).
+        timeout: wall-clock deadline in seconds of one chat, generate or embed call, retries included (also the
+            per-read timeout of pull, which has no deadline).
+        short_timeout: wall-clock deadline of tags, show, version and ps (at most `timeout`).
         connect_timeout: seconds to open a connection.
-        retries: extra attempts after connect errors and 503 (and 500 on embed).
+        retries: extra attempts after connect errors and 503 (and 500 on embed), while the deadline allows.
         backoff: seconds before the first retry; doubles each retry.
+        max_reply_bytes: largest reply (or whole stream) accepted; an /api/embed reply may also have
+            EMBED_BYTES_PER_INPUT per input. A larger one raises OllamaError.
     """
 
     def __init__(
@@ -159,11 +250,15 @@ class Client:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
+        short_timeout: float = DEFAULT_SHORT_TIMEOUT,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
-        if retries < 0 or backoff < 0 or timeout <= 0 or connect_timeout <= 0:
-            raise ValueError("timeouts must be positive, retries and backoff non-negative")
+        if retries < 0 or backoff < 0 or min(timeout, short_timeout, connect_timeout) <= 0 or max_reply_bytes < 1:
+            raise ValueError("timeouts and max_reply_bytes must be positive, retries and backoff non-negative")
         self.host = parse_host(host if host else os.environ.get("OLLAMA_HOST"))
         self.timeout = timeout
+        self.short_timeout = min(short_timeout, timeout)
+        self.max_reply_bytes = max_reply_bytes
         self.connect_timeout = connect_timeout
         self.retries = retries
         self.backoff = backoff
@@ -213,7 +308,8 @@ class Client:
             body = {"model": model, "input": inputs, "truncate": truncate, "options": options,
                     "keep_alive": keep_alive, "dimensions": dimensions}
             try:
-                data = self._request("POST", "/api/embed", body, policy=_EMBED, model=model)
+                data = self._request("POST", "/api/embed", body, policy=_EMBED, model=model,
+                                     max_bytes=self.max_reply_bytes + EMBED_BYTES_PER_INPUT * len(inputs))
                 return _parse(EmbedResponse, data)
             except _EndpointMissing:
                 self._legacy_embed = True
@@ -292,9 +388,9 @@ class Client:
         """The server's version if an Ollama server answers GET /api/version within `timeout` seconds, else None.
         Never raises, never retries."""
         try:
-            response = self._http.get("/api/version", timeout=httpx.Timeout(timeout))
-            version = response.json().get("version") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
+            status, raw = self._fetch("GET", "/api/version", None, _Deadline(timeout), MAX_LINE_BYTES)
+            version = json.loads(raw).get("version") if status == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError, OllamaError, _DeadlinePassed):
             return None
         return str(version) if version is not None else None
 
@@ -305,50 +401,139 @@ class Client:
     # ---- the two HTTP helpers ----
 
     def _request(self, method: str, path: str, body: Mapping[str, Any] | None, *, policy: _Policy,
-                 model: str | None = None) -> dict[str, Any]:
-        """Send one request (with safe retries), check the status, return the parsed JSON object."""
-        timeout = min(self.timeout, DEFAULT_SHORT_TIMEOUT) if policy.short else self.timeout
+                 model: str | None = None, max_bytes: int | None = None) -> dict[str, Any]:
+        """Send one request (with safe retries, all within the call's deadline), check the status, return the parsed
+        JSON object."""
+        deadline = _Deadline(self.short_timeout if policy.short else self.timeout)
         payload = None if body is None else _drop_none(body)
-        limits = httpx.Timeout(timeout, connect=self.connect_timeout)
+        cap = max_bytes or self.max_reply_bytes
 
-        def send() -> httpx.Response:
-            response = self._http.request(method, path, json=payload, timeout=limits)
-            if response.status_code >= 400:
-                raise self._status_error(response.status_code, response.text, path, model)
-            return response
+        def send() -> tuple[int, bytes]:
+            status, raw = self._fetch(method, path, payload, deadline, cap)
+            if status >= 400:
+                raise self._status_error(status, raw.decode("utf-8", "replace"), path, model)
+            return status, raw
 
-        response = self._with_retries(send, policy, timeout)
+        status, raw = self._with_retries(send, policy, deadline)
         try:
-            data = response.json()
+            data = json.loads(raw)
         except ValueError as exc:
+            text = raw.decode("utf-8", "replace")
             raise OllamaError(f"Ollama at {self.host} sent a reply for {path} that is not JSON: "
-                              f"{response.text[:200]!r}", status_code=response.status_code) from exc
+                              f"{text[:200]!r}", status_code=status) from exc
         if not isinstance(data, dict):
             raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}",
-                              status_code=response.status_code)
+                              status_code=status)
         return data
+
+    def _fetch(self, method: str, path: str, payload: Any, deadline: _Deadline, cap: int) -> tuple[int, bytes]:
+        """One attempt: the status and the whole body (at most `cap` bytes), before the deadline."""
+        response = self._send(self._http.build_request(method, path, json=payload), deadline)
+        watchdog = _Watchdog(response, deadline)
+        try:
+            parts, size = [], 0
+            for part in response.iter_bytes():
+                size += len(part)
+                if size > cap:
+                    raise self._too_large(path, cap)
+                parts.append(part)
+            if watchdog.fired:  # cut at the deadline: a body that merely looks complete is not the reply
+                raise _DeadlinePassed
+            return response.status_code, b"".join(parts)
+        except httpx.TransportError as exc:
+            if watchdog.fired:
+                raise _DeadlinePassed from exc
+            raise
+        finally:
+            watchdog.stop()
+            response.close()
+
+    def _send(self, request: httpx.Request, deadline: _Deadline) -> httpx.Response:
+        """Send `request` and return the streaming response once its head arrived, or raise _DeadlinePassed.
+
+        The wait runs in a helper thread so that a server trickling its status line and headers cannot hold the
+        caller past the deadline; a reply that arrives after it is closed by that thread. A connection the request
+        opened itself is shut down at the deadline, so the thread ends too.
+        """
+        lock, ready = threading.Lock(), threading.Event()
+        box: dict[str, Any] = {}
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete":
+                box["stream"] = info.get("return_value")
+
+        request.extensions = {**request.extensions, "trace": trace}
+        limit = deadline.left()
+        if limit is not None:
+            request.extensions["timeout"] = httpx.Timeout(max(limit, 0.001), connect=min(
+                self.connect_timeout, max(limit, 0.001))).as_dict()
+
+        def run() -> None:
+            try:
+                response = self._http.send(request, stream=True)
+            except BaseException as exc:  # handed to the caller
+                with lock:
+                    box["error"] = exc
+            else:
+                with lock:
+                    if box.get("abandoned"):
+                        response.close()
+                        return
+                    box["response"] = response
+            ready.set()
+
+        threading.Thread(target=run, name="rag-ollama-send", daemon=True).start()
+        try:
+            ready.wait(deadline.left())
+        finally:
+            with lock:
+                if "response" not in box and "error" not in box:
+                    box["abandoned"] = True
+                    _cut(box.get("stream"))
+        if "error" in box:
+            raise box["error"]
+        if "response" not in box:
+            raise _DeadlinePassed
+        response: httpx.Response = box["response"]
+        return response
+
+    def _too_large(self, path: str, cap: int) -> OllamaError:
+        return OllamaError(f"Ollama sent more than {cap / 2**20:g} MB for {path}, so the reply was dropped (a model "
+                           "that does not stop, or not an Ollama server). Lower max_answer_tokens, or check the "
+                           "server.")
 
     def _stream(self, path: str, body: Mapping[str, Any], *, model: str | None,
                 needs_done: bool = True) -> Iterator[dict[str, Any]]:
-        """Open an NDJSON stream (retrying only before it starts) and return a generator over its parsed lines."""
-        request = self._http.build_request("POST", path, json=_drop_none(body))
+        """Open an NDJSON stream (retrying only before it starts) and return a generator over its parsed lines.
+
+        The whole stream must end within the call's deadline (`timeout`) and `max_reply_bytes`; pull has neither."""
+        deadline = _Deadline(self.timeout if needs_done else None)
+        payload = _drop_none(body)
 
         def open_stream() -> httpx.Response:
-            response = self._http.send(request, stream=True)
+            response = self._send(self._http.build_request("POST", path, json=payload), deadline)
             if response.status_code >= 400:
-                text = response.read().decode("utf-8", "replace")  # read before raising, or the message is lost
-                response.close()
+                watchdog = _Watchdog(response, deadline)
+                try:  # read before raising, or the message is lost
+                    text = response.read()[:MAX_LINE_BYTES].decode("utf-8", "replace")
+                except httpx.TransportError as exc:
+                    raise (_DeadlinePassed() if watchdog.fired else exc) from exc
+                finally:
+                    watchdog.stop()
+                    response.close()
                 raise self._status_error(response.status_code, text, path, model)
             return response
 
-        response = self._with_retries(open_stream, _LONG, self.timeout)
-        return self._iter_lines(response, path, model, needs_done)
+        response = self._with_retries(open_stream, _LONG, deadline)
+        return self._iter_lines(response, path, model, needs_done, deadline)
 
     def _iter_lines(self, response: httpx.Response, path: str, model: str | None,
-                    needs_done: bool) -> Iterator[dict[str, Any]]:
+                    needs_done: bool, deadline: _Deadline) -> Iterator[dict[str, Any]]:
         finished = False
+        watchdog = _Watchdog(response, deadline)
+        cap = self.max_reply_bytes if deadline.seconds is not None else None
         try:
-            for line in response.iter_lines():
+            for line in _lines(response, path, cap, self._too_large):
                 if not line.strip():
                     continue
                 try:
@@ -360,25 +545,39 @@ class Client:
                 finished = finished or bool(data.get("done")) or data.get("status") == "success"
                 yield data
         except httpx.TimeoutException as exc:
-            raise OllamaTimeout(self.host, timeout=self.timeout) from exc
+            raise self._timeout(deadline) from exc
         except httpx.TransportError as exc:
+            if watchdog.fired:
+                raise self._timeout(deadline) from exc
             raise OllamaError(f"Ollama closed the {path} stream before it finished ({_describe(exc)}). "
                               "Check the server log and retry.") from exc
         finally:
+            watchdog.stop()
             response.close()
+        if watchdog.fired:
+            raise self._timeout(deadline)
         if needs_done and not finished:
             raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. "
                               "Check the server log and retry.")
 
-    def _with_retries(self, attempt: Callable[[], _T], policy: _Policy, timeout: float) -> _T:
-        """Call `attempt`, retrying connect errors and 503 (plus 500 or read timeouts when the policy allows)."""
+    def _timeout(self, deadline: _Deadline) -> OllamaTimeout:
+        return OllamaTimeout(self.host, timeout=deadline.seconds or self.timeout)
+
+    def _with_retries(self, attempt: Callable[[], _T], policy: _Policy, deadline: _Deadline) -> _T:
+        """Call `attempt`, retrying connect errors and 503 (plus 500 or dropped connections when the policy allows)
+        while the deadline leaves time; a passed deadline is final."""
+        timeout = deadline.seconds or self.timeout
+        error: OllamaError
+        cause: BaseException | None
         for tries_left in range(self.retries, -1, -1):
             try:
                 return attempt()
+            except _DeadlinePassed as exc:
+                raise OllamaTimeout(self.host, timeout=timeout) from exc
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, True
             except httpx.TimeoutException as exc:
-                error, cause, retry = OllamaTimeout(self.host, timeout=timeout), exc, policy.retry_read_timeout
+                raise OllamaTimeout(self.host, timeout=timeout) from exc
             except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # dropped before a reply (server died)
                 error, cause, retry = OllamaUnreachable(self.host, reason=_describe(exc)), exc, policy.retry_dropped
             except httpx.TransportError as exc:  # TLS and other protocol errors
@@ -387,9 +586,11 @@ class Client:
                 error, cause = exc, exc.__cause__
                 retry = isinstance(exc, OllamaBusy) or (
                     policy.retry_500 and exc.status_code == 500 and not isinstance(exc, ContextLengthExceeded))
-            if not retry or tries_left == 0:
+            pause = self.backoff * 2 ** (self.retries - tries_left)
+            left = deadline.left()
+            if not retry or tries_left == 0 or (left is not None and left <= pause):
                 raise error from cause
-            time.sleep(self.backoff * 2 ** (self.retries - tries_left))
+            time.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _status_error(self, status: int | None, text: str, path: str, model: str | None) -> OllamaError:
@@ -420,6 +621,7 @@ class Client:
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_HOST",
+    "DEFAULT_MAX_REPLY_BYTES",
     "DEFAULT_READ_TIMEOUT",
     "DEFAULT_SHORT_TIMEOUT",
     "ChatResponse",

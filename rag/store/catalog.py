@@ -7,6 +7,8 @@ transaction, and only after its vectors are in Chroma, so the catalog never name
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import sqlite3
 import time
@@ -96,13 +98,13 @@ class Catalog:
         self.path = Path(path)
         if not self.path.exists() and not create:
             raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name, home=self.path.parent))
+        self._readonly = not create  # opened read-only; the first write reopens it read-write (see _tx)
         try:
-            if create:
+            if not create:
+                self._db = _connect_reader(self.path)
+            else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db = _connect_writer(self.path)
             if create:  # one transaction, so a reader never sees half a schema
                 self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             elif not self._db.execute("PRAGMA user_version").fetchone()[0]:  # a writer is creating it right now
@@ -110,7 +112,11 @@ class Catalog:
                 raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name,
                                                          home=self.path.parent))
         except sqlite3.Error as exc:
+            if create and write_refused(exc):
+                raise StoreError(write_refused_message(self.path.parent, exc)) from exc
             raise StoreError(f"Cannot open the catalog {self.path}: {exc}. Delete it and run `rag index --rebuild`.") from exc
+        except OSError as exc:
+            raise StoreError(write_refused_message(self.path.parent, exc)) from exc
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -124,6 +130,13 @@ class Catalog:
         self.close()
 
     def _tx(self) -> _Transaction:
+        if self._readonly:  # a reader that now writes (rag remove): reopen read-write, or say why it cannot
+            try:
+                db = _connect_writer(self.path)
+            except sqlite3.Error as exc:
+                raise _write_error(self._db, exc) from exc
+            self._db.close()
+            self._db, self._readonly = db, False
         return _Transaction(self._db)
 
     # -- reads -----------------------------------------------------------------------------------------------
@@ -273,6 +286,52 @@ class Catalog:
         )
 
 
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def _connect_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection: `mode=ro` (sees a live writer's commits through WAL), else, when the folder does not
+    let us create WAL's shared-memory file (read-only, not ours, or full), `immutable=1`, which reads the file as
+    it is and writes nothing at all."""
+    uri = path.absolute().as_uri()
+    error: sqlite3.Error | None = None
+    for flags in ("mode=ro", "mode=ro&immutable=1"):
+        db = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error as exc:
+            db.close()
+            error = exc
+    assert error is not None
+    raise error
+
+
+def write_refused(exc: BaseException) -> bool:
+    """True when `exc` says the disk or folder refuses writes (read-only, no permission, full)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT)
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "disk is full", "disk full", "unable to open database"))
+
+
+def write_refused_message(folder: Path, exc: BaseException) -> str:
+    """"the index folder X is read-only" / "the disk is full", with the fix, for an error `_write_refused` accepts."""
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "full" in str(exc).lower()
+    if full:
+        return (f"The disk holding the index folder {folder} is full ({exc}). Free some space, or pick another "
+                "folder with --index / RAG_INDEX; what was indexed so far is kept.")
+    return (f"The index folder {folder} is read-only for this user ({exc}). Writing needs write access: run as its "
+            "owner, fix its permissions, or pick another folder with --index / RAG_INDEX. Reading (rag ask, "
+            "rag status) works as it is.")
+
+
 def _bump(db: sqlite3.Connection) -> None:
     db.execute("UPDATE state SET value = value + 1 WHERE key='generation'")
 
@@ -284,7 +343,10 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> sqlite3.Connection:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _write_error(self._db, exc) from exc
         return self._db
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
@@ -293,8 +355,18 @@ class _Transaction:
                 self._db.execute("COMMIT")
                 return
             except sqlite3.Error as err:
-                self._db.execute("ROLLBACK")
-                raise StoreError(f"Cannot write the catalog: {err}") from err
-        self._db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise _write_error(self._db, err) from err
+        with contextlib.suppress(sqlite3.Error):  # a failed statement may have rolled back already
+            self._db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"Cannot write the catalog: {exc}") from exc
+            raise _write_error(self._db, exc) from exc
+
+
+def _write_error(db: sqlite3.Connection, exc: sqlite3.Error) -> StoreError:
+    if write_refused(exc):
+        row = db.execute("PRAGMA database_list").fetchone()
+        folder = Path(row[2]).parent if row and row[2] else Path(".")
+        return StoreError(write_refused_message(folder, exc))
+    return StoreError(f"Cannot write the catalog: {exc}")

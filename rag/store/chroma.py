@@ -5,8 +5,10 @@ no larger than the client's `get_max_batch_size()`. Every chromadb failure surfa
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from rag.errors import StoreError
+from rag.store.catalog import write_refused, write_refused_message
 from rag.store.layout import chroma_base_url
 from rag.store.manifest import Manifest
 
@@ -26,6 +29,7 @@ SERVER_UNREACHABLE = (
 )
 MISSING_COLLECTION = "No Chroma collection {name!r} at {where}. Run `rag index FOLDER` first."
 _ID_PAGE = 50_000
+_FULL_BYTES = 1024 * 1024  # a failed write with less free space than this is reported as "the disk is full"
 
 
 def _chroma_settings() -> Any:
@@ -35,13 +39,21 @@ def _chroma_settings() -> Any:
     return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
 
 
-def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
+def _open_client(index_dir: Path, chroma_url: str | None, *, reader: bool = False) -> Any:
     import chromadb
 
     if not chroma_url:
         path = Path(index_dir) / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        try:
+            if not (reader and path.is_dir()):
+                path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        except Exception as exc:  # chromadb cannot open a folder it may not write, even to read
+            if not write_refused(exc):
+                raise StoreError(f"Chroma cannot open {path}: {exc}") from exc
+            if not reader:
+                raise StoreError(write_refused_message(Path(index_dir), exc)) from exc
+        return chromadb.PersistentClient(path=str(_private_copy(path)), settings=_chroma_settings())
     parts = urlsplit(chroma_base_url(chroma_url))
     ssl = parts.scheme == "https"
     try:
@@ -53,6 +65,35 @@ def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
     except Exception as exc:  # chromadb raises a mix of httpx, ValueError and its own errors here
         raise StoreError(SERVER_UNREACHABLE.format(url=chroma_url, reason=str(exc) or type(exc).__name__)) from exc
     return client
+
+
+def _private_copy(path: Path) -> Path:
+    """A copy of the Chroma folder in a temporary folder (removed at exit), for a reader of a folder Chroma will not
+    open in place (read-only, not ours, or on a full disk): what embedded Chroma needs to read at all."""
+    import atexit
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="rag-chroma-read-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    try:
+        shutil.copytree(path, tmp / "chroma")
+    except OSError as exc:
+        raise StoreError(f"Chroma cannot read {path} where it is, nor copy it to {tmp} ({exc}). Give this user "
+                         "write access to the index folder, or free space in the temporary folder.") from exc
+    return tmp / "chroma"
+
+
+def _write_failed(folder: Path, what: str, exc: Exception) -> StoreError:
+    """The error for a failed Chroma write: "read-only" or "disk full" with the fix when that is the cause."""
+    try:
+        full = shutil.disk_usage(folder).free < _FULL_BYTES
+    except OSError:
+        full = False
+    if full or write_refused(exc):
+        cause = OSError(errno.ENOSPC, f"{exc} (free space under 1 MB)") if full else exc
+        return StoreError(write_refused_message(folder, cause))
+    return StoreError(f"Chroma rejected {what}: {exc}")
 
 
 def chunk_metadata(chunk: Chunk, kind: str) -> dict[str, Any]:
@@ -90,7 +131,7 @@ class ChromaStore:
         self.index_dir = Path(index_dir)
         self.chroma_url = chroma_url
         self.name = collection
-        self._client = _open_client(self.index_dir, chroma_url)
+        self._client = _open_client(self.index_dir, chroma_url, reader=not create)
         self._collection = self._get_collection(create)
         self._max_batch: int | None = None
 
@@ -132,7 +173,7 @@ class ChromaStore:
                     metadatas=[chunk_metadata(c, k) for c, k in zip(part, kinds[i : i + step])],
                 )
             except Exception as exc:
-                raise StoreError(f"Chroma rejected a write to {self.name!r}: {exc}") from exc
+                raise _write_failed(self.index_dir, f"a write to {self.name!r}", exc) from exc
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete these ids (unknown ids are ignored)."""
@@ -142,7 +183,7 @@ class ChromaStore:
             try:
                 self._collection.delete(ids=ids[i : i + step])
             except Exception as exc:
-                raise StoreError(f"Chroma rejected a delete in {self.name!r}: {exc}") from exc
+                raise _write_failed(self.index_dir, f"a delete in {self.name!r}", exc) from exc
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """The `k` nearest chunk ids with their cosine distances (0 = same direction), nearest first."""

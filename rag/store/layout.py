@@ -15,8 +15,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag._result import Result
+from rag.errors import StoreError
 
 CATALOG_SUFFIX = ".catalog.sqlite"
+BAD_NAME_MESSAGE = (
+    "Collection name {name!r} is not valid: use 3-512 letters, digits, '.', '_' or '-', starting and ending with a "
+    "letter or digit, without '..' (e.g. 'default', 'work-notes')."
+)
+_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,510})[A-Za-z0-9]")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 LOCK_NAME = "write.lock"
 CHROMA_DIR = "chroma"
 SERVERS_DIR = "servers"
@@ -59,8 +66,27 @@ def server_key(chroma_url: str) -> str:
     return f"{host}_{port}"
 
 
+def valid_name(name: str) -> bool:
+    """True for a collection name Chroma accepts, which is also a safe file name (no path separator, no '..').
+
+    >>> [valid_name(n) for n in ("default", "my_notes.v2", "ab", "../../x", "a..b", "-x-", "10.0.0.1")]
+    [True, True, False, False, False, False, False]
+    """
+    return bool(isinstance(name, str) and _NAME.fullmatch(name) and ".." not in name and not _IPV4.fullmatch(name))
+
+
+def check_name(name: str) -> str:
+    """`name` if it is a valid collection name, else StoreError saying the rule (before anything is written)."""
+    if not valid_name(name):
+        raise StoreError(BAD_NAME_MESSAGE.format(name=name))
+    return name
+
+
 def layout(index_dir: Path, chroma_url: str | None, collection: str) -> IndexLayout:
-    """The paths for `collection` in `index_dir` (embedded store) or for the server at `chroma_url`."""
+    """The paths for `collection` in `index_dir` (embedded store) or for the server at `chroma_url`.
+
+    Raises StoreError for an invalid collection name, so no reader or writer ever touches a path built from it."""
+    check_name(collection)
     index_dir = Path(index_dir)
     home = index_dir / SERVERS_DIR / server_key(chroma_url) if chroma_url else index_dir
     return IndexLayout(
@@ -79,4 +105,5 @@ def catalog_names(home: Path) -> list[str]:
     """Collections that have a catalog in `home`, sorted."""
     if not home.is_dir():
         return []
-    return sorted(p.name[: -len(CATALOG_SUFFIX)] for p in home.glob(f"*{CATALOG_SUFFIX}"))
+    names = (p.name[: -len(CATALOG_SUFFIX)] for p in home.glob(f"*{CATALOG_SUFFIX}"))
+    return sorted(n for n in names if valid_name(n))  # a stray file with an invalid name is no collection

@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.errors import IndexLocked
+from rag.errors import IndexLocked, StoreError
 
 LOCKED_MESSAGE = (
     "Another rag index (pid {pid}) is writing to {path}. Wait for it to finish, or run again without --no-wait "
@@ -47,8 +47,13 @@ class WriterLock:
         """Take the lock, waiting (after calling on_wait) unless no_wait."""
         if self._fd is not None:
             raise RuntimeError("WriterLock is not re-entrant")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # read-only, not ours, or full: say so instead of a raw OSError
+            from rag.store.catalog import write_refused_message
+
+            raise StoreError(write_refused_message(self.path.parent, exc)) from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -44,9 +44,10 @@ def test_layout_embedded_and_server(tmp_path: Path) -> None:
     srv = layout(tmp_path, "http://127.0.0.1:8123", "default")
     assert srv.home == tmp_path / "servers" / "127.0.0.1_8123" and srv.chroma_dir is None
     assert srv.catalog.parent == srv.home and srv.lock.parent == srv.home
-    (tmp_path / "b.catalog.sqlite").touch()
-    (tmp_path / "a.catalog.sqlite").touch()
-    assert catalog_names(tmp_path) == ["a", "b"]
+    (tmp_path / "bbb.catalog.sqlite").touch()
+    (tmp_path / "aaa.catalog.sqlite").touch()
+    (tmp_path / "a.catalog.sqlite").touch()  # too short for a collection name: not listed
+    assert catalog_names(tmp_path) == ["aaa", "bbb"]
 
 
 # -- writer lock --------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 Embeddings are deterministic hashed features (words, character 3-grams, Han characters and bigrams), so texts that
 share words land close together. Chat and generate with a JSON-schema `format` reply with JSON built from the schema,
 quoting real sentences from the prompt's context. Fault knobs (latency, fail_next, missing_models, mid_stream_error,
-truncate_stream, malformed_json, ignore_format, legacy_only, embed_context_length) are cleared by `reset()`.
+truncate_stream, malformed_json, ignore_format, legacy_only, embed_context_length, and the hostile ones: trickle,
+trickle_head, endless_stream, oversize_bytes, bad_vectors) are cleared by `reset()`.
 
 Run standalone for subprocess tests: `python tests/ollama_server.py --port 11500` (prints the URL, serves until killed).
 """
@@ -283,6 +284,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_DELETE = do_HEAD = do_GET
 
+    slow: float = 0.0
+    """Seconds between bytes of the reply body (0: at once); set per request from FakeOllama.trickle."""
+    slow_head = False
+    """Trickle the status line and headers too."""
+
+    def write_out(self, data: bytes) -> None:
+        """Write reply bytes, one byte every `slow` seconds when trickling (until the client or the server goes)."""
+        if not self.slow:
+            self.wfile.write(data)
+            return
+        fake = self.server.fake
+        for i in range(len(data)):
+            if fake._server is None:
+                raise OSError("server stopped")
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            time.sleep(self.slow)
+
+    def end_headers(self) -> None:
+        if self.slow and self.slow_head:  # trickle the head: take the buffered status line and headers
+            self._headers_buffer.append(b"\r\n")
+            head, self._headers_buffer = b"".join(self._headers_buffer), []
+            self.write_out(head)
+            return
+        super().end_headers()
+
     def send_json(self, status: int, data: Any) -> None:
         self.send_body(status, json.dumps(data).encode(), "application/json; charset=utf-8")
 
@@ -291,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        self.write_out(payload)
 
     def send_stream(self, lines: list[dict[str, Any]], *, cut_after: int | None = None) -> None:
         """Chunked NDJSON, one chunk per line; with cut_after, drop the connection after that many lines."""
@@ -306,11 +333,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.write_out(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+        self.write_out(b"0\r\n\r\n")
+
+    def send_endless(self, piece: Callable[[int], dict[str, Any]], interval: float) -> None:
+        """A chunked NDJSON stream that never sends its done line: `piece(i)` every `interval` seconds until the
+        client hangs up or the server stops."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        i = 0
+        while self.server.fake._server is not None:
+            data = (json.dumps(piece(i), ensure_ascii=False) + "\n").encode()
+            self.write_out(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+            i += 1
+            time.sleep(interval)
+        self.close_connection = True
 
 
+ENDLESS_INTERVAL = 0.05
+"""Seconds between the pieces of an `endless_stream`."""
 HOLD_DEADLINE_S = 120.0
 """The longest `hold()` keeps a request before answering anyway."""
 
@@ -361,6 +406,17 @@ class FakeOllama:
         self.legacy_only = False
         self.embed_context_length: int | None = None
         self.chat_reply: Callable[[dict[str, Any]], str] | list[str] | None = None
+        # hostile servers
+        self.trickle: dict[str, float] = {}
+        """path -> seconds between bytes of its replies (1.0: one byte a second), e.g. {"/api/chat": 1.0}."""
+        self.trickle_head = False
+        """Trickle the status line and headers too, not only the body."""
+        self.endless_stream = False
+        """Streamed chat/generate replies never end: a content piece every ENDLESS_INTERVAL s, never done."""
+        self.oversize_bytes = 0
+        """Chat/generate content of this many bytes (streamed or not) instead of the real reply (0: off)."""
+        self.bad_vectors: str | None = None
+        """"nan" or "inf": /api/embed vectors carry that value (bare NaN / Infinity in the JSON, as Python writes)."""
 
     # ---- lifecycle ----
 
@@ -475,6 +531,7 @@ class FakeOllama:
         path = h.path.split("?")[0]
         with self._lock:
             self._requests.append(Recorded(h.command, path, body, dict(h.headers.items()), h.client_address[1]))
+        h.slow, h.slow_head = self.trickle.get(path, 0.0), self.trickle_head
         try:
             self._wait_at_gate(path)
             if self.latency:
@@ -572,6 +629,9 @@ class FakeOllama:
         vectors = [self._vector(entry, t, truncate, body.get("dimensions")) for t in texts]
         if any(v is None for v in vectors):
             return h.send_json(400, {"error": CONTEXT_ERROR})
+        if self.bad_vectors:
+            bad = float(self.bad_vectors)
+            vectors = [[bad, *v[1:]] for v in vectors if v is not None]
         tokens = sum(min(count_tokens(t), self.embed_context_length or entry["context_length"]) for t in texts)
         h.send_json(200, {"model": body["model"], "embeddings": vectors, "total_duration": 1_000_000 * len(texts),
                           "load_duration": 1_000, "prompt_eval_count": tokens})
@@ -584,6 +644,9 @@ class FakeOllama:
     # ---- chat and generate ----
 
     def _content(self, body: dict[str, Any], prompt: str) -> str:
+        if self.oversize_bytes:
+            filler = "All work and no play makes a long reply. "
+            return (filler * (self.oversize_bytes // len(filler) + 1))[: self.oversize_bytes]
         reply = self.chat_reply
         if callable(reply):
             return reply(body)
@@ -615,7 +678,8 @@ class FakeOllama:
 
         final = piece("") | {"done": True, "done_reason": "load" if loading else "stop", "total_duration": 5_000_000,
                              "load_duration": 1_000_000, "prompt_eval_count": count_tokens(prompt),
-                             "prompt_eval_duration": 2_000_000, "eval_count": count_tokens(content),
+                             "prompt_eval_duration": 2_000_000,
+                             "eval_count": len(content) // 5 if self.oversize_bytes else count_tokens(content),
                              "eval_duration": 2_000_000}
         if body.get("think") and kind == "chat":
             final["message"]["thinking"] = "Let me look at the context."
@@ -624,7 +688,10 @@ class FakeOllama:
             if kind == "chat" and body.get("think"):
                 full["message"]["thinking"] = final["message"]["thinking"]
             return h.send_json(200, full)
-        size = max(1, -(-len(content) // 5))
+        if self.endless_stream:
+            return h.send_endless(lambda i: piece(f"word{i} ") | {"done": False}, ENDLESS_INTERVAL)
+        size = max(1, -(-len(content) // 5), len(content) // 1000)  # 5 pieces; an oversize reply in 64 KB ones
+        size = min(size, 65536) if self.oversize_bytes else size
         lines = [piece(content[i : i + size]) | {"done": False} for i in range(0, len(content), size)] + [final]
         if self.mid_stream_error:
             lines = lines[:2] + [{"error": self.mid_stream_error}]
