@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "open_embedder": "rag.embed",
     "Check": "rag.doctor",
     "DoctorReport": "rag.doctor",
+    "ConfigError": "rag.errors",
     "ContextLengthExceeded": "rag.errors",
     "EmbedderError": "rag.errors",
     "IndexLocked": "rag.errors",

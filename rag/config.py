@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import types
+import typing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 
+from rag.errors import ConfigError
 from rag.vocab import EmbedBackend
 
 APP_NAME = "ollama-rag"
@@ -19,6 +25,12 @@ ENV_CHROMA_URL = "RAG_CHROMA_URL"  # use a Chroma server instead of the embedded
 ENV_EMBED_MODEL = "RAG_EMBED_MODEL"
 ENV_CHAT_MODEL = "RAG_CHAT_MODEL"
 ENV_COLLECTION = "RAG_COLLECTION"
+ENV_CONFIG = "RAG_CONFIG"  # config file (default: <user dir>/config.toml)
+ENV_DEBUG = "RAG_DEBUG"  # 1: crashes print their traceback
+ENV_PREFIX = "RAG_"  # every other Settings field: RAG_<FIELD> (RAG_TOP_K, RAG_EMBED_BACKEND, ...)
+ENV_NAMES = {"index_dir": ENV_INDEX, "ollama_host": "OLLAMA_HOST"}
+"""Settings fields whose environment variable is not RAG_<FIELD>."""
+CONFIG_FILE = "config.toml"
 
 # Defaults. Chunking/retrieval numbers are chosen by measurement: see BENCHMARKS.md.
 DEFAULT_COLLECTION = "default"
@@ -49,9 +61,154 @@ def user_dir() -> Path:
 
 
 def default_index_dir() -> Path:
-    """The index folder: $RAG_INDEX, else <user dir>/index (found from any working directory)."""
+    """The index folder: $RAG_INDEX; else <$RAG_HOME>/index; else the old <config dir>/index when it exists (indexes
+    made by earlier versions keep working); else the platform data dir (~/.local/share/ollama-rag/index on Linux,
+    ~/Library/Application Support/ollama-rag/index on macOS, %LOCALAPPDATA%\\ollama-rag\\index on Windows)."""
     env = os.environ.get(ENV_INDEX)
-    return Path(env) if env else user_dir() / "index"
+    if env:
+        return Path(env)
+    if os.environ.get(ENV_HOME):
+        return user_dir() / "index"
+    old = Path(click.get_app_dir(APP_NAME)) / "index"
+    if old.is_dir():
+        return old
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "index"
+
+
+def config_path() -> Path:
+    """The config file: $RAG_CONFIG, else <user dir>/config.toml."""
+    env = os.environ.get(ENV_CONFIG)
+    return Path(env) if env else user_dir() / CONFIG_FILE
+
+
+def env_name(field: str) -> str:
+    """The environment variable for a Settings field.
+
+    >>> env_name("top_k"), env_name("index_dir"), env_name("ollama_host")
+    ('RAG_TOP_K', 'RAG_INDEX', 'OLLAMA_HOST')
+    """
+    return ENV_NAMES.get(field, ENV_PREFIX + field.upper())
+
+
+@cache
+def field_types() -> dict[str, Any]:
+    """Each Settings field's resolved type annotation."""
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def field_docs() -> dict[str, str]:
+    """Each Settings field's docstring (the string literal under it in the class body)."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    body = ast.parse(inspect.getsource(Settings)).body[0]
+    assert isinstance(body, ast.ClassDef)
+    for node, after in zip(body.body, body.body[1:], strict=False):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(after, ast.Expr) \
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def coerce(field: str, value: object, where: str) -> object:
+    """`value` (from TOML, or text from an env var or the command line) as the type of Settings field `field`.
+
+    Raises ConfigError naming `where` the value came from and what is expected.
+
+    >>> coerce("top_k", "8", "RAG_TOP_K"), coerce("strict", "yes", "x"), coerce("ollama_timeout_s", "none", "x")
+    (8, True, None)
+    >>> coerce("embed_backend", "gpu", "RAG_EMBED_BACKEND")
+    Traceback (most recent call last):
+    ...
+    rag.errors.ConfigError: RAG_EMBED_BACKEND: embed_backend must be one of auto, ollama, builtin, not 'gpu'.
+    """
+    kinds = field_types()
+    if field not in kinds:
+        close = difflib.get_close_matches(field, list(kinds), n=1)
+        hint = f" Did you mean {close[0]}?" if close else " See `rag config show` for the keys."
+        raise ConfigError(f"{where}: unknown setting {field!r}.{hint}")
+    kind = kinds[field]
+    options = [a for a in typing.get_args(kind) if a is not type(None)] if _is_union(kind) else [kind]
+    optional = len(options) < len(typing.get_args(kind)) if _is_union(kind) else False
+    if optional and isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+        return None
+    target = options[0]
+    try:
+        return _convert(target, value)
+    except (TypeError, ValueError):
+        pass
+    expected = _describe(target)
+    raise ConfigError(f"{where}: {field} must be {expected}{' or none' if optional else ''}, not {value!r}.")
+
+
+def _is_union(kind: Any) -> bool:
+    return typing.get_origin(kind) in (typing.Union, types.UnionType)
+
+
+def _convert(target: Any, value: object) -> object:
+    if typing.get_origin(target) is Literal:
+        choices = typing.get_args(target)
+        if value in choices:
+            return value
+        raise ValueError(value)
+    if target is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(value)
+    if target is int:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise TypeError(value)
+        return int(str(value).strip())
+    if target is float:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+    if target is Path:
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(value)
+        return Path(value).expanduser()
+    if target is str:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return value
+    raise TypeError(target)
+
+
+def _describe(target: Any) -> str:
+    if typing.get_origin(target) is Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(target))
+    return {bool: "true or false", int: "a whole number", float: "a number", Path: "a folder path",
+            str: "text"}.get(target, str(target))
+
+
+def load_config_file(path: Path | None = None) -> dict[str, object]:
+    """The validated settings in the config file (every key a Settings field, every value of its type)."""
+    from rag.user_config import load
+
+    path = path or config_path()
+    table = load(path)
+    return {key: coerce(key, value, f"config file {path}") for key, value in table.items()}
+
+
+def env_settings() -> dict[str, object]:
+    """The settings given by environment variables (RAG_<FIELD>, RAG_INDEX), validated."""
+    found: dict[str, object] = {}
+    for field in field_types():
+        name = env_name(field)
+        raw = os.environ.get(name)
+        if raw is None or raw == "" or field == "ollama_host":  # OLLAMA_HOST is read by rag.ollama itself
+            continue
+        found[field] = coerce(field, raw, f"environment variable {name}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -113,18 +270,13 @@ class Settings:
 
     @classmethod
     def resolve(cls, **overrides: object) -> Settings:
-        """Settings from explicit overrides (None = unset), then RAG_* environment variables, then defaults."""
+        """Settings from explicit overrides (None = unset), then environment variables (RAG_<FIELD>), then the config
+        file (`config_path()`), then defaults. Raises ConfigError for an invalid value, naming where it came from."""
         given = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        env = {
-            "chroma_url": os.environ.get(ENV_CHROMA_URL),
-            "embed_model": os.environ.get(ENV_EMBED_MODEL),
-            "chat_model": os.environ.get(ENV_CHAT_MODEL),
-            "collection": os.environ.get(ENV_COLLECTION),
-        }
-        merged = {k: v for k, v in env.items() if v} | given
+        merged = load_config_file() | env_settings() | given
         settings = cls(**merged)
         if settings.index_dir is None:
             settings = dataclasses.replace(settings, index_dir=default_index_dir())

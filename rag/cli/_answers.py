@@ -1,7 +1,6 @@
 """What `ask` and `chat` share: answer options, opening the answering `RAG`, and printing answers and sources."""
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Any
 
 import click
 
+from rag.cli._output import echo, echo_raw, json_text
 from rag.vocab import FILE_TYPES, RETRIEVAL_MODES
 
 EXTRACTIVE_NOTE = "(extractive: sentences quoted from the sources; no chat model was used)"
@@ -55,7 +55,7 @@ def search_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def print_warnings(answer: Any) -> None:
     for warning in answer.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
 
 
 def format_sources(answer: Any) -> list[str]:
@@ -76,12 +76,12 @@ def format_sources(answer: Any) -> list[str]:
 def print_answer(answer: Any, *, body: bool = True) -> None:
     if body:
         label = "(extractive) " if answer.mode == "extractive" else ""
-        click.echo(f"{label}{answer.answer}")
+        echo(f"{label}{answer.answer}")
     sources = format_sources(answer)
     if sources:
-        click.echo("\nSources:")
+        echo("\nSources:")
         for line in sources:
-            click.echo(line)
+            echo(line)
 
 
 def print_stream(items: Iterator[Any], json_: bool) -> Any:
@@ -93,18 +93,18 @@ def print_stream(items: Iterator[Any], json_: bool) -> Any:
         if isinstance(item, Answer):
             print_warnings(item)
             if json_:
-                click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+                echo_raw(json_text(item.to_dict(), indent=None))
             else:
                 if printed:
-                    click.echo()
+                    echo()
                 if printed and item.mode == "extractive":
-                    click.echo(EXTRACTIVE_NOTE)
+                    echo(EXTRACTIVE_NOTE)
                 print_answer(item, body=not printed)
             return item
         if json_:
-            click.echo(json.dumps({"delta": item}, ensure_ascii=False))
+            echo_raw(json_text({"delta": item}, indent=None))
         else:
-            click.echo(item, nl=False)
+            echo(item, nl=False)
             sys.stdout.flush()
         printed = printed or bool(item)
     raise AssertionError("the answer stream ended without an Answer")  # pragma: no cover

@@ -1,7 +1,6 @@
 """`rag chat`: follow-up questions that keep the conversation's context."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -9,6 +8,7 @@ import click
 
 from rag.cli._answers import answer_options, open_answering, print_answer, print_warnings, search_options
 from rag.cli._common import EXIT_OK, index_options, json_option, run_guarded
+from rag.cli._output import echo, echo_raw, json_text
 from rag.errors import ModelOutputError
 
 
@@ -32,7 +32,7 @@ def chat_cmd(json_: bool, **options: Any) -> None:
             session = rag.chat(**search_options(options))
             while True:
                 if interactive:
-                    click.echo("> ", nl=False, err=True)
+                    echo("> ", nl=False, err=True)
                 line = stdin.readline()
                 if not line:
                     break
@@ -44,14 +44,14 @@ def chat_cmd(json_: bool, **options: Any) -> None:
                 try:
                     answer = session.ask(message)
                 except ModelOutputError as exc:  # one bad reply should not end the conversation
-                    click.echo(f"Error: {exc}", err=True)
+                    echo(f"Error: {exc}", err=True)
                     continue
                 print_warnings(answer)
                 if json_:
-                    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+                    echo_raw(json_text(answer.to_dict(), indent=None))
                 else:
                     print_answer(answer)
-                    click.echo()
+                    echo()
         return EXIT_OK
 
     run_guarded(json_, action)

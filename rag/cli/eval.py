@@ -7,6 +7,7 @@ import sys
 import click
 
 from rag.cli._common import EXIT_PARTIAL, index_options, json_option, print_json, run_guarded
+from rag.cli._output import echo
 from rag.vocab import RETRIEVAL_MODES
 
 
@@ -90,7 +91,7 @@ def eval_cmd(
         if json_:
             print_json(report.to_dict())
         else:
-            click.echo(format_report(report))
+            echo(format_report(report))
         return EXIT_PARTIAL if report.errors else 0
 
     run_guarded(json_, action)

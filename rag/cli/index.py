@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from rag.cli._common import EXIT_INTERRUPTED, index_options, json_option, open_rag, print_json, run_guarded
+from rag.cli._output import echo, sanitize
 from rag.vocab import EMBED_BACKENDS
 
 _SHOWN_REASONS = 50
@@ -24,10 +25,10 @@ class _Progress:
 
     def __call__(self, event: Any) -> None:
         if event.event == "message":
-            click.echo(event.message, err=True)
+            echo(event.message, err=True)
         elif event.event == "start" and self.tty and event.files_total:
             self.bar = click.progressbar(length=event.files_total, label="Indexing", file=sys.stderr, show_eta=True,
-                                         show_pos=True, item_show_func=lambda item: item)
+                                         show_pos=True, item_show_func=lambda item: sanitize(item) if item else item)
             self.bar.render_progress()
             self.started = time.monotonic()
         elif event.event == "file":
@@ -37,7 +38,7 @@ class _Progress:
                 self.bar.update(1, f"{event.chunks} chunks, {rate:.0f} chunks/s")
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
-                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}", err=True)
+                echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -47,29 +48,29 @@ class _Progress:
 
 def _print_report(report: Any) -> None:
     verb = "Would index" if report.dry_run else "Indexed"
-    click.echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
+    echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
                f"in {report.seconds:.1f} s")
-    click.echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
+    echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
                f"unchanged {report.unchanged}, skipped {report.skipped}")
     if not report.dry_run:
-        click.echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
+        echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
-        click.echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
+        echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
                    f"{report.files_repaired} files re-embedded")
     skipped = [o for o in report.files if o.status in ("skipped", "failed")]
     if skipped:
-        click.echo("  skipped:")
+        echo("  skipped:")
         for o in skipped[:_SHOWN_REASONS]:
-            click.echo(f"    {o.source}: {o.reason}")
+            echo(f"    {o.source}: {o.reason}")
         if len(skipped) > _SHOWN_REASONS:
-            click.echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
+            echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     if report.interrupted:
         cause = report.error or "interrupted"
-        click.echo(f"Stopped early: {cause}. Finished files are kept; run the same command again to complete.", err=True)
+        echo(f"Stopped early: {cause}. Finished files are kept; run the same command again to complete.", err=True)
     elif report.indexed == 0 and report.removed == 0 and not report.dry_run:
-        click.echo("Nothing was indexed: no readable files found.", err=True)
+        echo("Nothing was indexed: no readable files found.", err=True)
 
 
 @click.command(name="index")
@@ -108,7 +109,7 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
                                no_wait=options["no_wait"], progress=progress, include=options["include"],
                                exclude=options["exclude"])
         except KeyboardInterrupt:  # before any file was written: nothing to summarise
-            click.echo("Interrupted; run the same command again to complete.", err=True)
+            echo("Interrupted; run the same command again to complete.", err=True)
             return EXIT_INTERRUPTED
         finally:
             progress.close()
