@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 
 from rag._version import __version__
-from rag.cli.ask import ask_cmd
 from rag.cli._common import RagGroup
+from rag.cli.ask import ask_cmd
 from rag.cli.chat import chat_cmd
 from rag.cli.config import config_cmd
 from rag.cli.doctor import doctor_cmd

@@ -21,7 +21,8 @@ def index_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options that pick the index: folder or Chroma server, and collection."""
     fn = click.option("--collection", envvar="RAG_COLLECTION", help="Collection name (default: default).")(fn)
     fn = click.option(
-        "--chroma-url", envvar="RAG_CHROMA_URL", help="Use a Chroma server (http://HOST:PORT) instead of the embedded store."
+        "--chroma-url", envvar="RAG_CHROMA_URL",
+        help="Use a Chroma server (http://HOST:PORT) instead of the embedded store."
     )(fn)
     fn = click.option(
         "--index",
@@ -50,7 +51,8 @@ def print_json(data: Any) -> None:
     click.echo(json_text(data))
 
 
-CRASH_MESSAGE = "Error: unexpected {kind}: {message} (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the traceback)"
+CRASH_MESSAGE = ("Error: unexpected {kind}: {message} (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the "
+                 "traceback)")
 INTERRUPTED_MESSAGE = "Interrupted."
 
 

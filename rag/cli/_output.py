@@ -41,6 +41,15 @@ def sanitize(text: str) -> str:
     return _ESCAPES.sub(lambda m: "\n" if m.group() == "\r\n" else "", text)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 file`, `2 files`.
+
+    >>> plural(1, "file"), plural(2, "file"), plural(0, "chunk")
+    ('1 file', '2 files', '0 chunks')
+    """
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def echo(text: Any = "", *, err: bool = False, nl: bool = True) -> None:
     """click.echo of the sanitised text (stdout, or stderr with err=True)."""
     click.echo(sanitize(str(text)), err=err, nl=nl)
@@ -79,4 +88,4 @@ def file_link(label: str, path: str | Path | None, *, enabled: bool) -> str:
     return f"\x1b]8;;{uri}\x1b\\{label}\x1b]8;;\x1b\\"
 
 
-__all__ = ["echo", "echo_raw", "file_link", "json_text", "links_supported", "sanitize"]
+__all__ = ["plural", "echo", "echo_raw", "file_link", "json_text", "links_supported", "sanitize"]

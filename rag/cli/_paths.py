@@ -1,6 +1,7 @@
 """Where a cited source is on disk, and the last answer's sources (for `rag open N` and `/sources N`)."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,15 @@ def source_paths(rag: Any, sources: list[str]) -> dict[str, str]:
     return found
 
 
+def cited_sources(answer: Any) -> list[str]:
+    """Every source an answer names (citations and hits), sorted."""
+    return sorted({c.source for c in answer.citations} | {h.source for h in answer.hits})
+
+
 def _roots(rag: Any) -> list[str]:
     try:
         manifest = rag._query_engine.retriever.catalog.manifest()
-    except Exception:  # noqa: BLE001 - paths are a convenience; never fail an answer for them
+    except Exception:
         return []
     return list(manifest.roots) if manifest is not None else []
 
@@ -49,11 +55,9 @@ def save_last(answer: Any, paths: dict[str, str]) -> None:
 
     rows = [{"n": c.n, "source": c.source, "path": paths.get(c.source), "page": c.page_start, "quote": c.quote}
             for c in answer.citations]
-    try:
+    with contextlib.suppress(OSError):
         (user_dir() / LAST_ANSWER_FILE).write_text(json.dumps({"question": answer.question, "citations": rows},
                                                               ensure_ascii=False), encoding="utf-8")
-    except OSError:
-        pass
 
 
 def load_last() -> dict[str, Any] | None:
@@ -67,4 +71,4 @@ def load_last() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-__all__ = ["LAST_ANSWER_FILE", "load_last", "save_last", "source_paths", "with_paths"]
+__all__ = ["LAST_ANSWER_FILE", "cited_sources", "load_last", "save_last", "source_paths", "with_paths"]

@@ -49,8 +49,9 @@ def show_cmd(json_: bool) -> None:
                 value, source = os.environ["OLLAMA_HOST"], "env"
             if name == "pdf_password" and value:
                 value = "***"
-            rows.append({"key": name, "value": None if value is None else str(value) if not isinstance(
-                value, (bool, int, float)) else value, "source": source, "env": env_name(name), "doc": docs.get(name, "")})
+            shown = value if value is None or isinstance(value, (bool, int, float)) else str(value)
+            rows.append({"key": name, "value": shown, "source": source, "env": env_name(name),
+                         "doc": docs.get(name, "")})
         if json_:
             print_json(rows)
             return 0
@@ -75,7 +76,7 @@ def set_cmd(key: str, value: str) -> None:
     """
 
     def action() -> int:
-        from rag.config import config_path, coerce
+        from rag.config import coerce, config_path
 
         path = config_path()
         typed = coerce(key, value, "rag config set")

@@ -19,6 +19,8 @@ def format_report(report: object) -> str:
     """The terminal table for an EvalReport."""
     r = report
     chat = "retrieval only" if r.retrieval_only else f"chat model {r.chat_model}"
+    if not r.retrieval_only and r.modes and not r.modes.get("generative"):
+        chat += " (not used: every answer is extractive or abstained)"
     lines = [f"{r.gold}: {r.questions} questions, k={r.k}, {r.mode} retrieval, {chat}", ""]
     rows: list[tuple[str, str, str]] = []
     if r.with_sources:
@@ -61,8 +63,8 @@ def format_report(report: object) -> str:
 @index_options
 @json_option
 def eval_cmd(
-    gold: str, k: int | None, mode: str, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
-    chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
+    gold: str, k: int | None, mode: str, retrieval_only: bool, min_score: float | None, chat_model: str | None,
+    index_dir: str | None, chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.
 
@@ -83,10 +85,14 @@ def eval_cmd(
         with RAG(
             index_dir, chroma_url=chroma_url, collection=collection, ollama_host=ollama_host, chat_model=chat_model,
             top_k=k, min_score=min_score,
-        ) as rag, click.progressbar(
-            length=len(items), label="Evaluating", file=sys.stderr, show_pos=True
-        ) as bar:
-            report = rag.evaluate(items, k=k, mode=mode, retrieval_only=retrieval_only, on_question=lambda _: bar.update(1))
+        ) as rag:
+            if not retrieval_only:
+                from rag.cli._models import check_chat_model
+
+                check_chat_model(rag, explicit=True)  # never score extractive answers under a missing model's name
+            with click.progressbar(length=len(items), label="Evaluating", file=sys.stderr, show_pos=True) as bar:
+                report = rag.evaluate(items, k=k, mode=mode, retrieval_only=retrieval_only,
+                                      on_question=lambda _: bar.update(1))
         report = dataclasses.replace(report, gold=gold)
         if json_:
             print_json(report.to_dict())

@@ -47,11 +47,20 @@ class _Progress:
 
 
 def _print_report(report: Any) -> None:
-    verb = "Would index" if report.dry_run else "Indexed"
-    echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
-               f"in {report.seconds:.1f} s")
+    where = f"collection {report.collection!r} ({report.embed_model}) in {report.seconds:.1f} s"
+    if report.dry_run:
+        headline = f"Would index {report.root} into {where}"
+    elif report.interrupted:
+        headline = f"Partly indexed {report.root} into {where}"
+    elif report.indexed == 0 and report.removed == 0:
+        headline = f"Indexed nothing from {report.root} ({where})"
+    elif report.added + report.updated + report.removed == 0:
+        headline = f"{report.root} is up to date in {where}"
+    else:
+        headline = f"Indexed {report.root} into {where}"
+    echo(headline)
     echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-               f"unchanged {report.unchanged}, skipped {report.skipped}")
+         f"unchanged {report.unchanged}, skipped {report.skipped}")
     if not report.dry_run:
         echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
@@ -86,7 +95,8 @@ def _print_report(report: Any) -> None:
 @click.option("--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
 @click.option("--pdf-password", help="Password for encrypted PDFs.")
-@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True),
+              help="Skip files larger than this (default 50).")
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
     """Index the files under PATH (PDF, text, Markdown, HTML) so you can ask about them.

@@ -61,4 +61,4 @@ def _print_table(models: list[ModelInfo]) -> None:
              m.modified_at[:19].replace("T", " ")) for m in sorted(models, key=lambda m: m.name or m.model)]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

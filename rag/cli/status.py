@@ -32,7 +32,7 @@ def status_cmd(json_: bool, **options: Any) -> None:
             echo(f"Chroma:       server {status.chroma_url} (catalogs in {status.home})")
         else:
             echo(f"Chroma:       embedded, {status.chroma_path}")
-        echo(f"Writer:       {'pid %d is indexing' % status.locked_by if status.locked_by else 'none running'}")
+        echo(f"Writer:       {f'pid {status.locked_by} is indexing' if status.locked_by else 'none running'}")
         if not status.collections:
             echo("No collections yet. Run `rag index FOLDER`.")
         for c in status.collections:
