@@ -256,3 +256,37 @@ def test_abstention_reason_is_plain_words(index, ollama) -> None:
     assert data["mode"] == "abstained"
     assert "no passage is close enough to the question" in json.dumps(data)
     assert "lower --min-score to answer anyway" in json.dumps(data)
+
+
+# ---- paths: absolute in --json, `rag open N` ----
+
+
+def test_json_citations_carry_absolute_paths_and_rag_open_finds_them(tmp_path, ollama, monkeypatch) -> None:
+    index = index_docs(tmp_path)
+    monkeypatch.chdir(tmp_path / "docs" / "zh")  # citations are found from any working directory
+    data = json.loads(_run("ask", QUESTION, "--index", index, "--json").stdout)
+    assert data["citations"]
+    for c in data["citations"]:
+        assert c["path"] == str(tmp_path / c["source"]) and (tmp_path / c["source"]).is_file()
+    result = _run("open", "1", "--print")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == data["citations"][0]["path"]
+    missing = _run("open", "99", "--print")
+    assert missing.exit_code == 2 and "there is no [99]" in missing.stderr
+
+
+def test_rag_open_before_any_answer_says_what_to_do() -> None:
+    from rag.cli.open import NO_LAST_ANSWER
+
+    result = _run("open", "1", "--print")
+    assert result.exit_code == 2 and result.stderr == f"Error: {NO_LAST_ANSWER}\n"
+
+
+def test_osc8_links_only_when_enabled_and_only_ours(tmp_path, ollama, monkeypatch) -> None:
+    index = index_docs(tmp_path)
+    monkeypatch.setenv("RAG_LINKS", "1")
+    out = _run("ask", QUESTION, "--index", index).stdout
+    uri = (tmp_path / "docs").resolve().as_uri()
+    assert f"\x1b]8;;{uri}/" in out  # our link to the cited file
+    assert out.count("\x1b]8;;") == 2 * out.count("\n[")  # one open and one close per source line, nothing else
+    monkeypatch.setenv("RAG_LINKS", "0")
+    assert "\x1b" not in _run("ask", QUESTION, "--index", index).stdout
