@@ -205,9 +205,9 @@ def env_settings() -> dict[str, object]:
     for field in field_types():
         name = env_name(field)
         raw = os.environ.get(name)
-        if raw is None or raw == "" or field == "ollama_host":  # OLLAMA_HOST is read by rag.ollama itself
+        if raw is None or raw.strip() == "":
             continue
-        found[field] = coerce(field, raw, f"environment variable {name}")
+        found[field] = raw if field == "ollama_host" else coerce(field, raw, f"environment variable {name}")
     return found
 
 
