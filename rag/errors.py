@@ -39,7 +39,7 @@ DID_YOU_MEAN = "Did you mean {names}?"
 INSTALLED_CHAT_MODELS = "Installed chat models: {names}."
 NO_CHAT_MODELS = "No chat model is installed."
 CHAT_MODEL_FIX = "Use `--chat-model NAME` (or RAG_CHAT_MODEL, or `rag config set chat_model NAME`)"
-PULL_OR_NONE = "download it with `rag pull {model}`, or use `--chat-model none` for extractive answers."
+OR_NONE = "or `--chat-model none` for extractive answers."
 NOT_A_CHAT_MODEL_MESSAGE = "{model!r} is an embedding model: it cannot write answers."
 
 

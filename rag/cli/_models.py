@@ -12,7 +12,8 @@ def check_chat_model(rag: Any, *, explicit: bool) -> None:
     """Raise when the chat model cannot answer: not installed (with "did you mean" and the installed chat models)
     or an embedding-only model. Skipped when Ollama is unreachable (the extractive fallback warns then), for
     `none` and gguf:PATH. A missing *default* model is left to the library's extractive fallback unless `explicit`."""
-    from rag.ollama.names import is_embedding_only, missing_chat_model_message, not_a_chat_model_message, same_model
+    from rag.ollama.models import find_model
+    from rag.ollama.names import is_embedding_only, missing_chat_model_message, not_a_chat_model_message
 
     model = rag.settings.chat_model.strip()
     if model.lower() == NO_CHAT_MODEL or model.startswith("gguf:"):
@@ -25,7 +26,7 @@ def check_chat_model(rag: Any, *, explicit: bool) -> None:
         return
     models = client.tags()
     chat_models = [m.name or m.model for m in models if not is_embedding_only(m.name or m.model, m.family)]
-    found = next((m for m in models if same_model(m.name or m.model, model)), None)
+    found = find_model(models, model)
     if found is None:
         if not explicit and model == DEFAULT_CHAT_MODEL:
             return

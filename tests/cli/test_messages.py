@@ -189,8 +189,11 @@ def test_an_unknown_chat_model_offers_pull_or_none(tmp_path, qwen) -> None:
     index = index_docs(tmp_path)
     result = _run("ask", QUESTION, "--index", index, "--chat-model", "mistral")
     assert result.exit_code == 2
-    assert result.stderr.endswith("download it with `rag pull mistral`, or use `--chat-model none` for extractive "
-                                  "answers.\n")
+    assert result.stderr == (
+        f"Error: Chat model 'mistral' is not installed in Ollama at {qwen.url}. Run `ollama pull mistral` (or "
+        "`rag pull mistral`). Installed chat models: qwen2.5-coder:1.5b, llama3.2. Or use `--chat-model NAME` (or "
+        "RAG_CHAT_MODEL, or `rag config set chat_model NAME`) with an installed one, or `--chat-model none` for "
+        "extractive answers.\n")
 
 
 def test_an_embedding_model_as_chat_model_says_what_to_use(tmp_path, qwen) -> None:
