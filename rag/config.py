@@ -138,11 +138,25 @@ def coerce(field: str, value: object, where: str) -> object:
         return None
     target = options[0]
     try:
-        return _convert(target, value)
+        converted = _convert(target, value)
     except (TypeError, ValueError):
-        pass
-    expected = _describe(target)
-    raise ConfigError(f"{where}: {field} must be {expected}{' or none' if optional else ''}, not {value!r}.")
+        expected = _describe(target) + (" or none" if optional else "")
+        raise ConfigError(f"{where}: {field} must be {expected}, not {value!r}.") from None
+    low, high = RANGES.get(field, (None, None))
+    if isinstance(converted, (int, float)) and not isinstance(converted, bool) and (
+            (low is not None and converted < low) or (high is not None and converted > high)):
+        bounds = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ConfigError(f"{where}: {field} must be {bounds}, not {value!r}.")
+    return converted
+
+
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "top_k": (1, 100), "min_score": (-1, 1), "chunk_tokens": (16, None), "chunk_overlap": (0, None), "rrf_k": (1, None),
+    "embed_batch": (1, None), "embed_in_flight": (1, None), "max_file_bytes": (1, None), "file_timeout_s": (0.1, None),
+    "max_pages": (1, None), "max_chunks_per_file": (1, None), "context_tokens": (100, None),
+    "temperature": (0, 2), "ollama_timeout_s": (0.1, None), "ollama_retries": (0, 20),
+}
+"""Accepted numeric ranges, checked wherever a value comes from (flag values are checked by click as well)."""
 
 
 def _is_union(kind: Any) -> bool:
@@ -151,36 +165,49 @@ def _is_union(kind: Any) -> bool:
 
 def _convert(target: Any, value: object) -> object:
     if typing.get_origin(target) is Literal:
-        choices = typing.get_args(target)
-        if value in choices:
+        if value in typing.get_args(target):
             return value
         raise ValueError(value)
-    if target is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(value)
-    if target is int:
-        if isinstance(value, bool) or isinstance(value, float):
-            raise TypeError(value)
-        return int(str(value).strip())
-    if target is float:
-        if isinstance(value, bool):
-            raise TypeError(value)
-        return float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
-    if target is Path:
-        if not isinstance(value, str) or not value.strip():
-            raise TypeError(value)
-        return Path(value).expanduser()
-    if target is str:
-        if not isinstance(value, str):
-            raise TypeError(value)
+    convert = _CONVERTERS.get(target)
+    if convert is None:
+        raise TypeError(target)
+    return convert(value)
+
+
+def _to_bool(value: object) -> bool:
+    if isinstance(value, bool):
         return value
-    raise TypeError(target)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return text in ("1", "true", "yes", "on")
+    raise ValueError(value)
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, (bool, float)):
+        raise TypeError(value)
+    return int(str(value).strip())
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(value)
+    return float(value.strip()) if isinstance(value, str) else float(value)
+
+
+def _to_path(value: object) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(value)
+    return Path(value).expanduser()
+
+
+def _to_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+_CONVERTERS: dict[Any, Any] = {bool: _to_bool, int: _to_int, float: _to_float, Path: _to_path, str: _to_str}
 
 
 def _describe(target: Any) -> str:
@@ -276,7 +303,7 @@ class Settings:
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        merged = load_config_file() | env_settings() | given
+        merged: dict[str, Any] = load_config_file() | env_settings() | given
         settings = cls(**merged)
         if settings.index_dir is None:
             settings = dataclasses.replace(settings, index_dir=default_index_dir())

@@ -64,7 +64,7 @@ def show_cmd(json_: bool) -> None:
     run_guarded(json_, action)
 
 
-@config_cmd.command(name="set")
+@config_cmd.command(name="set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 def set_cmd(key: str, value: str) -> None:

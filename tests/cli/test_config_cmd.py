@@ -56,6 +56,8 @@ def test_embed_backend_from_env_and_flag_on_ask(tmp_path, ollama, monkeypatch) -
     (("embed_backend", "gpu"), "Error: rag config set: embed_backend must be one of auto, ollama, builtin, "
                                "not 'gpu'.\n"),
     (("top_kk", "3"), "Error: rag config set: unknown setting 'top_kk'. Did you mean top_k?\n"),
+    (("top_k", "0"), "Error: rag config set: top_k must be from 1 to 100, not '0'.\n"),
+    (("chunk_overlap", "-5"), "Error: rag config set: chunk_overlap must be at least 0, not '-5'.\n"),
 ])
 def test_set_validates_with_a_clear_error(args, message) -> None:
     result = _run("config", "set", *args)

@@ -80,3 +80,16 @@ def test_disabled_status_line_writes_nothing() -> None:
     status.draw()
     status.clear()
     assert out.getvalue() == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_ctrl_c_while_waiting_exits_130_with_one_line(index, ollama) -> None:
+    ollama.hold("/api/chat", after=0)
+    child = _spawn("ask", QUESTION, "--index", index)
+    child.expect_exact("waiting for llama3.2")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    ollama.release()
+    assert child.exitstatus == 130
+    assert "Interrupted." in child.before and "Traceback" not in child.before and "Aborted" not in child.before
