@@ -49,23 +49,19 @@ def with_paths(data: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def save_last(answer: Any, paths: dict[str, str]) -> None:
-    """Remember the answer's citations in the user dir, for `rag open N`."""
-    from rag.config import user_dir
-
+def save_last(rag: Any, answer: Any, paths: dict[str, str]) -> None:
+    """Remember the answer's citations in the index folder (nothing is written elsewhere), for `rag open N`."""
     rows = [{"n": c.n, "source": c.source, "path": paths.get(c.source), "page": c.page_start, "quote": c.quote}
             for c in answer.citations]
+    text = json.dumps({"question": answer.question, "citations": rows}, ensure_ascii=False)
     with contextlib.suppress(OSError):
-        (user_dir() / LAST_ANSWER_FILE).write_text(json.dumps({"question": answer.question, "citations": rows},
-                                                              ensure_ascii=False), encoding="utf-8")
+        (Path(rag.settings.index_dir) / LAST_ANSWER_FILE).write_text(text, encoding="utf-8")
 
 
-def load_last() -> dict[str, Any] | None:
-    """The citations saved by the last `rag ask` or `rag chat` answer, or None."""
-    from rag.config import user_dir
-
+def load_last(index_dir: Path) -> dict[str, Any] | None:
+    """The citations saved by the last `rag ask` or `rag chat` answer over the index in `index_dir`, or None."""
     try:
-        data = json.loads((user_dir() / LAST_ANSWER_FILE).read_text(encoding="utf-8"))
+        data = json.loads((index_dir / LAST_ANSWER_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

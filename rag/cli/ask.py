@@ -48,7 +48,7 @@ def ask_cmd(question: tuple[str, ...], stream: bool, json_: bool, **options: Any
 
             def paths_for(answer: Any) -> dict[str, str]:
                 paths = source_paths(rag, cited_sources(answer))
-                save_last(answer, paths)
+                save_last(rag, answer, paths)
                 return paths
 
             try:

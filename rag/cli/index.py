@@ -46,19 +46,22 @@ class _Progress:
             self.bar = None
 
 
-def _print_report(report: Any) -> None:
+def _headline(report: Any) -> str:
+    """What the run did, in words that never claim more than happened."""
     where = f"collection {report.collection!r} ({report.embed_model}) in {report.seconds:.1f} s"
     if report.dry_run:
-        headline = f"Would index {report.root} into {where}"
-    elif report.interrupted:
-        headline = f"Partly indexed {report.root} into {where}"
-    elif report.indexed == 0 and report.removed == 0:
-        headline = f"Indexed nothing from {report.root} ({where})"
-    elif report.added + report.updated + report.removed == 0:
-        headline = f"{report.root} is up to date in {where}"
-    else:
-        headline = f"Indexed {report.root} into {where}"
-    echo(headline)
+        return f"Would index {report.root} into {where}"
+    if report.interrupted:
+        return f"Partly indexed {report.root} into {where}"
+    if report.indexed == 0 and report.removed == 0:
+        return f"Indexed nothing from {report.root} ({where})"
+    if report.added + report.updated + report.removed == 0:
+        return f"{report.root} is up to date in {where}"
+    return f"Indexed {report.root} into {where}"
+
+
+def _print_report(report: Any) -> None:
+    echo(_headline(report))
     echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
          f"unchanged {report.unchanged}, skipped {report.skipped}")
     if not report.dry_run:

@@ -15,7 +15,9 @@ NO_LAST_ANSWER = "No answer to open a source of yet: run `rag ask QUESTION` firs
 @click.command(name="open")
 @click.argument("n", type=click.IntRange(min=1))
 @click.option("--print", "print_only", is_flag=True, help="Only print the absolute path.")
-def open_cmd(n: int, print_only: bool) -> None:
+@click.option("--index", "index_dir", envvar="RAG_INDEX", type=click.Path(file_okay=False),
+              help="Index folder the answer came from (default: as for `rag ask`).")
+def open_cmd(n: int, print_only: bool, index_dir: str | None) -> None:
     """Open source [N] of the last answer (from `rag ask` or `rag chat`) with the system's default viewer.
 
     \b
@@ -25,8 +27,9 @@ def open_cmd(n: int, print_only: bool) -> None:
 
     def action() -> int:
         from rag.cli._paths import load_last
+        from rag.config import Settings
 
-        last = load_last()
+        last = load_last(Path(Settings.resolve(index_dir=index_dir).index_dir or "."))
         if not last or not last.get("citations"):
             raise ConfigError(NO_LAST_ANSWER)
         rows = {row.get("n"): row for row in last["citations"]}

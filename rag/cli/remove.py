@@ -29,8 +29,8 @@ def remove_cmd(path: str, json_: bool, no_wait: bool, **options: Any) -> None:
         if json_:
             print_json(report.to_dict())
         else:
-            echo(f"Removed {plural(len(report.files), 'file')} ({plural(report.chunks_removed, 'chunk')}) under {report.path} "
-                       f"from collection {report.collection!r}")
+            counts = f"{plural(len(report.files), 'file')} ({plural(report.chunks_removed, 'chunk')})"
+            echo(f"Removed {counts} under {report.path} from collection {report.collection!r}")
         return 0 if report.files else EXIT_FATAL
 
     run_guarded(json_, action)

@@ -135,7 +135,7 @@ class Chat:
     def _paths_for(self, answer: Any) -> dict[str, str]:
         self.last = answer
         self.paths = source_paths(self.rag, cited_sources(answer))
-        save_last(answer, self.paths)
+        save_last(self.rag, answer, self.paths)
         return self.paths
 
     # ---- slash commands ----

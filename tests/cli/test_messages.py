@@ -271,9 +271,9 @@ def test_json_citations_carry_absolute_paths_and_rag_open_finds_them(tmp_path, o
     assert data["citations"]
     for c in data["citations"]:
         assert c["path"] == str(tmp_path / c["source"]) and (tmp_path / c["source"]).is_file()
-    result = _run("open", "1", "--print")
+    result = _run("open", "1", "--print", "--index", index)
     assert result.exit_code == 0 and result.stdout.splitlines()[0] == data["citations"][0]["path"]
-    missing = _run("open", "99", "--print")
+    missing = _run("open", "99", "--print", "--index", index)
     assert missing.exit_code == 2 and "there is no [99]" in missing.stderr
 
 
