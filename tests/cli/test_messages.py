@@ -293,3 +293,27 @@ def test_osc8_links_only_when_enabled_and_only_ours(tmp_path, ollama, monkeypatc
     assert out.count("\x1b]8;;") == 2 * out.count("\n[")  # one open and one close per source line, nothing else
     monkeypatch.setenv("RAG_LINKS", "0")
     assert "\x1b" not in _run("ask", QUESTION, "--index", index).stdout
+
+
+# ---- rag chat with piped input ----
+
+
+def test_piped_chat_prints_one_json_answer_per_line_and_streams(index, ollama) -> None:
+    questions = "What does the embed endpoint return?\nAnd what about chat replies?\nexit\nnever asked\n"
+    result = CliRunner().invoke(cli, ["chat", "--index", index, "--json"], input=questions)
+    assert result.exit_code == 0, result.output
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in answers] == ["What does the embed endpoint return?", "And what about chat replies?"]
+    assert all(c["path"] for a in answers for c in a["citations"])
+    streamed = CliRunner().invoke(cli, ["chat", "--index", index, "--stream", "--json"], input=f"{QUESTION}\n")
+    lines = [json.loads(line) for line in streamed.stdout.splitlines()]
+    assert streamed.exit_code == 0 and "delta" in lines[0] and lines[-1]["question"] == QUESTION
+
+
+def test_piped_chat_warns_once_when_ollama_is_down(tmp_path, ollama, monkeypatch) -> None:
+    index = index_docs(tmp_path)
+    ollama.stop()
+    result = CliRunner().invoke(cli, ["chat", "--index", index, "--min-score", "0"], input="keep_alive\nnum_ctx\n")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("Warning: Ollama is not reachable") == 1
+    assert result.stdout.count("Sources:") == 2
