@@ -67,18 +67,18 @@ def fail(error: BaseException, *, json_: bool = False, code: int = EXIT_FATAL) -
     sys.exit(code)
 
 
-def debugging() -> bool:
+def debugging(verbose: bool = False) -> bool:
     """True under RAG_DEBUG=1 or `rag -v`: crashes print their traceback."""
     ctx = click.get_current_context(silent=True)
-    verbose = bool(ctx is not None and (ctx.find_root().obj or {}).get("verbose"))
+    verbose = verbose or bool(ctx is not None and (ctx.find_root().obj or {}).get("verbose"))
     return verbose or os.environ.get("RAG_DEBUG", "") not in ("", "0")
 
 
-def crash(error: BaseException, *, json_: bool = False) -> None:
+def crash(error: BaseException, *, json_: bool = False, verbose: bool = False) -> None:
     """An unexpected exception: one line on stderr (the traceback only when debugging), exit 2, never 1."""
     if os.environ.get("RAG_RAISE_ERRORS"):
         raise error
-    if debugging():
+    if debugging(verbose):
         traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     message = " ".join(str(error).split())[:300] or "(no message)"
     if json_:
@@ -87,7 +87,7 @@ def crash(error: BaseException, *, json_: bool = False) -> None:
     sys.exit(EXIT_FATAL)
 
 
-def guard(json_: bool, action: Callable[[], int | None]) -> int:
+def guard(json_: bool, action: Callable[[], int | None], *, verbose: bool = False) -> int:
     """Run `action`: RagError is a clean message and exit 2, Ctrl-C exits 130, any other exception is a crash (2)."""
     try:
         return action() or EXIT_OK
@@ -99,7 +99,7 @@ def guard(json_: bool, action: Callable[[], int | None]) -> int:
         echo(INTERRUPTED_MESSAGE, err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
-        crash(exc, json_=json_)
+        crash(exc, json_=json_, verbose=verbose)
     return EXIT_FATAL  # pragma: no cover - fail/crash exit
 
 
@@ -113,7 +113,8 @@ class RagGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         json_ = "--json" in [*getattr(ctx, "_protected_args", []), *ctx.args]
-        return guard(json_, lambda: super(RagGroup, self).invoke(ctx))
+        verbose = bool(ctx.params.get("verbose"))
+        return guard(json_, lambda: super(RagGroup, self).invoke(ctx), verbose=verbose)
 
 
 def open_rag(options: dict[str, Any], **extra: Any) -> Any:

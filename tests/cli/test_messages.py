@@ -29,9 +29,9 @@ def _run(*args: str, **kwargs):
 
 def _crashing_group() -> click.Group:
     @click.group(cls=RagGroup)
-    @click.pass_context
-    def group(ctx: click.Context) -> None:
-        ctx.ensure_object(dict)["verbose"] = False
+    @click.option("-v", "--verbose", is_flag=True)
+    def group(verbose: bool) -> None:
+        pass
 
     @group.command()
     def boom() -> None:
@@ -52,6 +52,11 @@ def test_rag_debug_prints_the_traceback(monkeypatch) -> None:
     result = CliRunner().invoke(_crashing_group(), ["boom"])
     assert result.exit_code == 2 and "Traceback (most recent call last)" in result.stderr
     assert result.stderr.endswith(CRASH_MESSAGE.format(kind="ZeroDivisionError", message="division by zero") + "\n")
+
+
+def test_dash_v_prints_the_traceback() -> None:
+    result = CliRunner().invoke(_crashing_group(), ["-v", "boom"])
+    assert result.exit_code == 2 and "Traceback (most recent call last)" in result.stderr
 
 
 def test_the_message_names_the_fix() -> None:
@@ -121,7 +126,7 @@ def test_bad_ollama_host_is_named_with_its_fix(monkeypatch, host: str, message: 
 class _WebPage(BaseHTTPRequestHandler):
     """Some other web server: an HTML page for every path (200 at /, 404 elsewhere)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
         self.send_response(200 if self.path == "/" else 404)
         self.send_header("Content-Type", "text/html")
