@@ -189,39 +189,46 @@ class RAG:
     def ask(
         self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
         file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> Answer:
         """Answer `question` from the index with verified citations (see `rag.answer.types.Answer`).
 
         Abstains without calling a model when the best hit's dense cosine is under `min_score` (default
         settings.min_score). Falls back to an extractive answer (with a warning) when the chat model is "none",
-        Ollama is unreachable or the model is not installed. Retrieval options as in `retrieve`.
+        Ollama is unreachable or the model is not installed. Retrieval options as in `retrieve`. `on_event(name, data)`
+        hears progress ("retrieved" {hits, ms}, "waiting" {model}) for a status line.
 
         Raises:
             ModelOutputError: the chat model's reply broke the answer schema twice.
             StoreError, OllamaError: as for `retrieve`, and chat errors other than the fallbacks above.
         """
         return self._query_engine.ask(
-            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            on_event=on_event,
         )
 
     def ask_stream(
         self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
         file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> Iterator[str | Answer]:
         """Like `ask`, but yields the answer text in pieces as the model writes it, then the final `Answer`."""
         return self._query_engine.ask_stream(
-            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            on_event=on_event,
         )
 
     def chat(
         self, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
         file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> ChatSession:
         """A multi-turn `ChatSession`: `.ask(message) -> Answer`; follow-ups are rewritten to stand alone."""
         from rag.answer.chat import ChatSession
 
         return ChatSession(
-            self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score
+            self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            on_event=on_event,
         )
 
     def doctor(self) -> DoctorReport:

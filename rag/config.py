@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import types
+import typing
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 import click
 
+from rag.errors import ConfigError
 from rag.vocab import EmbedBackend, Fusion
 
 APP_NAME = "ollama-rag"
@@ -20,6 +26,12 @@ ENV_EMBED_MODEL = "RAG_EMBED_MODEL"
 ENV_CHAT_MODEL = "RAG_CHAT_MODEL"
 ENV_COLLECTION = "RAG_COLLECTION"
 ENV_OLLAMA_TIMEOUT = "RAG_OLLAMA_TIMEOUT"  # seconds: the wall-clock deadline of one Ollama model call
+ENV_CONFIG = "RAG_CONFIG"  # config file (default: <user dir>/config.toml)
+ENV_DEBUG = "RAG_DEBUG"  # 1: crashes print their traceback
+ENV_PREFIX = "RAG_"  # every other Settings field: RAG_<FIELD> (RAG_TOP_K, RAG_EMBED_BACKEND, ...)
+ENV_NAMES = {"index_dir": ENV_INDEX, "ollama_host": "OLLAMA_HOST", "ollama_timeout_s": ENV_OLLAMA_TIMEOUT}
+"""Settings fields whose environment variable is not RAG_<FIELD>."""
+CONFIG_FILE = "config.toml"
 
 # Defaults. Chunking/retrieval numbers are chosen by measurement: see BENCHMARKS.md.
 DEFAULT_COLLECTION = "default"
@@ -55,25 +67,181 @@ def user_dir() -> Path:
 
 
 def default_index_dir() -> Path:
-    """The index folder: $RAG_INDEX, else <user dir>/index (found from any working directory)."""
+    """The index folder: $RAG_INDEX; else <$RAG_HOME>/index; else the old <config dir>/index when it exists (indexes
+    made by earlier versions keep working); else the platform data dir (~/.local/share/ollama-rag/index on Linux,
+    ~/Library/Application Support/ollama-rag/index on macOS, %LOCALAPPDATA%\\ollama-rag\\index on Windows)."""
     env = os.environ.get(ENV_INDEX)
-    return Path(env) if env else user_dir() / "index"
+    if env:
+        return Path(env)
+    if os.environ.get(ENV_HOME):
+        return user_dir() / "index"
+    old = Path(click.get_app_dir(APP_NAME)) / "index"
+    if old.is_dir():
+        return old
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "index"
 
 
-def _env_seconds(name: str) -> float | None:
-    """A positive number of seconds from environment variable `name` (None when unset or empty)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+def config_path() -> Path:
+    """The config file: $RAG_CONFIG, else <user dir>/config.toml."""
+    env = os.environ.get(ENV_CONFIG)
+    return Path(env) if env else user_dir() / CONFIG_FILE
+
+
+def env_name(field: str) -> str:
+    """The environment variable for a Settings field.
+
+    >>> env_name("top_k"), env_name("index_dir"), env_name("ollama_host")
+    ('RAG_TOP_K', 'RAG_INDEX', 'OLLAMA_HOST')
+    """
+    return ENV_NAMES.get(field, ENV_PREFIX + field.upper())
+
+
+@cache
+def field_types() -> dict[str, Any]:
+    """Each Settings field's resolved type annotation."""
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def field_docs() -> dict[str, str]:
+    """Each Settings field's docstring (the string literal under it in the class body)."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    body = ast.parse(inspect.getsource(Settings)).body[0]
+    assert isinstance(body, ast.ClassDef)
+    for node, after in zip(body.body, body.body[1:], strict=False):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(after, ast.Expr) \
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def coerce(field: str, value: object, where: str) -> object:
+    """`value` (from TOML, or text from an env var or the command line) as the type of Settings field `field`.
+
+    Raises ConfigError naming `where` the value came from and what is expected.
+
+    >>> coerce("top_k", "8", "RAG_TOP_K"), coerce("strict", "yes", "x"), coerce("ollama_timeout_s", "none", "x")
+    (8, True, None)
+    >>> coerce("embed_backend", "gpu", "RAG_EMBED_BACKEND")
+    Traceback (most recent call last):
+    ...
+    rag.errors.ConfigError: RAG_EMBED_BACKEND: embed_backend must be one of auto, ollama, builtin, not 'gpu'.
+    """
+    kinds = field_types()
+    if field not in kinds:
+        close = difflib.get_close_matches(field, list(kinds), n=1)
+        hint = f" Did you mean {close[0]}?" if close else " See `rag config show` for the keys."
+        raise ConfigError(f"{where}: unknown setting {field!r}.{hint}")
+    kind = kinds[field]
+    options = [a for a in typing.get_args(kind) if a is not type(None)] if _is_union(kind) else [kind]
+    optional = len(options) < len(typing.get_args(kind)) if _is_union(kind) else False
+    if optional and isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
         return None
+    target = options[0]
     try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        from rag.errors import RagError
+        converted = _convert(target, value)
+    except (TypeError, ValueError):
+        expected = _describe(target) + (" or none" if optional else "")
+        raise ConfigError(f"{where}: {field} must be {expected}, not {value!r}.") from None
+    low, high = RANGES.get(field, (None, None))
+    if isinstance(converted, (int, float)) and not isinstance(converted, bool) and (
+            (low is not None and converted < low) or (high is not None and converted > high)):
+        bounds = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ConfigError(f"{where}: {field} must be {bounds}, not {value!r}.")
+    return converted
 
-        raise RagError(f"{name} must be a positive number of seconds, not {raw!r}. Fix or unset it.")
+
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "top_k": (1, 100), "min_score": (-1, 1), "chunk_tokens": (16, None), "chunk_overlap": (0, None), "rrf_k": (1, None),
+    "embed_batch": (1, None), "embed_in_flight": (1, None), "max_file_bytes": (1, None), "file_timeout_s": (0.1, None),
+    "max_pages": (1, None), "max_chunks_per_file": (1, None), "context_tokens": (100, None),
+    "temperature": (0, 2), "ollama_timeout_s": (0.1, None), "ollama_retries": (0, 20),
+}
+"""Accepted numeric ranges, checked wherever a value comes from (flag values are checked by click as well)."""
+
+
+def _is_union(kind: Any) -> bool:
+    return typing.get_origin(kind) in (typing.Union, types.UnionType)
+
+
+def _convert(target: Any, value: object) -> object:
+    if typing.get_origin(target) is Literal:
+        if value in typing.get_args(target):
+            return value
+        raise ValueError(value)
+    convert = _CONVERTERS.get(target)
+    if convert is None:
+        raise TypeError(target)
+    return convert(value)
+
+
+def _to_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return text in ("1", "true", "yes", "on")
+    raise ValueError(value)
+
+
+def _to_int(value: object) -> int:
+    if isinstance(value, (bool, float)):
+        raise TypeError(value)
+    return int(str(value).strip())
+
+
+def _to_float(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(value)
+    return float(value.strip()) if isinstance(value, str) else float(value)
+
+
+def _to_path(value: object) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(value)
+    return Path(value).expanduser()
+
+
+def _to_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
     return value
+
+
+_CONVERTERS: dict[Any, Any] = {bool: _to_bool, int: _to_int, float: _to_float, Path: _to_path, str: _to_str}
+
+
+def _describe(target: Any) -> str:
+    if typing.get_origin(target) is Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(target))
+    return {bool: "true or false", int: "a whole number", float: "a number", Path: "a folder path",
+            str: "text"}.get(target, str(target))
+
+
+def load_config_file(path: Path | None = None) -> dict[str, object]:
+    """The validated settings in the config file (every key a Settings field, every value of its type)."""
+    from rag.user_config import load
+
+    path = path or config_path()
+    table = load(path)
+    return {key: coerce(key, value, f"config file {path}") for key, value in table.items()}
+
+
+def env_settings() -> dict[str, object]:
+    """The settings given by environment variables (RAG_<FIELD>, RAG_INDEX), validated."""
+    found: dict[str, object] = {}
+    for field in field_types():
+        name = env_name(field)
+        raw = os.environ.get(name)
+        if raw is None or raw.strip() == "":
+            continue
+        found[field] = raw if field == "ollama_host" else coerce(field, raw, f"environment variable {name}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -143,19 +311,13 @@ class Settings:
 
     @classmethod
     def resolve(cls, **overrides: object) -> Settings:
-        """Settings from explicit overrides (None = unset), then RAG_* environment variables, then defaults."""
+        """Settings from explicit overrides (None = unset), then environment variables (RAG_<FIELD>), then the config
+        file (`config_path()`), then defaults. Raises ConfigError for an invalid value, naming where it came from."""
         given = {k: v for k, v in overrides.items() if v is not None}
         unknown = set(given) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
-        env = {
-            "chroma_url": os.environ.get(ENV_CHROMA_URL),
-            "embed_model": os.environ.get(ENV_EMBED_MODEL),
-            "chat_model": os.environ.get(ENV_CHAT_MODEL),
-            "collection": os.environ.get(ENV_COLLECTION),
-            "ollama_timeout_s": _env_seconds(ENV_OLLAMA_TIMEOUT),
-        }
-        merged = {k: v for k, v in env.items() if v} | given
+        merged: dict[str, Any] = load_config_file() | env_settings() | given
         settings = cls(**merged)
         if settings.index_dir is None:
             settings = dataclasses.replace(settings, index_dir=default_index_dir())

@@ -316,14 +316,22 @@ def _check_chat(settings: Settings, client: Client, server: _Ollama, checks: lis
                             "extractive", SERVE_FIX))
         return
     if _installed(server, model) is None:
+        from rag.ollama.names import is_embedding_only, missing_chat_model_fix
+
+        chat_models = [m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model,
+                                                                                                 m.family)]
         checks.append(Check("chat model", WARNING, f"{model} is not installed on Ollama: answers are extractive",
-                            PULL_FIX.format(model=model)))
+                            missing_chat_model_fix(model, chat_models)))
         return
     show = _show(client, model)
     detail = f"{model} on Ollama{_facts(show, dims=False)}"
     if show is not None and show.capabilities and "completion" not in show.capabilities:
-        checks.append(Check("chat model", ERROR, detail + ": cannot generate text",
-                            "Choose a chat model, e.g. `--chat-model llama3.2` (`ollama pull llama3.2`)."))
+        from rag.ollama.names import is_embedding_only, not_a_chat_model_message
+
+        chat_models = [m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model,
+                                                                                                 m.family)]
+        fix = not_a_chat_model_message(model, chat_models).split(": it cannot write answers. ", 1)[-1]
+        checks.append(Check("chat model", ERROR, detail + ": cannot generate text", fix))
     elif show is not None and show.context_length and show.context_length < settings.context_tokens + PROMPT_HEADROOM:
         checks.append(Check("chat model", WARNING, detail + f": shorter than the {settings.context_tokens}-token "
                             "context budget plus the prompt", "Choose a model with a longer context."))

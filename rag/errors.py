@@ -12,6 +12,7 @@
     │   ├── ManifestMismatch      index built with another model, dimension or chunker
     │   └── IndexLocked           another writer holds the index lock
     ├── EmbedderError             the built-in embedder cannot load or run, or a vector is NaN/inf/zero
+    ├── ConfigError               a setting, config file entry or environment variable has an invalid value
     └── IngestError               a file or folder cannot be read (.path, .reason)
 
 Programmer mistakes raise ValueError/TypeError, never RagError.
@@ -28,6 +29,18 @@ TIMEOUT_MESSAGE = (
     "retry, or allow a longer timeout (--timeout SECONDS, or RAG_OLLAMA_TIMEOUT)."
 )
 MODEL_NOT_FOUND_MESSAGE = "Model {model!r} is not available on the Ollama server. " + PULL_FIX
+NOT_OLLAMA_MESSAGE = (
+    "Something answers at {url} but it is not Ollama ({detail}). Point OLLAMA_HOST (or --ollama-host) at the Ollama "
+    "server, e.g. http://127.0.0.1:11434."
+)
+# Chat-model names (rag.ollama.names builds the lists; the CLI raises these before asking).
+CHAT_MODEL_MISSING_MESSAGE = "Chat model {model!r} is not installed in Ollama at {host}."
+DID_YOU_MEAN = "Did you mean {names}?"
+INSTALLED_CHAT_MODELS = "Installed chat models: {names}."
+NO_CHAT_MODELS = "No chat model is installed."
+CHAT_MODEL_FIX = "Use `--chat-model NAME` (or RAG_CHAT_MODEL, or `rag config set chat_model NAME`)"
+OR_NONE = "or `--chat-model none` for extractive answers."
+NOT_A_CHAT_MODEL_MESSAGE = "{model!r} is an embedding model: it cannot write answers."
 
 
 class RagError(Exception):
@@ -99,12 +112,17 @@ class EmbedderError(RagError):
     """The built-in embedder cannot load its model or run, or an embedder returned an unusable vector."""
 
 
+class ConfigError(RagError, ValueError):
+    """A setting has an invalid value; the message names where it came from (flag, env var, config file) and the fix."""
+
+
 class IngestError(RagError, _IngestBase):
     """A file or folder cannot be read; names the path and the reason."""
 
 
 __all__ = [
     "CONNECTION_ERROR_MESSAGE",
+    "ConfigError",
     "ContextLengthExceeded",
     "EmbedderError",
     "IndexLocked",

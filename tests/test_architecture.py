@@ -12,7 +12,7 @@ from support.paths import REPO
 
 LAYERS: dict[str, int] = {
     "ingest": 0,
-    "rag._result": 1, "rag._version": 1, "rag.errors": 1, "rag.config": 1, "rag.vocab": 1,
+    "rag._result": 1, "rag._version": 1, "rag.errors": 1, "rag.config": 1, "rag.vocab": 1, "rag.user_config": 1,
     "rag.ollama": 2, "rag.embed": 2, "rag.store": 2,
     "rag.retrieve": 3, "rag.index": 3, "rag.answer": 3, "rag.eval": 3, "rag.doctor": 3,
     "rag.api": 4,

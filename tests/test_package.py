@@ -12,6 +12,7 @@ from support.paths import REPO
 
 def test_all_is_sorted_and_resolvable() -> None:
     assert rag.__all__ == sorted(rag.__all__)
+    assert set(rag.__all__) == {*rag._EXPORTS, "__version__"}
     for name in rag.__all__:
         assert getattr(rag, name) is not None, name
 

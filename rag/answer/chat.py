@@ -6,7 +6,7 @@ key terms in the BM25 and dense queries.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +42,11 @@ class ChatSession:
         **search: retrieval options for every turn (k, mode, path, file_types, mmr, min_score).
     """
 
-    def __init__(self, engine: QueryEngine, *, history_tokens: int = HISTORY_TOKENS, **search: Any) -> None:
+    def __init__(self, engine: QueryEngine, *, history_tokens: int = HISTORY_TOKENS,
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, **search: Any) -> None:
         self.engine = engine
+        self.on_event = on_event
+        """Progress callback: "rewriting" {model} before the follow-up rewrite call, then the engine's events."""
         self.history_tokens = history_tokens
         self.search = search
         self.history: list[Turn] = []
@@ -58,6 +61,8 @@ class ChatSession:
             return message
         if self.engine.chat_available() is None:
             try:
+                if self.on_event is not None:
+                    self.on_event("rewriting", {"model": self.engine.settings.chat_model})
                 return self._rewrite(message)
             except (ModelNotFound, OllamaUnreachable):
                 pass
@@ -81,14 +86,14 @@ class ChatSession:
     def ask(self, message: str) -> Answer:
         """Answer `message` in the context of the conversation; the turn is added to the history."""
         query = self.condense(message)
-        answer = self.engine.ask(message, query=query, **self.search)
+        answer = self.engine.ask(message, query=query, on_event=self.on_event, **self.search)
         self._remember(message, answer)
         return answer
 
     def ask_stream(self, message: str) -> Iterator[str | Answer]:
         """Like `ask`, yielding answer text pieces first, then the `Answer`."""
         query = self.condense(message)
-        for item in self.engine.ask_stream(message, query=query, **self.search):
+        for item in self.engine.ask_stream(message, query=query, on_event=self.on_event, **self.search):
             if isinstance(item, Answer):
                 self._remember(message, item)
             yield item

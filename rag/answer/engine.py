@@ -27,7 +27,10 @@ from rag.vocab import NO_CHAT_MODEL, RetrievalMode
 if TYPE_CHECKING:
     from rag.ollama import Client
 
-UNREACHABLE_WARNING = "Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated answers)"
+UNREACHABLE_WARNING = ("Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated "
+                       "answers, or pass `--chat-model none` to silence this)")
+OnEvent = Callable[[str, dict[str, Any]], None]
+"""A progress callback: `on_event(name, data)`."""
 DENSE_DOWN_WARNING = "dense retrieval unavailable ({error}); using BM25 only"
 
 _R = TypeVar("_R")
@@ -119,7 +122,8 @@ class QueryEngine:
         if not hits:
             reason = "no indexed chunk matched the question"
         elif best is not None and best < floor:
-            reason = f"best dense similarity {best:.3f} is under min_score {floor:.3f}"
+            reason = (f"no passage is close enough to the question (best match {best:.2f}, needs {floor:.2f}; "
+                      "lower --min-score to answer anyway)")
         elif floor > 0 and needs_lexical_floor(query, self._embedder_multilingual()):
             evidence = evidence_of(query, hits, self._bm25())
             if evidence < CJK_EVIDENCE_FLOOR:
@@ -130,30 +134,35 @@ class QueryEngine:
         timings = Timings(retrieval_ms=retrieval_ms, total_ms=elapsed_ms(start))
         return hits, retrieval_ms, abstained(question, hits, query=query, timings=timings, reason=reason)
 
-    def ask(self, question: str, *, query: str | None = None, min_score: float | None = None, **search: Any) -> Answer:
+    def ask(self, question: str, *, query: str | None = None, min_score: float | None = None,
+            on_event: OnEvent | None = None, **search: Any) -> Answer:
         """Answer `question`, retrieving with `query` when given (a rewritten chat follow-up).
 
         `search`: k, mode, path, file_types, mmr (see `retrieve`); `min_score` overrides the abstention floor.
+        `on_event(name, data)` hears progress: "retrieved" {hits, ms}, "waiting" {model} before the chat call.
         """
         answer = None
-        for item in self._run(question, query, min_score, search, stream=False):
+        for item in self._run(question, query, min_score, search, stream=False, on_event=on_event):
             answer = item
         assert isinstance(answer, Answer)
         return answer
 
-    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None, **search: Any
-                   ) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None,
+                   on_event: OnEvent | None = None, **search: Any) -> Iterator[str | Answer]:
         """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`."""
-        return self._run(question, query, min_score, search, stream=True)
+        return self._run(question, query, min_score, search, stream=True, on_event=on_event)
 
-    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool
-             ) -> Iterator[str | Answer]:
+    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool,
+             on_event: OnEvent | None = None) -> Iterator[str | Answer]:
         start = time.perf_counter()
         query = query or question
         warnings: list[str] = []
         hits, retrieval_ms, answer = self._retrieve_or_abstain(question, query, search, min_score, warnings)
+        _emit(on_event, "retrieved", hits=len(hits), ms=retrieval_ms)
         if answer is None:
             why_not = self.chat_available()
+            if why_not is None:
+                _emit(on_event, "waiting", model=self.settings.chat_model)
             try:
                 if why_not is None and stream:
                     for item in GenerativeAnswerer(self.backend(), self.settings).stream(
@@ -177,6 +186,11 @@ class QueryEngine:
                     yield answer.answer
             answer = _replace(answer, question=question)
         yield _with_timing(_with_warnings(answer, warnings), start)
+
+
+def _emit(on_event: OnEvent | None, name: str, **data: Any) -> None:
+    if on_event is not None:
+        on_event(name, data)
 
 
 def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
@@ -228,4 +242,4 @@ def _with_timing(answer: Answer, start: float) -> Answer:
     return _replace(answer, timings=_replace(answer.timings, total_ms=elapsed_ms(start)))
 
 
-__all__ = ["QueryEngine", "open_query_engine"]
+__all__ = ["OnEvent", "QueryEngine", "open_query_engine"]

@@ -1,25 +1,27 @@
-"""`rag chat`: follow-up questions that keep the conversation's context."""
+"""`rag chat`: follow-up questions that keep the conversation's context (the loop is in `rag.cli.repl`)."""
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
-from rag.cli._answers import answer_options, open_answering, print_answer, print_warnings, search_options
-from rag.cli._common import EXIT_OK, index_options, json_option, run_guarded, timeout_option
-from rag.errors import ModelOutputError
+from rag.cli._answers import answer_options, open_answering, prepare, search_options
+from rag.cli._common import index_options, json_option, run_guarded, timeout_option
 
 
 @click.command(name="chat")
 @answer_options
+@click.option("--stream", "stream", is_flag=True, help="Print each answer as it is generated, then its sources.")
 @index_options
 @timeout_option
 @json_option
-def chat_cmd(json_: bool, **options: Any) -> None:
-    """Chat with your documents: follow-up questions keep the context. One question per line; `exit`, `quit` or
-    end of input (Ctrl-D) ends. Works with piped input too; `--json` prints one Answer object per line.
+def chat_cmd(json_: bool, stream: bool, **options: Any) -> None:
+    """Chat with your documents: follow-up questions keep the context.
+
+    On a terminal: line editing and history (Up/Down, kept in the user dir), Ctrl-C cancels the answer being
+    written, Ctrl-D or /exit quits, /help lists /sources N, /reset. With piped input: one question per line;
+    `--json` prints one Answer object per line.
 
     \b
     Example:
@@ -27,32 +29,11 @@ def chat_cmd(json_: bool, **options: Any) -> None:
     """
 
     def action() -> int:
-        stdin = sys.stdin
-        interactive = stdin.isatty()
+        from rag.cli.repl import Chat
+
         with open_answering(options) as rag:
-            session = rag.chat(**search_options(options))
-            while True:
-                if interactive:
-                    click.echo("> ", nl=False, err=True)
-                line = stdin.readline()
-                if not line:
-                    break
-                message = line.strip()
-                if message.lower() in ("exit", "quit"):
-                    break
-                if not message:
-                    continue
-                try:
-                    answer = session.ask(message)
-                except ModelOutputError as exc:  # one bad reply should not end the conversation
-                    click.echo(f"Error: {exc}", err=True)
-                    continue
-                print_warnings(answer)
-                if json_:
-                    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
-                else:
-                    print_answer(answer)
-                    click.echo()
-        return EXIT_OK
+            prepare(rag, options)
+            interactive = sys.stdin.isatty() and sys.stdout.isatty()
+            return Chat(rag, search_options(options), stream=stream, json_=json_, interactive=interactive).run()
 
     run_guarded(json_, action)

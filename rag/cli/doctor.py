@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rag.cli._common import index_options, json_option, print_json, run_guarded
+from rag.cli._output import echo
 
 if TYPE_CHECKING:
     pass
@@ -55,13 +56,13 @@ def doctor_cmd(json_: bool, strict: bool, **options: Any) -> None:
 def _print_report(report: Any) -> None:
     width = max(len(c.name) for c in report.checks)
     for check in report.checks:
-        click.echo(f"{_LEVEL_MARK[check.level]:<4}  {check.name:<{width}}  {check.detail}")
+        echo(f"{_LEVEL_MARK[check.level]:<4}  {check.name:<{width}}  {check.detail}")
         if check.fix:
-            click.echo(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
+            echo(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
     if report.errors:
         summary = f"Broken: {report.errors} error(s), {report.warnings} warning(s)."
     elif report.warnings:
         summary = f"Ready, with {report.warnings} warning(s)."
     else:
         summary = "Ready."
-    click.echo(summary)
+    echo(summary)

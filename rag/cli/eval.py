@@ -7,6 +7,7 @@ import sys
 import click
 
 from rag.cli._common import EXIT_PARTIAL, index_options, json_option, print_json, run_guarded, timeout_option
+from rag.cli._output import echo
 from rag.eval.runner import EvalReport
 from rag.vocab import RETRIEVAL_MODES, RetrievalMode
 
@@ -19,6 +20,8 @@ def format_report(report: EvalReport) -> str:
     """The terminal table for an EvalReport."""
     r = report
     chat = "retrieval only" if r.retrieval_only else f"chat model {r.chat_model}"
+    if not r.retrieval_only and r.modes and not r.modes.get("generative"):
+        chat += " (not used: every answer is extractive or abstained)"
     lines = [f"{r.gold}: {r.questions} questions, k={r.k}, {r.mode} retrieval, {chat}", ""]
     rows: list[tuple[str, str, str]] = []
     if r.with_sources:
@@ -62,9 +65,9 @@ def format_report(report: EvalReport) -> str:
 @timeout_option
 @json_option
 def eval_cmd(
-    gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None, chat_model: str | None, index_dir: str | None,
-    chroma_url: str | None, collection: str | None, ollama_host: str | None, json_: bool,
-    ollama_timeout_s: float | None = None,
+    gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None,
+    chat_model: str | None, index_dir: str | None, chroma_url: str | None, collection: str | None,
+    ollama_host: str | None, json_: bool, ollama_timeout_s: float | None = None,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.
 
@@ -85,15 +88,19 @@ def eval_cmd(
         with RAG(
             index_dir, chroma_url=chroma_url, collection=collection, ollama_host=ollama_host, chat_model=chat_model,
             top_k=k, min_score=min_score, ollama_timeout_s=ollama_timeout_s,
-        ) as rag, click.progressbar(
-            length=len(items), label="Evaluating", file=sys.stderr, show_pos=True
-        ) as bar:
-            report = rag.evaluate(items, k=k, mode=mode, retrieval_only=retrieval_only, on_question=lambda _: bar.update(1))
+        ) as rag:
+            if not retrieval_only:
+                from rag.cli._models import check_chat_model
+
+                check_chat_model(rag, explicit=True)  # never score extractive answers under a missing model's name
+            with click.progressbar(length=len(items), label="Evaluating", file=sys.stderr, show_pos=True) as bar:
+                report = rag.evaluate(items, k=k, mode=mode, retrieval_only=retrieval_only,
+                                      on_question=lambda _: bar.update(1))
         report = dataclasses.replace(report, gold=gold)
         if json_:
             print_json(report.to_dict())
         else:
-            click.echo(format_report(report))
+            echo(format_report(report))
         return EXIT_PARTIAL if report.errors else 0
 
     run_guarded(json_, action)

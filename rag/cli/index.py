@@ -18,6 +18,7 @@ from rag.cli._common import (
     run_guarded,
     timeout_option,
 )
+from rag.cli._output import echo, sanitize
 from rag.vocab import EMBED_BACKENDS
 
 _SHOWN_REASONS = 50
@@ -35,10 +36,11 @@ class _Progress:
 
     def __call__(self, event: Any) -> None:
         if event.event == "message":
-            click.echo(event.message, err=True)
+            echo(event.message, err=True)
         elif event.event == "start" and self.tty and event.files_total:
             self.bar = click.progressbar(length=max(event.work_total, 1), label="Indexing", file=sys.stderr,
-                                         show_eta=True, show_percent=True, item_show_func=lambda item: item)
+                                         show_eta=True, show_percent=True,
+                                         item_show_func=lambda item: sanitize(item) if item else item)
             self.bar.update(0, _status(event, 0.0))
             self.started = time.monotonic()
         elif event.event == "file":
@@ -50,7 +52,7 @@ class _Progress:
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
                 share = f", {100 * event.work_done // max(event.work_total, 1)}% of the work" if event.work_total else ""
-                click.echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}{share}", err=True)
+                echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}{share}", err=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -75,35 +77,47 @@ def _ignored_summary(ignored: list[Any]) -> str:
     return "; ".join(f"{k} {', '.join(sorted(v))}" if any(v) else k for k, v in types.items())
 
 
+def _headline(report: Any) -> str:
+    """What the run did, in words that never claim more than happened."""
+    where = f"collection {report.collection!r} ({report.embed_model}) in {report.seconds:.1f} s"
+    if report.dry_run:
+        return f"Would index {report.root} into {where}"
+    if report.interrupted:
+        return f"Partly indexed {report.root} into {where}"
+    if report.indexed == 0 and report.removed == 0:
+        return f"Indexed nothing from {report.root} ({where})"
+    if report.added + report.updated + report.removed == 0:
+        return f"{report.root} is up to date in {where}"
+    return f"Indexed {report.root} into {where}"
+
+
 def _print_report(report: Any) -> None:
-    verb = "Would index" if report.dry_run else "Indexed"
-    click.echo(f"{verb} {report.root} into collection {report.collection!r} ({report.embed_model}) "
-               f"in {report.seconds:.1f} s")
-    click.echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-               f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}")
+    echo(_headline(report))
+    echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
+         f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}")
     if not report.dry_run:
-        click.echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
+        echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
-        click.echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
+        echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
                    f"{report.files_repaired} files re-embedded")
     ignored = [o for o in report.files if o.status == "ignored"]
     if ignored:
-        click.echo(f"  {len(ignored)} ignored: {_ignored_summary(ignored)}")
+        echo(f"  {len(ignored)} ignored: {_ignored_summary(ignored)}")
     skipped = [o for o in report.files if o.status in ("skipped", "failed")]
     if skipped:
         still = f" ({report.still_skipped} still skipped, unchanged since an earlier run)" if report.still_skipped else ""
-        click.echo(f"  skipped{still}:")
+        echo(f"  skipped{still}:")
         for o in skipped[:_SHOWN_REASONS]:
-            click.echo(f"    {o.source}: {o.reason}{' (still skipped)' if o.still else ''}")
+            echo(f"    {o.source}: {o.reason}{' (still skipped)' if o.still else ''}")
         if len(skipped) > _SHOWN_REASONS:
-            click.echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
+            echo(f"    ... and {len(skipped) - _SHOWN_REASONS} more (see --json)")
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     if report.interrupted:
         cause = report.error or "interrupted"
-        click.echo(f"Stopped early: {cause}. Finished files are kept; run the same command again to complete.", err=True)
+        echo(f"Stopped early: {cause}. Finished files are kept; run the same command again to complete.", err=True)
     elif report.indexed == 0 and report.removed == 0 and not report.dry_run:
-        click.echo("Nothing was indexed: no readable files found.", err=True)
+        echo("Nothing was indexed: no readable files found.", err=True)
 
 
 @click.command(name="index")
@@ -119,7 +133,8 @@ def _print_report(report: Any) -> None:
 @click.option("--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
 @click.option("--pdf-password", help="Password for encrypted PDFs.")
-@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50).")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True),
+              help="Skip files larger than this (default 50).")
 @timeout_option
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
@@ -143,7 +158,7 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
                                no_wait=options["no_wait"], progress=progress, include=options["include"],
                                exclude=options["exclude"])
         except KeyboardInterrupt:  # before any file was written: nothing to summarise
-            click.echo("Interrupted; run the same command again to complete.", err=True)
+            echo("Interrupted; run the same command again to complete.", err=True)
             return EXIT_INTERRUPTED
         finally:
             progress.close()

@@ -7,6 +7,7 @@ import click
 
 from rag.cli._common import EXIT_OK, json_option, ollama_host_option, print_json, run_guarded
 from rag.cli._ollama import open_client
+from rag.cli._output import echo
 
 if TYPE_CHECKING:
     from rag.ollama import ModelInfo
@@ -46,7 +47,7 @@ def models_cmd(ollama_host: str | None, json_: bool) -> None:
         if json_:
             print_json([m.to_dict() | {"size_human": human_size(m.size)} for m in models])
         elif not models:
-            click.echo("No models installed. Try `rag pull llama3.2` and `rag pull all-minilm`.", err=True)
+            echo("No models installed. Try `rag pull llama3.2` and `rag pull all-minilm`.", err=True)
         else:
             _print_table(models)
         return EXIT_OK
@@ -60,4 +61,4 @@ def _print_table(models: list[ModelInfo]) -> None:
              m.modified_at[:19].replace("T", " ")) for m in sorted(models, key=lambda m: m.name or m.model)]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

@@ -1,7 +1,6 @@
 """`rag pull`: download a model into Ollama, with progress."""
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ import click
 
 from rag.cli._common import EXIT_FATAL, EXIT_OK, ollama_host_option, run_guarded
 from rag.cli._ollama import open_client
+from rag.cli._output import echo, echo_raw, json_text
 from rag.cli.models import human_size
 from rag.errors import OllamaError, OllamaUnreachable, RagError
 
@@ -124,12 +124,12 @@ def pull_cmd(name: str, ollama_host: str | None, json_: bool) -> None:
 
     def show(event: PullProgress, state: PullState, new_status: bool) -> None:
         if json_:
-            click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
+            echo_raw(json_text(event.to_dict(), indent=None))
         elif tty and event.digest and event.total:
             bars.update(event.digest, *state.layers[event.digest])
         elif new_status:
             bars.finish()
-            click.echo(event.status, err=True)
+            echo(event.status, err=True)
 
     def run() -> int:
         with open_client(ollama_host) as client:
@@ -138,12 +138,12 @@ def pull_cmd(name: str, ollama_host: str | None, json_: bool) -> None:
             except RagError as exc:
                 if not json_:
                     raise
-                click.echo(json.dumps({"error": type(exc).__name__, "message": str(exc)}, ensure_ascii=False))
+                echo_raw(json_text({"error": type(exc).__name__, "message": str(exc)}, indent=None))
                 return EXIT_FATAL  # one NDJSON line, not the indented object run_guarded prints
             finally:
                 bars.finish()
         if not json_:
-            click.echo(f"Pulled {name} ({human_size(state.total)}).")
+            echo(f"Pulled {name} ({human_size(state.total)}).")
         return EXIT_OK
 
     run_guarded(json_, run)

@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from rag.cli._common import EXIT_FATAL, index_options, json_option, open_rag, print_json, run_guarded
+from rag.cli._output import echo, plural
 
 
 @click.command(name="remove")
@@ -28,8 +29,8 @@ def remove_cmd(path: str, json_: bool, no_wait: bool, **options: Any) -> None:
         if json_:
             print_json(report.to_dict())
         else:
-            click.echo(f"Removed {len(report.files)} files ({report.chunks_removed} chunks) under {report.path} "
-                       f"from collection {report.collection!r}")
+            counts = f"{plural(len(report.files), 'file')} ({plural(report.chunks_removed, 'chunk')})"
+            echo(f"Removed {counts} under {report.path} from collection {report.collection!r}")
         return 0 if report.files else EXIT_FATAL
 
     run_guarded(json_, action)

@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from rag.cli._common import index_options, json_option, open_rag, print_json, run_guarded
+from rag.cli._output import echo
 
 
 @click.command(name="status")
@@ -26,24 +27,24 @@ def status_cmd(json_: bool, **options: Any) -> None:
         if json_:
             print_json(status.to_dict())
             return 0
-        click.echo(f"Index folder: {status.index_dir}")
+        echo(f"Index folder: {status.index_dir}")
         if status.chroma_url:
-            click.echo(f"Chroma:       server {status.chroma_url} (catalogs in {status.home})")
+            echo(f"Chroma:       server {status.chroma_url} (catalogs in {status.home})")
         else:
-            click.echo(f"Chroma:       embedded, {status.chroma_path}")
-        click.echo(f"Writer:       {'pid %d is indexing' % status.locked_by if status.locked_by else 'none running'}")
+            echo(f"Chroma:       embedded, {status.chroma_path}")
+        echo(f"Writer:       {f'pid {status.locked_by} is indexing' if status.locked_by else 'none running'}")
         if not status.collections:
-            click.echo("No collections yet. Run `rag index FOLDER`.")
+            echo("No collections yet. Run `rag index FOLDER`.")
         for c in status.collections:
             vectors = "" if c.vectors == c.chunks else f", {c.vectors} vectors in Chroma"
-            click.echo(f"Collection {c.name!r}: {c.files} files, {c.chunks} chunks{vectors}")
-            click.echo(f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
+            echo(f"Collection {c.name!r}: {c.files} files, {c.chunks} chunks{vectors}")
+            echo(f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
                        f"chunks of {c.chunk_tokens} tokens / {c.chunk_overlap} overlap")
-            click.echo(f"  last indexed {c.updated_at or 'never'}")
+            echo(f"  last indexed {c.updated_at or 'never'}")
             for root in c.roots:
-                click.echo(f"  folder {root}")
+                echo(f"  folder {root}")
             if c.stale_files:
-                click.echo(f"  {c.stale_files} files wait for re-embedding: run `rag index` on their folder")
+                echo(f"  {c.stale_files} files wait for re-embedding: run `rag index` on their folder")
         return 0
 
     run_guarded(json_, action)

@@ -30,7 +30,16 @@ from typing import Any, TypeVar
 import httpx
 
 from rag._version import __version__
-from rag.errors import ContextLengthExceeded, ModelNotFound, OllamaBusy, OllamaError, OllamaTimeout, OllamaUnreachable
+from rag.errors import (
+    NOT_OLLAMA_MESSAGE,
+    ConfigError,
+    ContextLengthExceeded,
+    ModelNotFound,
+    OllamaBusy,
+    OllamaError,
+    OllamaTimeout,
+    OllamaUnreachable,
+)
 from rag.ollama.types import (
     ChatResponse,
     EmbedResponse,
@@ -68,7 +77,8 @@ def parse_host(value: str | None) -> str:
     """Normalise an OLLAMA_HOST-style address to a base URL, the way Ollama reads OLLAMA_HOST.
 
     A missing scheme means http and port 11434; `http://` and `https://` without a port mean 80 and 443; a path is
-    kept. A bind-all address (0.0.0.0, ::) means this machine, since a client cannot connect to it everywhere.
+    kept (a proxy prefix), except the API's own `/api`. A bind-all address (0.0.0.0, ::) means this machine, since a
+    client cannot connect to it everywhere. Raises ConfigError for a bad port, an /api path or text that is no host.
 
     >>> parse_host(None)
     'http://127.0.0.1:11434'
@@ -91,25 +101,44 @@ def parse_host(value: str | None) -> str:
     >>> parse_host(' "localhost:11435" ')
     'http://localhost:11435'
     """
-    text = (value or "").strip().strip("\"'").strip()
+    original = (value or "").strip()
+    text = original.strip("\"'").strip()
     scheme, sep, rest = text.partition("://")
     default_port = DEFAULT_PORT
     if not sep:
         scheme, rest = "http", text
     elif scheme in ("http", "https"):
         default_port = 80 if scheme == "http" else 443
+    else:
+        raise _bad_host(original, f"unknown scheme {scheme!r} (use http:// or https://)")
     hostport, _, path = rest.partition("/")
     host, port = _split_host_port(hostport)
+    if not _HOST_CHARS.fullmatch(host):
+        raise _bad_host(original, "this is not a host name (use HOST, HOST:PORT or http://HOST:PORT, "
+                                  "e.g. 127.0.0.1:11434)")
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host in ("::", "[::]"):
         host = "::1"
-    if not (port.isdigit() and int(port) <= 65535):
-        port = str(default_port)
+    if port and not (port.isdigit() and 0 < int(port) <= 65535):
+        raise _bad_host(original, f"invalid port {port!r} (use a number from 1 to 65535, e.g. 127.0.0.1:11434)")
+    port = port or str(default_port)
     if ":" in host:
         host = f"[{host}]"
     path = path.rstrip("/")
-    return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
+    base = f"{scheme}://{host}:{port}"
+    segments = path.split("/")
+    if "api" in segments:  # a pasted endpoint URL: requests would go to /api/api/...
+        kept = "/".join(segments[:segments.index("api")])
+        raise _bad_host(original, f"drop the /api path (use {base}{'/' + kept if kept else ''})")
+    return base + (f"/{path}" if path else "")
+
+
+_HOST_CHARS = re.compile(r"[A-Za-z0-9._~%:-]*")
+
+
+def _bad_host(value: str, reason: str) -> ConfigError:
+    return ConfigError(f"Invalid Ollama address {value!r}: {reason}.")
 
 
 def _split_host_port(hostport: str) -> tuple[str, str]:
@@ -398,6 +427,34 @@ class Client:
         """True when an Ollama server answers GET /api/version within `timeout` seconds. Never raises."""
         return self.probe_version(timeout) is not None
 
+    def foreign_server(self, timeout: float = 2.0) -> str | None:
+        """When a web server answers at `host` but it is not Ollama, what it sent (e.g. "HTTP 404, text/html");
+        None when Ollama answers or nothing does. Ollama answers GET /api/version with JSON, and old ones GET /
+        with "Ollama is running". Never raises, never retries."""
+        try:
+            response = self._http.get("/api/version", timeout=httpx.Timeout(timeout))
+            if response.status_code == 200 and isinstance(response.json(), dict) and "version" in response.json():
+                return None
+        except ValueError:
+            pass
+        except httpx.HTTPError:
+            return None
+        try:
+            root = self._http.get("/", timeout=httpx.Timeout(timeout))
+        except httpx.HTTPError:
+            return None
+        if "ollama is running" in root.text.lower():
+            return None
+        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
+        return f"HTTP {response.status_code} for /api/version, {kind}"
+
+    def not_ollama_error(self, status: int | None) -> OllamaError | None:
+        """The "something answers but it is not Ollama" error, when that is the case."""
+        detail = self.foreign_server()
+        if detail is None:
+            return None
+        return OllamaError(NOT_OLLAMA_MESSAGE.format(url=self.host, detail=detail), status_code=status, error=detail)
+
     # ---- the two HTTP helpers ----
 
     def _request(self, method: str, path: str, body: Mapping[str, Any] | None, *, policy: _Policy,
@@ -419,8 +476,9 @@ class Client:
             data = json.loads(raw)
         except ValueError as exc:
             text = raw.decode("utf-8", "replace")
-            raise OllamaError(f"Ollama at {self.host} sent a reply for {path} that is not JSON: "
-                              f"{text[:200]!r}", status_code=status) from exc
+            raise self.not_ollama_error(status) or OllamaError(
+                f"Ollama at {self.host} sent a reply for {path} that is not JSON: {text[:200]!r}",
+                status_code=status) from exc
         if not isinstance(data, dict):
             raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}",
                               status_code=status)
@@ -608,6 +666,8 @@ class Client:
                 "or let Ollama truncate it.", status_code=status, error=error)
         if is_json and model and (status == 404 or re.search(r"model .*not found", error)) and "not found" in error:
             return ModelNotFound(model, status_code=status, error=error)
+        if status is not None and not is_json and (foreign := self.not_ollama_error(status)) is not None:
+            return foreign
         if status == 404 and not is_json:
             return _EndpointMissing(f"Ollama at {self.host} has no {path} endpoint ({error}). Upgrade Ollama.",
                                     status_code=404, error=error)

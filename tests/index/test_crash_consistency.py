@@ -37,7 +37,7 @@ def test_sigint_mid_run_stops_with_a_summary(ollama, tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in out + err
-    assert out.startswith("Indexed ") and "Stopped early: interrupted" in err
+    assert out.startswith("Partly indexed ") and "Stopped early: interrupted" in err
     state = store_state(idx)
     assert state["chroma_ids"] == state["catalog_ids"] and 0 < len(state["files"]) < FILES
     assert run(index_cmd(docs, idx), tmp_path).returncode == 0

@@ -65,12 +65,19 @@ def test_parse_host_doctests_pass() -> None:
         ("", "http://127.0.0.1:11434"),
         ("https://ollama.example.com:8443/", "https://ollama.example.com:8443"),
         ("10.0.0.5", "http://10.0.0.5:11434"),
-        ("host:notaport", "http://host:11434"),
         ("[::]:11434", "http://[::1]:11434"),
     ],
 )
 def test_parse_host_forms(value: str, expected: str) -> None:
     assert parse_host(value) == expected
+
+
+@pytest.mark.parametrize("value", ["host:notaport", "127.0.0.1:70000", "http://h:11434/api", "not a host", "ftp://h"])
+def test_parse_host_refuses_what_is_no_address(value: str) -> None:
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Invalid Ollama address"):
+        parse_host(value)
 
 
 def test_explicit_host_wins_over_env(ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> None:
