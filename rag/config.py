@@ -62,7 +62,10 @@ DEFAULT_MAX_ANSWER_TOKENS = 1024  # num_predict of answer calls: a model that ne
 def user_dir() -> Path:
     """The user directory: $RAG_HOME, else the platform app dir for ollama-rag. Created on demand."""
     path = Path(os.environ.get(ENV_HOME) or click.get_app_dir(APP_NAME))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a reader that cannot create it still works; writers report the folder when they write
+        pass
     return path
 
 
@@ -227,9 +230,20 @@ def load_config_file(path: Path | None = None) -> dict[str, object]:
     """The validated settings in the config file (every key a Settings field, every value of its type)."""
     from rag.user_config import load
 
+    explicit = path is not None or bool(os.environ.get(ENV_CONFIG))
     path = path or config_path()
+    if not explicit and not _reachable(path.parent):
+        return {}  # the default user dir cannot even be searched (another user's): there is no config to read
     table = load(path)
     return {key: coerce(key, value, f"config file {path}") for key, value in table.items()}
+
+
+def _reachable(folder: Path) -> bool:
+    try:
+        folder.stat()
+        return os.access(folder, os.X_OK)
+    except OSError:
+        return False
 
 
 def env_settings() -> dict[str, object]:

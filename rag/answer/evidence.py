@@ -60,8 +60,7 @@ class _Idf:
     def __call__(self, term: str) -> float:
         if not self.n:
             return 1.0
-        row = self.index.vocab.get(term)
-        df = max(int(self.index.indptr[row + 1] - self.index.indptr[row]) if row is not None else 0, 1)
+        df = max(self.index.document_frequency(term), 1)
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5)) / math.log(1.0 + (self.n - 0.5) / 1.5)
 
 

@@ -15,7 +15,9 @@ REMOVED = "[link removed]"
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML = re.compile(r"<\s*(?:img|a|iframe|script)\b[^>]*>(?:[^<]*</\s*a\s*>)?", re.IGNORECASE)
-_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\"'`\]]+|\bdata:[a-z]+/[a-z0-9.+-]+[;,][^\s)\"']+", re.IGNORECASE)
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\"'`\]\\\x00-\x1f\x7f-\x9f]+"
+                  r"|\bdata:[a-z]+/[a-z0-9.+-]+[;,][^\s)\"'\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
+"""A URL; it ends at whitespace, quotes, brackets, backslashes and control characters (terminal escapes)."""
 _TRAILING = ".,;:!?。，；：！？"
 
 

@@ -145,6 +145,10 @@ class BM25Index:
         """The ids of the documents not deleted, in document order."""
         return [cid for cid, alive in zip(self.ids, self.live) if alive]
 
+    def document_frequency(self, term: str) -> int:
+        """How many live documents contain `term` (a token as `bm25_tokens` makes them)."""
+        return sum(len(docs) for docs, _ in self._postings(term))
+
     def _postings(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:
         """(global doc numbers, tf) of the live postings of `term`, per segment that has it."""
         out = []

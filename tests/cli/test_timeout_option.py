@@ -53,7 +53,7 @@ def test_a_bad_env_value_is_a_clear_error(index, monkeypatch: pytest.MonkeyPatch
     from rag.errors import RagError
 
     monkeypatch.setenv("RAG_OLLAMA_TIMEOUT", "soon")
-    with pytest.raises(RagError, match="RAG_OLLAMA_TIMEOUT must be a positive number"):
+    with pytest.raises(RagError, match="environment variable RAG_OLLAMA_TIMEOUT: ollama_timeout_s must be"):
         Settings.resolve()
     monkeypatch.setenv("RAG_OLLAMA_TIMEOUT", "2.5")
     assert Settings.resolve().ollama_timeout_s == 2.5
