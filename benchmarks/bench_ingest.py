@@ -23,6 +23,7 @@ from pathlib import Path
 from _common import REPO, machine, require, save_json, table
 
 from ingest import ExtractParams, discover, extract_many, textclean
+from ingest.loaders.pdf import OCR_DPI
 
 BOOK = "en_freeculture_lessig_book.pdf"
 PEER_PACKAGES = ["llama-index-core", "llama-index-readers-file"]
@@ -44,13 +45,32 @@ for _ in range(repeat):
 print(json.dumps(best))
 """
 RSS_SCRIPT = r"""
-import json, resource, sys
+import json, os, sys, threading
 from ingest import ExtractParams, discover, extract_many
+
+def hwm(pid):  # VmHWM: peak RSS of one process (reset by exec, unlike ru_maxrss), MiB
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+peaks, stop = {}, threading.Event()
+def watch():
+    while not stop.wait(0.1):
+        try:
+            kids = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split()
+        except OSError:
+            kids = []
+        for pid in kids:  # the forkserver and, under it, the workers
+            for p in [pid, *open(f"/proc/{pid}/task/{pid}/children").read().split()] if os.path.exists(f"/proc/{pid}") else []:
+                peaks[p] = max(peaks.get(p, 0.0), hwm(p))
+threading.Thread(target=watch, daemon=True).start()
 files = list(discover(sys.argv[1]))
-chunks = sum(len(c) for _, _, c in extract_many(files, ExtractParams(timeout_s=600), workers=int(sys.argv[2])))
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"chunks": chunks, "parent_mib": me, "worker_mib": kids}))
+params = ExtractParams(timeout_s=600, ocr=sys.argv[3] == "ocr")
+chunks = sum(len(c) for _, _, c in extract_many(files, params, workers=int(sys.argv[2])))
+stop.set()
+print(json.dumps({"chunks": chunks, "parent_mib": hwm(os.getpid()), "worker_mib": max(peaks.values(), default=0.0)}))
 """
 
 
@@ -163,20 +183,17 @@ def ocr_rate(pdfs) -> list[object] | None:
     for src in scans:
         doc = pypdfium2.PdfDocument(src.path)
         for i in range(len(doc)):
-            words += len(ocr.image_text(doc[i].render(scale=200 / 72).to_pil()).split())
+            words += len(ocr.image_text(doc[i].render(scale=OCR_DPI / 72).to_pil()).split())
             pages += 1
     seconds = time.perf_counter() - started
     return [pages, words, round(seconds, 2), round(pages / seconds, 2)]
 
 
-def book_rss(pdfs_dir: Path, workers: int) -> dict[str, float]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        os.symlink(pdfs_dir / BOOK, Path(tmp) / BOOK)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        proc = subprocess.run([sys.executable, "-c", RSS_SCRIPT, tmp, str(workers)], capture_output=True, text=True,
-                              env=env, timeout=900, check=True)
+def book_rss(pdfs_dir: Path, workers: int, ocr: bool) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    argv = [sys.executable, "-c", RSS_SCRIPT, str(pdfs_dir / BOOK), str(workers), "ocr" if ocr else "no-ocr"]
+    proc = subprocess.run(argv, capture_output=True,
+                          text=True, env=env, timeout=900, check=True)
     return json.loads(proc.stdout)
 
 
@@ -205,7 +222,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs per setting; the best is kept")
     parser.add_argument("--peer-venv", type=Path, default=Path("/tmp/venv-li"))
     parser.add_argument("--no-peer", action="store_true", help="skip llama_index")
+    parser.add_argument("--only", choices=["rss", "ocr"], help="run only this part")
     args = parser.parse_args()
+    if args.only:
+        pdfs_dir = require("pdfs")
+        print(machine())
+        if args.only == "rss":
+            for w in (0, 2):
+                print(w, book_rss(pdfs_dir, w, False), book_rss(pdfs_dir, w, True))
+        else:
+            print(ocr_rate(list(discover(pdfs_dir))))
+        return
     pdfs_dir = require("pdfs")
     pdfs = list(discover(pdfs_dir))
     files = pdfs + list(discover(require("ollama_docs")))
@@ -239,13 +266,14 @@ def main() -> None:
     out["extractors"] = rates
     ocr_row = ocr_rate(pdfs)
     if ocr_row:
-        print("\nOCR (RapidOCR, pages rendered at 200 dpi by PDFium, models loaded before timing):")
+        print(f"\nOCR (RapidOCR, pages rendered at {OCR_DPI} dpi by PDFium, models loaded before timing):")
         print(table(["pages", "words", "s", "pages/s"], [ocr_row]))
         out["ocr"] = ocr_row
 
-    rss = [[w, *(round(v) for v in book_rss(pdfs_dir, w).values())] for w in (0, 2)]
+    rss = [[w, "on" if ocr else "off", *(round(v) for v in book_rss(pdfs_dir, w, ocr).values())]
+           for w in (0, 2) for ocr in (False, True)]
     print(f"\nPeak RSS while extracting {BOOK} (352 pages):")
-    print(table(["workers", "chunks", "parent MiB", "largest worker MiB"], rss))
+    print(table(["workers", "OCR", "chunks", "parent MiB", "largest worker MiB"], rss))
     out["book_rss"] = rss
 
     clean_rows = cleaning(pdfs)

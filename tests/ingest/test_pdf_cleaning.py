@@ -70,7 +70,7 @@ def test_stopped_at_max_pages_is_a_warning_or_reason(tmp_path: Path) -> None:
     src = _source(tmp_path, "late.pdf", _pdf(pages, header=None, footer=False))
     report, _ = extract(src, ExtractParams(max_pages=2))
     assert report.status == "skipped"
-    assert report.reason == "no text in the first 2 pages; stopped at page 2 of 7 (max_pages)"
+    assert report.reason == "no extractable text in the first 2 pages; stopped at page 2 of 7 (max_pages)"
     report, chunks = extract(src, ExtractParams(max_pages=4))
     assert report.status == "ok" and any(w.startswith("stopped at page 4:") for w in report.warnings)
     assert chunks and not any("1890" in c.text for c in chunks)

@@ -137,7 +137,7 @@ def make_adversarial(root: Path, outside: Path) -> dict[str, str | None]:
     (root / "huge.txt").write_text(words(40) * 4000, encoding="utf-8")
     expect[f"{name}/huge.txt"] = "too large"
     bomb_pdf(root / "bomb.pdf")
-    expect[f"{name}/bomb.pdf"] = "extraction failed"  # pypdf's decompression limit stops it
+    expect[f"{name}/bomb.pdf"] = None  # PDFium inflates it to blank text, or the per-file time limit cuts it off
     slow_pdf(root / "slow.pdf")
     expect[f"{name}/slow.pdf"] = "timed out"
     empty_pages_pdf(root / "empty-pages.pdf")
