@@ -416,7 +416,9 @@ def _segments_intact(stem: Path, header: dict[str, Any]) -> bool:
         return False
 
 
-def _update_on_disk(stem: Path, header: dict[str, Any], catalog: Any, versions: dict[str, str], generation: int) -> bool:
+def _update_on_disk(
+    stem: Path, header: dict[str, Any], catalog: Any, versions: dict[str, str], generation: int
+) -> bool:
     """Add one segment for the files whose version changed and mark their old documents dead, without reading
     the existing segments. False when that is not possible or not worth it (then rebuild)."""
     old = _load_files(stem, header)
