@@ -261,9 +261,10 @@ def main() -> None:
                      f"{r['incremental']['bm25_full_build_s']:.1f}", f"{r['incremental']['bm25_noop_check_ms']:.1f}",
                      f"{r['status']['status_cli_s']:.2f}"))
     print(f"Scale ({machine()})")
-    print(table(["chunks", "build s", "disk MiB", "retrieve p50/p95 ms", "ask p50/p95 ms", "peak RSS MiB",
-                 "1 file changed s", "BM25 update s", "BM25 full build s", "BM25 no-op check ms", "rag status s"],
-                rows))
+    if rows:
+        print(table(["chunks", "build s", "disk MiB", "retrieve p50/p95 ms", "ask p50/p95 ms", "peak RSS MiB",
+                     "1 file changed s", "BM25 update s", "BM25 full build s", "BM25 no-op check ms",
+                     "rag status s"], rows))
     if noop:
         print(f"\nno-op `rag index` of {noop['files']:,} files: {noop['noop_index_cli_s']:.2f} s end to end "
               f"(Python + `import rag.cli` alone: {noop['python_start_s']:.2f} s)")

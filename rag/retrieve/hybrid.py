@@ -6,6 +6,7 @@ progress) are dropped, so an answer never mixes two states of the index. Each hi
 from __future__ import annotations
 
 import fnmatch
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -109,6 +110,10 @@ class Retriever:
         self.warnings: list[str] = []
         """What went wrong on the way and was repaired (e.g. an unreadable BM25 side index rebuilt)."""
 
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        logging.getLogger("rag.bm25").warning(message)
+
     def multilingual(self) -> bool:
         """Whether the index's embedding model handles Chinese/Japanese (rag.embed.langs), read once."""
         if self._multilingual is None:
@@ -121,7 +126,7 @@ class Retriever:
     def bm25(self) -> BM25Index:
         """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
         if self._bm25 is None or self._bm25.generation != self.catalog.generation():
-            self._bm25 = load_or_build(self.catalog, self._bm25_path, warn=self.warnings.append)
+            self._bm25 = load_or_build(self.catalog, self._bm25_path, warn=self._warn)
         return self._bm25
 
     def retrieve(

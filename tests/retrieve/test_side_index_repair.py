@@ -3,6 +3,7 @@ counts vectors from Chroma's file without importing chromadb."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -55,14 +56,16 @@ def test_rag_index_repairs_a_truncated_or_garbled_side_index(ollama, tmp_path: P
         assert rag.retrieve("embed endpoint vectors", k=1, mode="bm25")[0].source.endswith("api.md")
 
 
-def test_a_query_over_a_garbled_side_index_rebuilds_it_and_answers(ollama, tmp_path: Path) -> None:
+def test_a_query_over_a_garbled_side_index_rebuilds_it_and_answers(ollama, tmp_path: Path, caplog) -> None:
     docs, idx = _docs(tmp_path / "docs"), tmp_path / "idx"
     _index(docs, idx)
     _, segment = _bm25_files(idx)
     segment.write_bytes(b"\x00" * segment.stat().st_size)  # same size, garbled content
     with RAG(index_dir=idx) as rag:
-        hits = rag.retrieve("嵌入向量", k=1, mode="bm25")
+        with caplog.at_level(logging.WARNING, logger="rag.bm25"):
+            hits = rag.retrieve("嵌入向量", k=1, mode="bm25")
         assert hits and hits[0].source.endswith("zh.md")
+    assert any("unreadable" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
     _, segment = _bm25_files(idx)
     assert segment.read_bytes()[:2] == b"PK", "the rebuilt index was saved"
 
