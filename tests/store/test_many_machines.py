@@ -12,9 +12,10 @@ import pytest
 from rag import RAG
 from rag.errors import StoreError
 from rag.store.chroma import ChromaStore
+from rag.store.chroma_errors import CollectionMissing
 from rag.store.ownership import WriterConflict
 from support.adversarial import text_pdf
-from support.corpus import make_docs, open_rag, paragraphs_text
+from support.corpus import make_docs, open_rag
 from support.killing import expected_ids, make_folder, run, start
 
 pytestmark = pytest.mark.chroma_server
@@ -22,7 +23,11 @@ pytestmark = pytest.mark.chroma_server
 
 def _ids_by_writer(url: str, collection: str) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    with ChromaStore(Path("/nonexistent"), url, collection, create=False) as store:
+    try:
+        store = ChromaStore(Path("/nonexistent"), url, collection, create=False)
+    except CollectionMissing:
+        return out
+    with store:
         for page in store.iter_rows():
             for cid, meta in zip(page["ids"], page["metadatas"], strict=True):
                 out.setdefault(str(meta.get("writer")), set()).add(cid)
@@ -178,7 +183,7 @@ def test_a_long_lived_rag_survives_another_process_rebuild(ollama, chroma_url, t
     (docs / "needle.md").write_text("# Needle\n\nThe zebra crossing uses quartz semaphores.\n", encoding="utf-8")
     url = ["--chroma-url", chroma_url] if server else []
     cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "w"), "--collection", "mm-live",
-           "--embed-backend", "ollama", "--chunk-tokens", "60", "--chunk-overlap", "10", *url]
+           "--embed-backend", "ollama", *url]
     assert run(cmd, tmp_path).returncode == 0
     folder = tmp_path / ("app" if server else "w")
     with RAG(folder, chroma_url=chroma_url if server else None, collection="mm-live", chat_model="none",
@@ -233,8 +238,8 @@ def test_server_killed_and_restarted_mid_index_then_rerun_equals_a_clean_run(oll
         proc = start(cmd, tmp_path)
         _wait_for_writes(server.url, "mm-restart", {}, proc)
         server.stop()
-        proc.communicate(timeout=120)
-        assert proc.returncode != 0 or json.loads(proc.stdout.read() or "{}").get("error")
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode != 0 or json.loads(out or "{}").get("error")  # the run saw the server go away
         ollama.latency = 0.0
         server.start()
         rerun = run(cmd, tmp_path)
@@ -243,7 +248,3 @@ def test_server_killed_and_restarted_mid_index_then_rerun_equals_a_clean_run(oll
         assert len(owners) == 1 and next(iter(owners.values())) == expected_ids(docs)
     finally:
         server.stop()
-
-
-def test_paragraphs_helper_is_deterministic() -> None:
-    assert paragraphs_text(3) == paragraphs_text(3)
