@@ -11,8 +11,8 @@ from rag.config import Settings
 from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
-from rag.store.layout import IndexLayout, catalog_names
 from rag.store.chroma_errors import StoreUnreachable
+from rag.store.layout import IndexLayout, catalog_names
 from rag.store.lock import WriterLock
 
 

@@ -58,7 +58,8 @@ class IndexHandle:
             return self.open_catalog(create=False)
         from rag.store.server_catalog import MIRROR_SUFFIX, ServerCatalog
 
-        reader = ServerCatalog(lay.index_dir, lay.chroma_url, lay.collection, lay.home / f"{lay.collection}{MIRROR_SUFFIX}")
+        mirror = lay.home / f"{lay.collection}{MIRROR_SUFFIX}"
+        reader = ServerCatalog(lay.index_dir, lay.chroma_url, lay.collection, mirror)
         try:
             reader.generation()
         except BaseException:

@@ -198,7 +198,8 @@ class ChromaStore:
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors[i : i + step], dtype=np.float32),
                     documents=[c.text for c in part],
-                    metadatas=[self._stamp(chunk_metadata(c, k)) for c, k in zip(part, kinds[i : i + step], strict=True)],
+                    metadatas=[self._stamp(chunk_metadata(c, k))
+                               for c, k in zip(part, kinds[i : i + step], strict=True)],
                 )
         if self.writer is not None and len(chunks):
             self.writer.publish()

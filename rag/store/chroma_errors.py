@@ -65,4 +65,7 @@ def chroma_errors(what: str, *, name: str, where: object, url: str | None = None
         raise StoreError(FAILED.format(what=what, where=where, reason=reason)) from exc
 
 
-__all__ = ["CollectionMissing", "DenseUnavailable", "MISSING_COLLECTION", "SERVER_UNREACHABLE", "StoreUnreachable", "chroma_errors"]
+__all__ = [
+    "CollectionMissing", "DenseUnavailable", "MISSING_COLLECTION", "SERVER_UNREACHABLE", "StoreUnreachable",
+    "chroma_errors",
+]

@@ -22,7 +22,7 @@ def test_stores_opened_by_many_threads_at_once_share_one_client(tmp_path: Path) 
         barrier.wait(timeout=60)
         try:
             stores.append(ChromaStore(tmp_path / "idx", None, "shared-client"))
-        except BaseException as exc:  # noqa: BLE001 - the finding
+        except BaseException as exc:  # the finding
             errors.append(exc)
 
     threads = [threading.Thread(target=open_one) for _ in range(8)]
