@@ -101,7 +101,8 @@ def main() -> None:
     with FakeOllama() as ollama, ChromaServer(work / "chroma") as server:
         os.environ["OLLAMA_HOST"] = ollama.url
         t = time.perf_counter()
-        pre = subprocess.run(index_cmd(a_docs, work / "wa", server.url), capture_output=True, text=True, env=_env(), check=False)
+        pre = subprocess.run(index_cmd(a_docs, work / "wa", server.url), capture_output=True, text=True, env=_env(),
+                             check=False)
         assert pre.returncode == 0, pre.stderr[-2000:]
         preload_s = time.perf_counter() - t
         stop = work / "stop"

@@ -80,7 +80,7 @@ def _server_collections(settings: Settings) -> list[str]:
 
     assert settings.chroma_url is not None
     try:
-        key, client = acquire(Path(settings.index_dir), settings.chroma_url)
+        key, client = acquire(Path(settings.index_dir or "."), settings.chroma_url)
     except StoreError:
         return []
     try:
