@@ -200,8 +200,17 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
         if "store" in lazy and getattr(reader, "store", None) is None:
             lazy["store"].close()
 
+    class _Refreshing(Retriever):
+        """Brings a server reader up to the server's generation once per question (one registry read)."""
+
+        def retrieve(self, *args: Any, **kwargs: Any) -> list[Hit]:
+            refresh = getattr(reader, "refresh", None)
+            if refresh is not None:
+                refresh()
+            return super().retrieve(*args, **kwargs)
+
     dense = manifest is not None and bool(manifest.dimension)
-    retriever = Retriever(
+    retriever = _Refreshing(
         reader, query_dense=query_dense if dense else None,  # type: ignore[arg-type]
         embed_query=embed_query if dense else None, bm25_path=index.reader_bm25, rrf_k=settings.rrf_k,
     )

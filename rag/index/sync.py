@@ -190,7 +190,8 @@ def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, 
         ids = sorted(store.iter_ids({"$and": [{"writer": other.id}, {"root": name}]}))
         store.delete(ids)
         roots = {k: v for k, v in other.roots.items() if k != name}
-        store.registry.put_writer(dataclasses.replace(other, roots=roots, generation=other.generation + 1))
+        gen = other.generation + 1
+        store.registry.put_writer(dataclasses.replace(other, roots=roots, generation=gen, deleted_at=gen))
         _emit(progress, IndexProgress("message", message=(
             f"took {name!r} over from writer {other.id} ({other.host}, {other.home}): deleted its {len(ids)} chunks")))
     record = store.registry.state().writers.get(me.id) or WriterRecord(me.id, me.host, me.home)

@@ -81,8 +81,11 @@ class WriterSession:
     def next_generation(self) -> int:
         return self.record.generation + 1
 
-    def publish(self) -> None:
-        self.record = replace(self.record, generation=self.record.generation + 1, updated_at=now_iso())
+    def publish(self, *, deleted: bool = False) -> None:
+        """Bump the generation in the registry (and record a delete, so readers look for vanished ids)."""
+        gen = self.record.generation + 1
+        self.record = replace(self.record, generation=gen, deleted_at=gen if deleted else self.record.deleted_at,
+                              updated_at=now_iso())
         self.registry.put_writer(self.record)
 
 
@@ -222,7 +225,7 @@ class ChromaStore:
             with self._errors("delete in"):
                 self._collection.delete(ids=ids[i : i + step])
         if self.writer is not None and ids:
-            self.writer.publish()
+            self.writer.publish(deleted=True)
 
     # -- reads ----------------------------------------------------------------------------------------------
 

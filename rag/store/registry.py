@@ -33,6 +33,8 @@ class WriterRecord(Result):
     """Folders it owns: root name (the first part of each source key) -> absolute path on its machine."""
     generation: int = 0
     """Bumped after every write of this writer."""
+    deleted_at: int = 0
+    """The generation of its last delete (readers list its ids only when this moved; adds need no listing)."""
     updated_at: str = ""
 
 

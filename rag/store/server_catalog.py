@@ -23,6 +23,7 @@ from rag.store.chroma import ChromaStore, chunk_from_row
 from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
 from rag.store.manifest import Manifest
 from rag.store.ownership import root_name
+from rag.store.registry import RegistryState
 
 MIRROR_SUFFIX = ".mirror.sqlite"
 OFFLINE_WARNING = "{error} Answering from the local copy of generation {generation} (keyword search only)."
@@ -34,6 +35,11 @@ def _open_mirror(path: Path, collection: str) -> Catalog:
         return Catalog(path, create=True, collection=collection)
     except (StoreError, OSError):
         return Catalog(Path(tempfile.mkdtemp(prefix="rag-mirror-")) / path.name, create=True, collection=collection)
+
+
+def _rows(pages: Iterable[dict[str, Any]]) -> dict[str, tuple[Chunk, dict[str, Any]]]:
+    return {cid: (chunk_from_row(cid, doc, dict(meta or {})), dict(meta or {}))
+            for page in pages for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)}
 
 
 class ServerCatalog:
@@ -79,45 +85,84 @@ class ServerCatalog:
     # -- the catalog interface ------------------------------------------------------------------------------
 
     def generation(self) -> int:
-        """The server's generation, after bringing the mirror up to it (one registry read when unchanged)."""
+        """The generation the mirror holds (refreshed from the server on first use; see `refresh`)."""
+        with self._lock:
+            if "generation" not in self._state or self._store is None:
+                return self.refresh()
+            return int(self._state["generation"])
+
+    def refresh(self) -> int:
+        """Read the registry once and bring the mirror up to the server's generation; returns it.
+
+        Unchanged: nothing more is read. Else, per writer whose generation moved, only its rows newer than the
+        mirror (plus a listing of its ids when it deleted something); after a rebuild's switch, a diff by ids.
+        """
         with self._lock:
             try:
                 store = self.store()
-                state = store.registry.state() if store.registry is not None else None
+                assert store.registry is not None
+                state = store.registry.state()
             except StoreUnreachable as exc:
                 if "generation" not in self._state:
                     raise
                 self.offline = OFFLINE_WARNING.format(error=exc, generation=self._state["generation"])
                 return int(self._state["generation"])
             self.offline = None
-            assert state is not None
+            if state.generation == self._state.get("generation"):
+                return state.generation
             if state.physical != store.physical:
                 store.reopen()
-            if state.generation != self._state.get("generation"):
-                self._sync(store, state.generation)
-            return state.generation
+            try:
+                self._sync(store, state)
+            except CollectionMissing:  # switched while we read: start over on the new one
+                store.reopen()
+                self._sync(store, store.registry.state())
+            return int(self._state["generation"])
 
-    def _sync(self, store: ChromaStore, generation: int) -> None:
-        try:
-            manifest = store.manifest()
-        except CollectionMissing:
-            store.reopen()
-            manifest = store.manifest()
+    def _sync(self, store: ChromaStore, state: RegistryState) -> None:
+        manifest = store.manifest()
+        seen: dict[str, int] = dict(self._state.get("seen") or {})
+        if self._state.get("physical") != state.physical or not self._mirror.counts()[1]:
+            self._full_sync(store, manifest)
+        else:
+            self._incremental(store, state, seen, manifest)
+        self._save_state({"generation": state.generation, "physical": state.physical,
+                          "seen": {w: r.generation for w, r in state.writers.items()}})
+
+    def _full_sync(self, store: ChromaStore, manifest: Manifest | None) -> None:
         mirrored = self._mirror.chunk_ids()
         if not mirrored:
-            rows = {cid: (chunk_from_row(cid, doc, dict(meta or {})), dict(meta or {}))
-                    for page in store.iter_rows() for cid, doc, meta in
-                    zip(page["ids"], page["documents"], page["metadatas"], strict=True)}
+            rows = _rows(store.iter_rows())
             gone: set[str] = set()
         else:
             on_server = set(store.iter_ids())
             gone = mirrored - on_server
             rows = store.get_rows(sorted(on_server - mirrored))
-        self._apply(rows, gone, manifest)
-        self._save_state({"generation": generation, "physical": store.physical})
+        self._apply(rows, gone, manifest, replace=False)
 
-    def _apply(self, rows: dict[str, tuple[Chunk, dict[str, Any]]], gone: set[str], manifest: Manifest | None) -> None:
-        """Replace every touched source's chunks in the mirror, in one transaction."""
+    def _incremental(self, store: ChromaStore, state: RegistryState, seen: dict[str, int],
+                     manifest: Manifest | None) -> None:
+        rows: dict[str, tuple[Chunk, dict[str, Any]]] = {}
+        gone: set[str] = set()
+        files = self._mirror.files()
+        owner = {name: w for w, r in state.writers.items() for name in r.roots}
+        for w, record in state.writers.items():
+            last = seen.get(w)
+            if record.generation == last:
+                continue
+            where: dict[str, Any] = {"writer": w} if last is None else {"$and": [{"writer": w}, {"gen": {"$gt": last}}]}
+            rows.update(_rows(store.iter_rows(where)))
+            if last is not None and record.deleted_at > last:
+                mine = [src for src in files if owner.get(root_name(src)) == w]
+                gone |= self._mirror.chunk_ids(mine) - set(store.iter_ids({"writer": w}))
+        unowned = [src for src in files if root_name(src) not in owner]
+        gone |= self._mirror.chunk_ids(unowned)
+        self._apply(rows, gone, manifest, replace=True)
+
+    def _apply(self, rows: dict[str, tuple[Chunk, dict[str, Any]]], gone: set[str], manifest: Manifest | None, *,
+               replace: bool) -> None:
+        """Update every touched source's chunks in the mirror, in one transaction. `replace`: the rows of a source
+        are all of its chunks (a writer stores all chunks of a file in one write, stamped with one generation)."""
         by_source: dict[str, list[tuple[Chunk, dict[str, Any]]]] = {}
         for chunk, meta in rows.values():
             by_source.setdefault(chunk.source, []).append((chunk, meta))
@@ -125,8 +170,9 @@ class ServerCatalog:
         entries: list[tuple[FileRecord, list[Chunk]]] = []
         empty: list[str] = []
         for source in sorted(touched):
-            known = {c.id: c for c in self._mirror.chunks_of(source) if c.id not in gone}
             fresh = by_source.get(source, [])
+            keep = [] if replace and fresh else self._mirror.chunks_of(source)
+            known = {c.id: c for c in keep if c.id not in gone}
             known.update({c.id: c for c, _ in fresh})
             if not known:
                 empty.append(source)
@@ -178,7 +224,7 @@ class ServerCatalog:
         return None
 
     def _ensure_synced(self) -> None:
-        if "generation" not in self._state:
+        if "generation" not in self._state or self._store is None:
             self.generation()
 
     def close(self) -> None:

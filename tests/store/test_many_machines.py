@@ -71,9 +71,16 @@ def test_two_writers_keep_each_others_chunks_across_runs_and_removes(ollama, chr
         again = a.index(a_docs)  # before ownership, this run deleted all of B's vectors as orphans
         assert again.orphans_removed == 0 and again.unchanged == 3
         assert _ids_by_writer(chroma_url, "mm-two") == both
+        live = _reader(tmp_path, chroma_url, "mm-two", "live")  # follows both writers' changes incrementally
+        assert {h.source for h in live.retrieve("paragraph document", k=50, mode="bm25")} >= {"beta/doc1.txt"}
         (b_docs / "doc1.txt").unlink()
         b.index(b_docs)
         a.remove(a_docs / "doc2.md")
+        (b_docs / "new.md").write_text("# New\n\nThe okapi grazes near the quartz fountain.\n", encoding="utf-8")
+        b.index(b_docs)
+        with live:
+            seen = {h.source for h in live.retrieve("paragraph document okapi", k=50, mode="bm25")}
+            assert "beta/new.md" in seen and not {"beta/doc1.txt", "alpha/doc2.md"} & seen
         after = _ids_by_writer(chroma_url, "mm-two")
         assert sum(len(v) for v in after.values()) < sum(len(v) for v in both.values())
         with _reader(tmp_path, chroma_url, "mm-two") as reader:
