@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest import chunking
 from ingest.pipeline import ExtractParams
@@ -243,6 +243,8 @@ def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: C
             f"rebuild not switched: readers still use the previous collection ({report.error or 'interrupted'}); "
             "run `rag index --rebuild` again")])
     store.registry.set_pointer(new)
+    if others and same_model:
+        carried += _carry_over(store, old, me, missing_only=True)  # what they wrote during the build
     store.writer.publish()
     for name in store.physical_names():
         if name != new:
@@ -251,12 +253,20 @@ def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: C
     return dataclasses.replace(report, warnings=[*report.warnings, *note])
 
 
-def _carry_over(store: ChromaStore, old: str, me: str) -> int:
-    """Copy every other writer's rows (vectors included) from `old` into the store's current collection."""
+def _carry_over(store: ChromaStore, old: str, me: str, *, missing_only: bool = False) -> int:
+    """Copy the other writers' rows (vectors included) from `old` into the store's current collection (only those
+    it lacks, with `missing_only`)."""
     source = ChromaStore(store.index_dir, store.chroma_url, store.name, create=False, physical=old)
+    others = {"writer": {"$ne": me}}
     n = 0
+    pages: Iterable[dict[str, Any]]
     with source:
-        for page in source.iter_rows({"writer": {"$ne": me}}, embeddings=True):
+        if missing_only:
+            ids = sorted(set(source.iter_ids(others)) - set(store.iter_ids(others)))
+            pages = [source.rows_by_id(ids[i : i + 1000]) for i in range(0, len(ids), 1000)]
+        else:
+            pages = source.iter_rows(others, embeddings=True)
+        for page in pages:
             store.upsert_rows(page["ids"], page["embeddings"], page["documents"], page["metadatas"])
             n += len(page["ids"])
     return n

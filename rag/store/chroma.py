@@ -120,6 +120,7 @@ class ChromaStore:
             raise
         self._max_batch: int | None = None
         self.writer: WriterSession | None = None
+        self._pinned = physical is not None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -154,7 +155,8 @@ class ChromaStore:
     def reopen(self) -> bool:
         """Follow the pointer again after the collection vanished (a rebuild switched); True when it changed."""
         old = self.physical
-        self.physical = self.resolve()
+        if not self._pinned:
+            self.physical = self.resolve()
         self._collection = self._get_collection(False)
         return self.physical != old
 
@@ -167,6 +169,15 @@ class ChromaStore:
             self.reopen()
             with self._errors(what):
                 return call(self._collection)
+
+    def _write(self, call: Any, what: str) -> None:
+        """Run a write; when a rebuild switched the pointer meanwhile (or dropped our collection), write again to the
+        collection readers use now. A rebuild copies other writers' rows after its switch, so no write falls between."""
+        self._retrying(call, what)
+        if self.registry is not None and not self._pinned and self.resolve() != self.physical:
+            self.reopen()
+            with self._errors(what):
+                call(self._collection)
 
     @property
     def max_batch(self) -> int:
@@ -194,16 +205,19 @@ class ChromaStore:
         if not (len(chunks) == len(vectors) == len(kinds)):
             raise ValueError("chunks, vectors and kinds must have the same length")
         step = self.max_batch
-        for i in range(0, len(chunks), step):
-            part = chunks[i : i + step]
-            with self._errors("upsert into"):
-                self._collection.upsert(
+
+        def write(col: Any) -> None:
+            for i in range(0, len(chunks), step):
+                part = chunks[i : i + step]
+                col.upsert(
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors[i : i + step], dtype=np.float32),
                     documents=[c.text for c in part],
                     metadatas=[self._stamp(chunk_metadata(c, k))
                                for c, k in zip(part, kinds[i : i + step], strict=True)],
                 )
+
+        self._write(write, "upsert into")
         if self.writer is not None and len(chunks):
             self.writer.publish()
 
@@ -221,9 +235,13 @@ class ChromaStore:
         """Delete these ids (unknown ids are ignored)."""
         ids = list(ids)
         step = self.max_batch
-        for i in range(0, len(ids), step):
-            with self._errors("delete in"):
-                self._collection.delete(ids=ids[i : i + step])
+
+        def write(col: Any) -> None:
+            for i in range(0, len(ids), step):
+                col.delete(ids=ids[i : i + step])
+
+        if ids:
+            self._write(write, "delete in")
         if self.writer is not None and ids:
             self.writer.publish(deleted=True)
 
@@ -285,6 +303,11 @@ class ChromaStore:
                 found[cid] = (chunk_from_row(cid, doc, dict(meta or {})), dict(meta or {}))
         return found
 
+    def rows_by_id(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The raw rows (ids, embeddings, documents, metadatas) with these ids."""
+        with self._errors("read"):
+            return dict(self._collection.get(ids=list(ids), include=["embeddings", "documents", "metadatas"]))
+
     def count(self) -> int:
         return int(self._retrying(lambda col: col.count(), "count"))
 
@@ -339,8 +362,9 @@ class ChromaStore:
             pass
 
     def switch_to(self, physical: str, *, create: bool = True) -> None:
-        """Point this store (not readers) at another physical collection, creating it if asked."""
+        """Point this store (not readers) at another physical collection, creating it if asked; it stays there."""
         self.physical = physical
+        self._pinned = True
         self._collection = self._get_collection(create)
 
     def physical_names(self) -> list[str]:
