@@ -255,3 +255,26 @@ def test_server_killed_and_restarted_mid_index_then_rerun_equals_a_clean_run(oll
         assert len(owners) == 1 and next(iter(owners.values())) == expected_ids(docs)
     finally:
         server.stop()
+
+
+def test_a_writer_indexing_during_another_writers_rebuild_keeps_every_chunk(ollama, chroma_url, tmp_path) -> None:
+    default_chunks = {"chunk_tokens": 200, "chunk_overlap": 30}  # what the `rag index` subprocess uses
+    a_docs = make_docs(tmp_path / "first", n=6)
+    with open_rag(tmp_path / "wa", chroma_url=chroma_url, collection="mm-during", **default_chunks) as a:
+        a.index(a_docs)
+        docs = tmp_path / "second"
+        make_folder(docs)
+        cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "wb"), "--chroma-url",
+               chroma_url, "--collection", "mm-during", "--embed-backend", "ollama", "--json"]
+        ollama.latency = 0.02
+        proc = start(cmd, tmp_path)
+        _wait_for_writes(chroma_url, "mm-during", _ids_by_writer(chroma_url, "mm-during"), proc)
+        report = a.index(a_docs, rebuild=True)  # switches while B is still writing
+        out, err = proc.communicate(timeout=300)
+        ollama.latency = 0.0
+        assert proc.returncode == 0, err[-2000:]
+        assert report.error is None
+    owners = _ids_by_writer(chroma_url, "mm-during")
+    assert expected_ids(docs) in owners.values()
+    with _reader(tmp_path, chroma_url, "mm-during") as reader:
+        assert reader.retrieve("Note", k=5, mode="bm25", path="second/*")
