@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
-from rag.store.chroma_errors import StoreUnreachable
+from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
 from rag.store.layout import IndexLayout, catalog_names
 from rag.store.lock import WriterLock
 
@@ -30,11 +30,13 @@ def _lock_holder(lay: IndexLayout) -> int | None:
     return None
 
 
-def _collection_status(index: IndexHandle) -> CollectionStatus:
+def _collection_status(index: IndexHandle) -> CollectionStatus | None:
     lay = index.layout
     store_error: str | None = None
     try:
         reader = index.open_reader() if lay.chroma_url else index.open_catalog(create=False)
+    except CollectionMissing:  # listed by a local catalog or the settings, but not on the server
+        return None
     except StoreUnreachable as exc:  # server down and no local copy: say so, with the fix
         return CollectionStatus(name=lay.collection, model=None, dimension=None, files=0, chunks=0, vectors=None,
                                 updated_at=None, roots=[], catalog=str(lay.catalog), store_error=str(exc))
@@ -98,7 +100,8 @@ def index_status(settings: Settings) -> Status:
     names = set(catalog_names(base.home))
     if base.chroma_url:
         names |= set(_server_collections(settings)) or {settings.collection}
-    collections = [_collection_status(open_index(settings, name)) for name in sorted(names)]
+    found = [_collection_status(open_index(settings, name)) for name in sorted(names)]
+    collections = [c for c in found if c is not None]
     return Status(
         index_dir=str(base.index_dir),
         chroma_url=base.chroma_url,

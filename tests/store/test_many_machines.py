@@ -226,6 +226,9 @@ def test_a_reader_says_the_server_is_down_or_answers_from_its_copy(ollama, tmp_p
                 fresh.ask("paragraph")
             col = next(c for c in fresh.status().collections if c.name == "mm-down")
             assert col.vectors is None and col.store_error and server.url in col.store_error
+        shown = run(["python", "-m", "rag", "status", "--index", str(tmp_path / "fresh"), "--chroma-url", server.url,
+                     "--collection", "mm-down"], tmp_path)
+        assert "None vectors" not in shown.stdout and "Cannot reach the Chroma server" in shown.stdout, shown
     finally:
         server.stop()
 
