@@ -228,9 +228,7 @@ def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: C
     elif others:
         for other in others:
             store.registry.drop_writer(other.id)
-    if server_manifest is not None and same_model:
-        store.write_manifest(server_manifest)
-    catalog.reset()
+    catalog.reset()  # the run writes the new collection's manifest (a rebuild may change the chunking)
     try:
         report = _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
                        exclude, start)

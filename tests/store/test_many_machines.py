@@ -281,3 +281,22 @@ def test_a_writer_indexing_during_another_writers_rebuild_keeps_every_chunk(olla
     assert expected_ids(docs) in owners.values()
     with _reader(tmp_path, chroma_url, "mm-during") as reader:
         assert reader.retrieve("Note", k=5, mode="bm25", path="second/*")
+
+
+def test_a_rebuild_with_new_chunking_carries_the_other_writers_chunks_over(ollama, chroma_url, tmp_path) -> None:
+    a_docs, b_docs = make_docs(tmp_path / "one", n=3), make_docs(tmp_path / "two", n=3)
+    with open_rag(tmp_path / "wa", chroma_url=chroma_url, collection="mm-rechunk") as a:
+        a.index(a_docs)
+    with open_rag(tmp_path / "wb", chroma_url=chroma_url, collection="mm-rechunk") as b:
+        b.index(b_docs)
+    before = _ids_by_writer(chroma_url, "mm-rechunk")
+    with open_rag(tmp_path / "wa", chroma_url=chroma_url, collection="mm-rechunk", chunk_tokens=90) as a:
+        report = a.index(a_docs, rebuild=True)
+        assert report.error is None and any("carried over" in w for w in report.warnings), report.warnings
+    after = _ids_by_writer(chroma_url, "mm-rechunk")
+    b_id = next(w for w in before if w in after and before[w] == after[w])  # B's chunks, untouched
+    a_id = next(w for w in before if w != b_id)
+    assert after[a_id] != before[a_id]  # A's chunks were re-made with the new size
+    with open_rag(tmp_path / "wb", chroma_url=chroma_url, collection="mm-rechunk") as b:
+        again = b.index(b_docs)
+        assert again.unchanged == 3 and again.orphans_removed == 0 and again.files_repaired == 0
