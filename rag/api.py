@@ -115,6 +115,7 @@ class RAG:
         progress: Callable[[IndexProgress], None] | None = None,
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
+        take_over: bool = False,
     ) -> IndexReport:
         """Sync the collection with the folder (or single file) at `path`: embed new and changed files, drop the chunks
         of deleted ones; unchanged files cost no embedding call.
@@ -129,6 +130,8 @@ class RAG:
             no_wait: raise `IndexLocked` instead of waiting when another writer holds the index.
             progress: called with `IndexProgress` events (lock wait message, start, each file done).
             include / exclude: gitignore-style patterns relative to `path`.
+            take_over: on a Chroma server, own a folder another writer indexed (its chunks there are deleted first),
+                and let a rebuild with another model drop the other writers' chunks.
 
         Raises:
             IngestError: `path` does not exist.
@@ -142,7 +145,7 @@ class RAG:
         return index_folder(
             path, settings=self.settings, open_embedder=self._index_embedder,
             model_explicit=self.settings.embed_model is not None, rebuild=rebuild, dry_run=dry_run,
-            no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude),
+            no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude), take_over=take_over,
         )
 
     def remove(self, path: str | Path, *, no_wait: bool = False) -> RemoveReport:

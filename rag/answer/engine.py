@@ -194,37 +194,70 @@ def _emit(on_event: OnEvent | None, name: str, **data: Any) -> None:
 
 
 def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
-    """The engine over the collection in settings: its catalog now, Chroma and the embedder on the first dense query.
+    """The engine over the collection in settings: its reader (catalog, or the server's chunks) now, Chroma and the
+    embedder on the first dense query.
 
     The query is embedded with the model recorded in the index manifest (not settings.embed_model), through
-    settings.embed_backend. Raises StoreError when the collection has no index yet.
+    settings.embed_backend. Raises StoreError when the collection has no index yet. Dense queries follow a rebuild's
+    switch (the store reopens on a vanished collection); with the Chroma server down they raise `DenseUnavailable`,
+    which the engine turns into a BM25-only answer with a warning.
     """
+    import threading
+
     from rag.store import open_index
+    from rag.store.chroma_errors import DenseUnavailable, StoreUnreachable
 
     index = open_index(settings)
-    paths = index.layout
-    catalog = index.open_catalog(create=False)
-    manifest = catalog.manifest()
+    reader = index.open_reader()
+    manifest = reader.manifest()
     lazy: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def store() -> Any:
+        with lock:
+            if "store" not in lazy:
+                server = getattr(reader, "store", None)
+                lazy["store"] = server() if server is not None else index.open_store(create=False)
+            return lazy["store"]
 
     def query_dense(vector: Any, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        if "store" not in lazy:
-            lazy["store"] = index.open_store(create=False)
-        return lazy["store"].query(vector, n, where)
+        offline = getattr(reader, "offline", None)
+        try:
+            if offline:
+                raise StoreUnreachable(offline)
+            return store().query(vector, n, where)
+        except StoreUnreachable as exc:
+            raise DenseUnavailable(str(exc)) from exc
 
     def embed_query(text: str) -> Any:
-        if "embedder" not in lazy:
-            from rag.embed import open_embedder
+        with lock:
+            if "embedder" not in lazy:
+                from rag.embed import open_embedder
 
-            lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
-        return lazy["embedder"].embed_query(text)
+                lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
+            embedder = lazy["embedder"]
+        return embedder.embed_query(text)
+
+    def close() -> None:
+        reader.close()
+        if "store" in lazy and getattr(reader, "store", None) is None:
+            lazy["store"].close()
+
+    class _Refreshing(Retriever):
+        """Brings a server reader up to the server's generation once per question (one registry read)."""
+
+        def retrieve(self, *args: Any, **kwargs: Any) -> list[Hit]:
+            refresh = getattr(reader, "refresh", None)
+            if refresh is not None:
+                refresh()
+            return super().retrieve(*args, **kwargs)
 
     dense = manifest is not None and bool(manifest.dimension)
-    retriever = Retriever(
-        catalog, query_dense=query_dense if dense else None, embed_query=embed_query if dense else None,
-        bm25_path=paths.bm25, rrf_k=settings.rrf_k,
+    retriever = _Refreshing(
+        reader, query_dense=query_dense if dense else None,  # type: ignore[arg-type]
+        embed_query=embed_query if dense else None, bm25_path=index.reader_bm25, rrf_k=settings.rrf_k,
     )
-    return QueryEngine(retriever, client, settings, closers=[catalog.close])
+    return QueryEngine(retriever, client, settings, closers=[close])
 
 
 def _replace(answer: _R, **changes: Any) -> _R:

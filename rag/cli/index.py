@@ -130,6 +130,8 @@ def _print_report(report: Any) -> None:
 @click.option("--rebuild", is_flag=True, help="Drop the collection and re-embed everything (to switch model).")
 @click.option("--dry-run", is_flag=True, help="Only report what would change; write nothing.")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another rag index holds the index (exit 2).")
+@click.option("--take-over", is_flag=True,
+              help="Chroma server: own a folder another writer indexed (its chunks there are deleted first).")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
 @click.option("--pdf-password", help="Password for encrypted PDFs.")
@@ -156,7 +158,7 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
         try:
             report = rag.index(path, rebuild=options["rebuild"], dry_run=options["dry_run"],
                                no_wait=options["no_wait"], progress=progress, include=options["include"],
-                               exclude=options["exclude"])
+                               exclude=options["exclude"], take_over=options["take_over"])
         except KeyboardInterrupt:  # before any file was written: nothing to summarise
             echo("Interrupted; run the same command again to complete.", err=True)
             return EXIT_INTERRUPTED

@@ -36,7 +36,7 @@ def status_cmd(json_: bool, **options: Any) -> None:
         if not status.collections:
             echo("No collections yet. Run `rag index FOLDER`.")
         for c in status.collections:
-            vectors = "" if c.vectors == c.chunks else f", {c.vectors} vectors in Chroma"
+            vectors = "" if c.vectors == c.chunks or c.vectors is None else f", {c.vectors} vectors in Chroma"
             echo(f"Collection {c.name!r}: {c.files} files, {c.chunks} chunks{vectors}")
             echo(f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
                        f"chunks of {c.chunk_tokens} tokens / {c.chunk_overlap} overlap")
@@ -45,6 +45,8 @@ def status_cmd(json_: bool, **options: Any) -> None:
                 echo(f"  folder {root}")
             if c.stale_files:
                 echo(f"  {c.stale_files} files wait for re-embedding: run `rag index` on their folder")
+            if c.store_error:
+                echo(f"  warning: {c.store_error}")
         return 0
 
     run_guarded(json_, action)

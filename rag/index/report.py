@@ -119,6 +119,8 @@ class CollectionStatus(Result):
     chunk_overlap: int | None = None
     stale_files: int = 0
     """Files waiting for re-embedding (vectors lost from Chroma)."""
+    store_error: str | None = None
+    """Why Chroma could not be read (e.g. the server is unreachable, with the fix); None when it answered."""
 
 
 @dataclass(frozen=True)

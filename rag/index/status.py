@@ -12,6 +12,7 @@ from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
 from rag.store.chroma_count import embedded_count
+from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
 from rag.store.layout import IndexLayout, catalog_names
 from rag.store.lock import WriterLock
 
@@ -30,19 +31,31 @@ def _lock_holder(lay: IndexLayout) -> int | None:
     return None
 
 
-def _collection_status(index: IndexHandle) -> CollectionStatus:
+def _collection_status(index: IndexHandle) -> CollectionStatus | None:
     lay = index.layout
-    with index.open_catalog(create=False) as catalog:
+    store_error: str | None = None
+    try:
+        reader = index.open_reader() if lay.chroma_url else index.open_catalog(create=False)
+    except CollectionMissing:  # listed by a local catalog or the settings, but not on the server
+        return None
+    except StoreUnreachable as exc:  # server down and no local copy: say so, with the fix
+        return CollectionStatus(name=lay.collection, model=None, dimension=None, files=0, chunks=0, vectors=None,
+                                updated_at=None, roots=[], catalog=str(lay.catalog), store_error=str(exc))
+    with reader as catalog:
         manifest = catalog.manifest()
         files, chunks = catalog.counts()
         records = catalog.files()
         last = catalog.last_indexed_at()
-    vectors = embedded_count(lay.chroma_dir, lay.collection) if lay.chroma_dir is not None else None
-    if vectors is None:  # opening the store imports chromadb (seconds): only when the file cannot answer
+        store_error = getattr(catalog, "offline", None)
+    vectors: int | None = None
+    if store_error is None and lay.chroma_dir is not None:  # embedded: read the count without importing chromadb
+        vectors = embedded_count(lay.chroma_dir, lay.collection)
+    if store_error is None and vectors is None:
         try:
-            vectors = index.open_store(create=False).count()
-        except StoreError:
-            vectors = None
+            with index.open_store(create=False) as store:
+                vectors = store.count()
+        except StoreError as exc:
+            store_error = str(exc)
     updated = manifest.updated_at if manifest and manifest.updated_at else None
     if updated is None and last:
         updated = datetime.fromtimestamp(last, timezone.utc).replace(microsecond=0).isoformat()
@@ -61,14 +74,37 @@ def _collection_status(index: IndexHandle) -> CollectionStatus:
         chunk_tokens=manifest.chunk_tokens if manifest else None,
         chunk_overlap=manifest.chunk_overlap if manifest else None,
         stale_files=sum(1 for r in records.values() if r.stale),
+        store_error=store_error,
     )
+
+
+def _server_collections(settings: Settings) -> list[str]:
+    """Collections the server's registry knows (empty when it cannot be reached: the per-collection rows say why)."""
+    from rag.store.clients import acquire, release
+    from rag.store.registry import Registry
+
+    assert settings.chroma_url is not None
+    try:
+        key, client = acquire(Path(settings.index_dir or "."), settings.chroma_url)
+    except StoreError:
+        return []
+    try:
+        return Registry(client, settings.collection, where=settings.chroma_url).collections()
+    except StoreError:
+        return []
+    finally:
+        release(key)
 
 
 def index_status(settings: Settings) -> Status:
     """Every collection with a catalog in the index folder (for this store: embedded, or the --chroma-url server)."""
     settings = dataclasses.replace(settings, index_dir=Path(settings.index_dir or default_index_dir()).absolute())
     base = open_index(settings).layout
-    collections = [_collection_status(open_index(settings, name)) for name in catalog_names(base.home)]
+    names = set(catalog_names(base.home))
+    if base.chroma_url:
+        names |= set(_server_collections(settings)) or {settings.collection}
+    found = [_collection_status(open_index(settings, name)) for name in sorted(names)]
+    collections = [c for c in found if c is not None]
     return Status(
         index_dir=str(base.index_dir),
         chroma_url=base.chroma_url,

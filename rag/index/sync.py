@@ -4,15 +4,21 @@ Every write run holds the writer lock, then reconciles Chroma with the catalog (
 crashed run's orphans and are deleted; catalog chunks whose vectors are missing mark their file for re-embedding),
 then applies the folder's changes. So a run killed at any point is completed by the next one, which ends with the same
 chunk ids as a clean run.
+
+On a Chroma server several writers share one collection (`rag.store.ownership`): each run joins as its index folder's
+writer, is refused a folder another writer owns (unless `take_over`), and reconciles only its own chunks. A rebuild
+there builds into a new physical collection (carrying the other writers' chunks over when the model is unchanged)
+and switches the registry pointer only when the run completed, so readers never see a half-built index.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingest import chunking
 from ingest.discover import escape_name
@@ -39,7 +45,9 @@ from rag.index.skips import path_for as skip_path
 from rag.ollama.models import normalize_model
 from rag.store import open_index
 from rag.store.catalog import Catalog, FileRecord
-from rag.store.chroma import ChromaStore
+from rag.store.chroma import ChromaStore, WriterSession
+from rag.store.ownership import WriterConflict, check_owner, root_name, writer_identity
+from rag.store.registry import WriterRecord
 from rag.store.layout import IndexLayout
 from rag.store.lock import WriterLock
 from rag.store.manifest import Manifest, check_compatible, now_iso
@@ -103,13 +111,16 @@ def wanted_manifest(info: EmbedderInfo, settings: Settings, stored: Manifest | N
 
 
 def reconcile(catalog: Catalog, store: ChromaStore) -> tuple[int, int]:
-    """Make Chroma agree with the catalog; returns (orphan vectors deleted, files marked for re-embedding)."""
+    """Make Chroma agree with the catalog; returns (orphan vectors deleted, files marked for re-embedding).
+
+    With a writer attached (server mode) only that writer's chunks are compared: other writers' are never touched.
+    """
     files, chunks = catalog.counts()
-    if files == 0 and chunks == 0:
+    if files == 0 and chunks == 0 and store.writer is None:
         if store.count():
             store.drop()  # a fresh or reset catalog: whatever Chroma holds is left over
         return 0, 0
-    in_chroma = store.all_ids()
+    in_chroma = store.own_ids()
     in_catalog = catalog.chunk_ids()
     orphans = sorted(in_chroma - in_catalog)
     if orphans:
@@ -151,27 +162,133 @@ def index_folder(
     progress: Progress | None = None,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
+    take_over: bool = False,
 ) -> IndexReport:
-    """Sync `settings.collection` with the folder (or file) at `path`; see `rag.RAG.index` for the behaviour."""
+    """Sync `settings.collection` with the folder (or file) at `path`; see `rag.RAG.index` for the behaviour.
+
+    On a Chroma server, `take_over` makes this index folder the owner of a folder another writer indexed (its chunks
+    there are deleted first) and lets a rebuild with another model drop the other writers' chunks.
+    """
     start = time.monotonic()
     root = _root(path)
     index = open_index(settings)
     lay = index.layout
     if dry_run:
         return _dry_run(root, lay, settings, include, exclude, start)
-    with WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)), index.open_catalog() as catalog:
-        store = index.open_store()
-        if rebuild:
+    with WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)), index.open_catalog() as catalog, \
+            index.open_store() as store:
+        if lay.chroma_url:
+            _join(store, lay, root, take_over=take_over, progress=progress)
+        if not rebuild:
+            return _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
+                         exclude, start)
+        if not lay.chroma_url:
             catalog.reset()  # catalog first: a crash here leaves only orphans, which the next run drops
             store.drop()
-        return _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
-                     exclude, start)
+            return _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
+                         exclude, start)
+        return _server_rebuild(root, lay, settings, catalog, store, open_embedder, model_explicit, progress,
+                               include, exclude, start, take_over=take_over)
+
+
+def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, progress: Progress | None) -> None:
+    """Register this index folder as a writer of the collection for `root`, after checking nobody else owns it."""
+    assert store.registry is not None
+    me = writer_identity(lay.home)
+    name = root.name if root.is_dir() else root.parent.name
+    for other in check_owner(store.registry, me.id, name, take_over=take_over):
+        ids = sorted(store.iter_ids({"$and": [{"writer": other.id}, {"root": name}]}))
+        store.delete(ids)
+        roots = {k: v for k, v in other.roots.items() if k != name}
+        gen = other.generation + 1
+        store.registry.put_writer(dataclasses.replace(other, roots=roots, generation=gen, deleted_at=gen))
+        _emit(progress, IndexProgress("message", message=(
+            f"took {name!r} over from writer {other.id} ({other.host}, {other.home}): deleted its {len(ids)} chunks")))
+    record = store.registry.state().writers.get(me.id) or WriterRecord(me.id, me.host, me.home)
+    record = dataclasses.replace(record, host=me.host, home=me.home, roots={**record.roots, name: str(root)})
+    store.registry.put_writer(record)
+    store.attach_writer(WriterSession(store.registry, record, root=name))
+
+
+def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
+                    open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
+                    include: Iterable[str], exclude: Iterable[str], start: float, *, take_over: bool) -> IndexReport:
+    """Build into a new physical collection; switch the pointer to it only when the run completed."""
+    assert store.registry is not None and store.writer is not None
+    old = store.physical
+    server_manifest = store.manifest()
+    local = catalog.manifest() or server_manifest
+    model = normalize_model(local.embed_model if local is not None and not model_explicit
+                            else settings.embed_model_or_default)
+    me = store.writer.record.id
+    others = [r for w, r in store.registry.state().writers.items() if w != me and r.roots]
+    same_model = server_manifest is None or server_manifest.embed_model == model
+    if others and not same_model and not take_over:
+        names = ", ".join(f"{r.id} ({r.host}, {r.home})" for r in others)
+        raise WriterConflict(
+            f"Rebuilding {settings.collection!r} with {model} would drop the chunks of the other writers ({names}), "
+            f"indexed with {server_manifest.embed_model if server_manifest else '?'}. Pass --take-over to drop them "
+            "(they re-index with the new model), or rebuild with `--embed-model` of the current model."
+        )
+    new = f"{settings.collection}.b{time.time_ns()}"
+    store.switch_to(new)
+    carried = 0
+    if others and same_model:
+        carried = _carry_over(store, old, me)
+    elif others:
+        for other in others:
+            store.registry.drop_writer(other.id)
+    catalog.reset()  # the run writes the new collection's manifest (a rebuild may change the chunking)
+    try:
+        report = _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
+                       exclude, start)
+    except BaseException:
+        store.drop_physical(new)
+        raise
+    if report.error is not None or report.interrupted:
+        store.drop_physical(new)  # readers stay on the old one; the next run repairs this writer's catalog
+        return dataclasses.replace(report, warnings=[*report.warnings, (
+            f"rebuild not switched: readers still use the previous collection ({report.error or 'interrupted'}); "
+            "run `rag index --rebuild` again")])
+    store.registry.set_pointer(new)
+    if others and same_model:
+        carried += _carry_over(store, old, me, missing_only=True)  # what they wrote during the build
+    store.writer.publish()
+    for name in store.physical_names():
+        if name != new:
+            store.drop_physical(name)  # readers in flight on it reopen through the pointer
+    note = [f"carried over {carried} chunks of other writers"] if carried else []
+    return dataclasses.replace(report, warnings=[*report.warnings, *note])
+
+
+def _carry_over(store: ChromaStore, old: str, me: str, *, missing_only: bool = False) -> int:
+    """Copy the other writers' rows (vectors included) from `old` into the store's current collection (only those
+    it lacks, with `missing_only`)."""
+    source = ChromaStore(store.index_dir, store.chroma_url, store.name, create=False, physical=old)
+    others = {"writer": {"$ne": me}}
+    n = 0
+    pages: Iterable[dict[str, Any]]
+    with source:
+        if missing_only:
+            ids = sorted(set(source.iter_ids(others)) - set(store.iter_ids(others)))
+            pages = [source.rows_by_id(ids[i : i + 1000]) for i in range(0, len(ids), 1000)]
+        else:
+            pages = source.iter_rows(others, embeddings=True)
+        for page in pages:
+            store.upsert_rows(page["ids"], page["embeddings"], page["documents"], page["metadatas"])
+            n += len(page["ids"])
+    return n
 
 
 def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
           open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
           include: Iterable[str], exclude: Iterable[str], start: float) -> IndexReport:
     stored = catalog.manifest()
+    if store.writer is not None:  # server: the collection's manifest is the shared truth
+        shared = store.manifest()
+        if shared is not None and stored is not None and not _same_vectors(shared, stored):
+            catalog.reset()  # the collection was rebuilt with another model: this writer re-embeds its folder
+        stored = catalog.manifest() or shared
     model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model_or_default
     with open_embedder(model) as embedder:
         return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
@@ -225,6 +342,10 @@ def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Setti
     warnings += _refresh_bm25(catalog, lay)
     return _report(root, settings, outcomes, plan, result, warnings, manifest.embed_model, orphans, repaired, start,
                    chunks_removed=len(removed_ids))
+
+
+def _same_vectors(a: Manifest, b: Manifest) -> bool:
+    return (a.embed_model, a.prefix_scheme, a.dimension) == (b.embed_model, b.prefix_scheme, b.dimension)
 
 
 def _refresh_bm25(catalog: Catalog, lay: IndexLayout) -> list[str]:
@@ -286,10 +407,12 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
     """Drop a file or folder (a path on disk, or a source prefix such as `docs/old`) from the collection."""
     index = open_index(settings)
     with WriterLock(index.layout.lock, no_wait=no_wait, on_wait=_message(progress)):
-        with index.open_catalog(create=False) as catalog:
+        with index.open_catalog(create=False) as catalog, contextlib.ExitStack() as stack:
             files = catalog.files()
             sources, label = _match_sources(path, files)
-            store = index.open_store()
+            store = stack.enter_context(index.open_store())
+            if index.layout.chroma_url:
+                _leave(store, index.layout, files, set(sources))
             ids = catalog.remove_files(sources)
             if ids:
                 store.delete(sorted(ids))
@@ -303,6 +426,17 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
                 store.write_manifest(kept)
             _refresh_bm25(catalog, index.layout)
     return RemoveReport(path=label, collection=settings.collection, files=sorted(sources), chunks_removed=len(ids))
+
+
+def _leave(store: ChromaStore, lay: IndexLayout, files: dict[str, FileRecord], removed: set[str]) -> None:
+    """Attach this writer for the removal, and give up the roots it no longer has files under."""
+    assert store.registry is not None
+    me = writer_identity(lay.home)
+    record = store.registry.state().writers.get(me.id) or WriterRecord(me.id, me.host, me.home)
+    left = {root_name(s) for s in files if s not in removed}
+    record = dataclasses.replace(record, roots={k: v for k, v in record.roots.items() if k in left})
+    store.registry.put_writer(record)
+    store.attach_writer(WriterSession(store.registry, record))
 
 
 def _match_sources(path: str | os.PathLike[str], files: dict[str, FileRecord]) -> tuple[list[str], str]:

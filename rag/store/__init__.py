@@ -2,7 +2,9 @@
 indexed"), the Chroma vectors, the manifest and the writer lock.
 
 `open_index(settings)` is the one way in: it derives the layout once and opens the catalog and Chroma store on
-demand, so callers never re-derive paths.
+demand, so callers never re-derive paths. Readers ask `open_reader()`, which answers with the same small interface in
+both modes: the local catalog (embedded store) or the server's own chunks (`rag.store.server_catalog`, Chroma
+server), so nothing above branches on the mode.
 """
 from __future__ import annotations
 
@@ -13,9 +15,12 @@ from rag.config import default_index_dir
 from rag.store.layout import IndexLayout, layout
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rag.config import Settings
     from rag.store.catalog import Catalog
     from rag.store.chroma import ChromaStore
+    from rag.store.server_catalog import ServerCatalog
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,32 @@ class IndexHandle:
         from rag.store.chroma import ChromaStore
 
         return ChromaStore(self.layout.index_dir, self.layout.chroma_url, self.layout.collection, create=create)
+
+    @property
+    def reader_bm25(self) -> Path:
+        """BM25 path stem for readers (server readers key theirs on the server's generation, so it has its own)."""
+        lay = self.layout
+        return lay.home / f"{lay.collection}.server.bm25" if lay.chroma_url else lay.bm25
+
+    def open_reader(self) -> Catalog | ServerCatalog:
+        """What readers read chunks from: the catalog (embedded) or the server's collection through a local mirror.
+
+        Raises StoreError when there is no index yet (and, in server mode, when the server is unreachable and no
+        local copy exists).
+        """
+        lay = self.layout
+        if not lay.chroma_url:
+            return self.open_catalog(create=False)
+        from rag.store.server_catalog import MIRROR_SUFFIX, ServerCatalog
+
+        mirror = lay.home / f"{lay.collection}{MIRROR_SUFFIX}"
+        reader = ServerCatalog(lay.index_dir, lay.chroma_url, lay.collection, mirror)
+        try:
+            reader.generation()
+        except BaseException:
+            reader.close()
+            raise
+        return reader
 
 
 def open_index(settings: Settings, collection: str | None = None) -> IndexHandle:

@@ -174,9 +174,15 @@ class Catalog:
         rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source=? ORDER BY ordinal", (source,))
         return [_chunk_from_row(r) for r in rows]
 
-    def chunk_ids(self) -> set[str]:
-        """Every chunk id."""
-        return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+    def chunk_ids(self, sources: Iterable[str] | None = None) -> set[str]:
+        """Every chunk id, or those of these sources."""
+        if sources is None:
+            return {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+        found: set[str] = set()
+        for part in _batches(list(sources)):
+            marks = ",".join("?" * len(part))
+            found |= {r[0] for r in self._db.execute(f"SELECT id FROM chunks WHERE source IN ({marks})", part)}
+        return found
 
     def sources_of(self, ids: Iterable[str]) -> set[str]:
         """The sources owning these chunk ids."""

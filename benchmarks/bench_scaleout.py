@@ -1,0 +1,150 @@
+"""Many machines: one `chroma run` server, 2 writer processes with their own index folders, 4 reader processes
+with empty index folders asking while the writers index and one of them rebuilds.
+
+    nice -n 10 python benchmarks/bench_scaleout.py --chunks 10000
+
+Reports questions answered, failed questions, ask latency p50/p95 (extractive answers: chat model "none", query
+embedding by the fake Ollama of tests/support, so no model time), and reader cold start (process start to first
+answer, which includes mirroring the server's chunks and building BM25). Generated corpus; nothing is downloaded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401 - puts tests/ (support) and the repo on sys.path
+
+from support.adversarial import words
+from support.chroma_server import ChromaServer
+from support.ollama_server import FakeOllama
+
+REPO = Path(__file__).resolve().parent.parent
+COLLECTION = "scaleout"
+QUESTIONS = ["orchid basalt lantern", "quorum ferry pylon", "saffron tundra cobalt", "marrow ember sextant",
+             "willow gazette harbor", "tinsel mosaic plinth", "quiver zenith orchid"]
+CHUNKS_PER_FILE = 8
+
+
+def make_corpus(root: Path, chunks: int, seed: int) -> None:
+    """About `chunks` chunks of ~200 tokens, CHUNKS_PER_FILE a file."""
+    root.mkdir(parents=True, exist_ok=True)
+    for f in range(max(1, chunks // CHUNKS_PER_FILE)):
+        body = "\n\n".join(words(seed + f * 17 + p, 140) for p in range(CHUNKS_PER_FILE))
+        (root / f"note{f:05d}.md").write_text(f"# Note {f}\n\n{body}", encoding="utf-8")
+
+
+def _env() -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False"}
+
+
+def index_cmd(docs: Path, idx: Path, url: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--chroma-url", url,
+            "--collection", COLLECTION, "--embed-backend", "ollama", "--json", *extra]
+
+
+def reader_main(args: argparse.Namespace) -> None:
+    """One reader process: ask until the stop file appears, then print its figures as JSON."""
+    started = float(args.started)
+    from rag import RAG
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    cold = None
+    stop = Path(args.stop)
+    with RAG(Path(args.reader), chroma_url=args.url, collection=COLLECTION, chat_model="none",
+             embed_backend="ollama") as rag:
+        n = 0
+        while not stop.exists() or n < 5:
+            q = QUESTIONS[n % len(QUESTIONS)]
+            t = time.perf_counter()
+            try:
+                answer = rag.ask(q)
+                if not answer.citations:
+                    errors.append(f"no citation for {q!r}")
+            except Exception as exc:  # every failure is a finding
+                errors.append(f"{type(exc).__name__}: {exc}")
+            took = time.perf_counter() - t
+            if cold is None:
+                cold = time.time() - started
+            else:
+                latencies.append(took)
+            n += 1
+    print(json.dumps({"cold_s": cold, "latencies": latencies, "errors": errors[:20], "failed": len(errors)}))
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=10_000, help="total chunks over both writers")
+    parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument("--reader", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--stop", help=argparse.SUPPRESS)
+    parser.add_argument("--started", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reader:
+        return reader_main(args)
+    work = Path(tempfile.mkdtemp(prefix="rag-scaleout-"))
+    a_docs, b_docs = work / "alpha", work / "beta"
+    make_corpus(a_docs, args.chunks // 2, 1)
+    make_corpus(b_docs, args.chunks // 2, 100_000)
+    with FakeOllama() as ollama, ChromaServer(work / "chroma") as server:
+        os.environ["OLLAMA_HOST"] = ollama.url
+        t = time.perf_counter()
+        pre = subprocess.run(index_cmd(a_docs, work / "wa", server.url), capture_output=True, text=True, env=_env(),
+                             check=False)
+        assert pre.returncode == 0, pre.stderr[-2000:]
+        preload_s = time.perf_counter() - t
+        stop = work / "stop"
+        readers = [subprocess.Popen([sys.executable, __file__, "--reader", str(work / f"reader{n}"), "--url",
+                                     server.url, "--stop", str(stop), "--started", repr(time.time())],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+                   for n in range(args.readers)]
+        t = time.perf_counter()
+        wb = subprocess.Popen(index_cmd(b_docs, work / "wb", server.url), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env())
+        rebuild = subprocess.run(index_cmd(a_docs, work / "wa", server.url, "--rebuild"), capture_output=True,
+                                 text=True, env=_env(), check=False)
+        b_out, b_err = wb.communicate()
+        writers_s = time.perf_counter() - t
+        stop.touch()
+        results = []
+        for r in readers:
+            out, err = r.communicate(timeout=600)
+            assert r.returncode == 0, err[-2000:]
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        assert rebuild.returncode == 0, rebuild.stderr[-2000:]
+        assert wb.returncode == 0, b_err[-2000:]
+        # one more cold start on the finished index
+        t0 = time.time()
+        cold = subprocess.run([sys.executable, __file__, "--reader", str(work / "late"), "--url", server.url,
+                               "--stop", str(stop), "--started", repr(t0)], capture_output=True, text=True,
+                              env=_env(), check=False)
+        late = json.loads(cold.stdout.strip().splitlines()[-1])
+    lat = [x for r in results for x in r["latencies"]]
+    chunks_b = json.loads(b_out)["chunks_added"]
+    chunks_a = json.loads(rebuild.stdout)["chunks_added"]
+    figures = {
+        "chunks": chunks_a + chunks_b, "readers": args.readers, "preload_s": round(preload_s, 1),
+        "writers_and_rebuild_s": round(writers_s, 1), "questions": sum(len(r["latencies"]) + 1 for r in results),
+        "failed": sum(r["failed"] for r in results), "ask_p50_ms": round(pct(lat, 0.5) * 1000, 1),
+        "ask_p95_ms": round(pct(lat, 0.95) * 1000, 1),
+        "cold_start_during_writes_s": round(max(r["cold_s"] for r in results), 2),
+        "cold_start_idle_s": round(late["cold_s"], 2), "idle_ask_p50_ms": round(pct(late["latencies"], 0.5) * 1000, 1),
+        "errors": [e for r in results for e in r["errors"]][:5],
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
