@@ -79,7 +79,8 @@ def collapse(order: Sequence[str], spans: dict[str, tuple[str, int, int]], texts
     """The first `k` ids of `order` with near-duplicates of a better-ranked id dropped.
 
     A near-duplicate is a chunk of the same source whose character span overlaps the better one's, or any chunk
-    whose token set has Jaccard similarity >= `jaccard` with it (the same text in two files).
+    whose word-pair shingles have Jaccard similarity >= `jaccard` with it (the same text in two files; pairs keep
+    the word order, so two texts that merely share a vocabulary are not duplicates).
 
     Args:
         order: ids best first; spans: id -> (source, char_start, char_end); texts: id -> text.
@@ -92,12 +93,18 @@ def collapse(order: Sequence[str], spans: dict[str, tuple[str, int, int]], texts
         source, start, end = spans[cid]
         if any(spans[o][0] == source and spans[o][1] < end and start < spans[o][2] for o in kept):
             continue
-        tokens = set(tokenize(texts[cid]))
+        tokens = _shingles(texts[cid])
         if any(_jaccard(tokens, other) >= jaccard for other in kept_tokens):
             continue
         kept.append(cid)
         kept_tokens.append(tokens)
     return kept
+
+
+def _shingles(text: str) -> set[str]:
+    """Consecutive token pairs of `text` (its single token when it has one)."""
+    words = tokenize(text)
+    return {f"{a} {b}" for a, b in zip(words, words[1:])} or set(words)
 
 
 def mmr(candidates: Sequence[tuple[str, float]], texts: dict[str, str], k: int, lam: float) -> list[str]:
