@@ -274,7 +274,9 @@ def _match_sources(path: str | os.PathLike[str], files: dict[str, Any]) -> tuple
     matched = []
     for root_text, records in by_root.items():
         root = Path(root_text)
-        if root == target or root in target.parents:
+        if target in root.parents:  # a folder above the root: all of it
+            matched += list(records)
+        elif root == target or root in target.parents:
             prefix = root_key(root, records)
             rel = target.relative_to(root).as_posix() if target != root else ""
             want = f"{prefix}/{escape_name(rel)}" if rel else prefix
