@@ -52,8 +52,12 @@ def _message(progress: Progress | None) -> Callable[[str], None]:
 
 def _root(path: str | os.PathLike[str]) -> Path:
     root = Path(path).expanduser().resolve()
-    if not root.exists():
-        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON)
+    try:
+        root.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON) from None
+    except OSError as exc:  # e.g. a folder above it cannot be searched
+        raise IngestError(escape_name(str(path)), f"cannot read: {exc.strerror or exc}") from None
     try:
         str(root).encode("utf-8")
     except UnicodeEncodeError:  # names below a root may be undecodable (their keys escape them), the root may not
