@@ -233,11 +233,14 @@ def _my_groups() -> frozenset[int]:
     return frozenset({os.getegid(), *os.getgroups()})
 
 
-def _readable(st: os.stat_result, groups: frozenset[int]) -> bool:
+def _readable(st: os.stat_result, groups: frozenset[int], euid: int | None = None) -> bool:
     """Whether the read permission bits let this process read it (root reads everything; ACLs are not seen)."""
-    if os.name != "posix" or os.geteuid() == 0:
+    if os.name != "posix":
         return True
-    if st.st_uid == os.geteuid():
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return True
+    if st.st_uid == euid:
         return bool(st.st_mode & stat.S_IRUSR)
     if st.st_gid in groups:
         return bool(st.st_mode & stat.S_IRGRP)
@@ -263,6 +266,7 @@ class _Walk:
         self.skip_dirs = skip_dirs
         self.max_file_bytes = max_file_bytes
         self.groups = _my_groups()
+        self.euid = os.geteuid() if os.name == "posix" else 0
         self.visited: set[Path] = set()
         self.found: list[SourceFile] = []
         self.unreadable: list[Unreadable] = []
@@ -339,7 +343,7 @@ class _Walk:
         elif stat.S_ISREG(st.st_mode) and not self._ignored(rel, False, ignores):
             if self.include and not self.include.match_file(rel):
                 return
-            if not _readable(st, self.groups):
+            if self.euid and not _readable(st, self.groups, self.euid):
                 self.unreadable.append(_unreadable_file(self.root, rel, self.prefix,
                                                         PermissionError(errno.EACCES, "Permission denied")))
                 return

@@ -79,8 +79,12 @@ def _message(progress: Progress | None) -> Callable[[str], None]:
 
 def _root(path: str | os.PathLike[str]) -> Path:
     root = Path(path).expanduser().resolve()
-    if not root.exists():
-        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON)
+    try:
+        root.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise IngestError(escape_name(str(path)), NOT_FOUND_REASON) from None
+    except OSError as exc:  # e.g. a folder above it cannot be searched
+        raise IngestError(escape_name(str(path)), f"cannot read: {exc.strerror or exc}") from None
     try:
         str(root).encode("utf-8")
     except UnicodeEncodeError:  # names below a root may be undecodable (their keys escape them), the root may not
@@ -448,7 +452,9 @@ def _match_sources(path: str | os.PathLike[str], files: dict[str, FileRecord]) -
     matched = []
     for root_text, records in by_root.items():
         root = Path(root_text)
-        if root == target or root in target.parents:
+        if target in root.parents:  # a folder above the root: all of it
+            matched += list(records)
+        elif root == target or root in target.parents:
             prefix = root_key(root, records)
             rel = target.relative_to(root).as_posix() if target != root else ""
             want = f"{prefix}/{escape_name(rel)}" if rel else prefix

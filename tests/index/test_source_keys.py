@@ -48,7 +48,7 @@ def test_two_roots_with_the_same_name_get_distinct_keys(ollama, tmp_path: Path) 
         removed = rag.remove("notes")
         assert removed.files == ["notes/x.md"]
         assert set(_files(rag)) == {"notes~b/x.md"}
-        assert rag.remove(b).files == ["notes~b/x.md"]
+        assert rag.remove(tmp_path / "b").files == ["notes~b/x.md"]  # a folder above a root removes all of it
 
 
 def test_index_a_file_or_subfolder_of_an_indexed_folder(ollama, tmp_path: Path) -> None:
@@ -117,3 +117,13 @@ def test_non_utf8_names_index_and_print_valid_json(ollama, tmp_path: Path) -> No
     with RAG(tmp_path / "idx", embed_backend="ollama") as rag:  # the CLI's default chunking
         assert rag.index(docs).unchanged == 2
         assert rag.remove(os.fsdecode(raw)).files == ["docs/r\\xe9sum\\xe9.txt"]
+
+
+def test_a_root_whose_own_path_is_not_utf8_is_refused_with_the_fix(ollama, tmp_path: Path) -> None:
+    bad = os.fsdecode(os.fsencode(tmp_path) + b"/n\xf6tes")
+    os.mkdir(bad)
+    _write(Path(bad) / "a.txt")
+    with _rag(tmp_path / "idx") as rag:
+        with pytest.raises(IngestError, match="not valid UTF-8: rename it, or index the folder above it"):
+            rag.index(bad)
+        assert not (tmp_path / "idx" / "default.catalog.sqlite").exists()  # refused before any write
