@@ -116,6 +116,7 @@ def extract_many(
             elif next_out not in pooled:
                 results[next_out] = extract(sources[next_out], params)
             else:
+                assert pool is not None
                 pool.wait(results)
     finally:
         if pool is not None:
