@@ -8,6 +8,7 @@ was unavailable) only an empty result abstains. Fallbacks to extractive answers 
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ class QueryEngine:
         self.client = client
         self.settings = settings
         self._backend: Any = None
+        self._lock = threading.Lock()  # creates the chat backend once, whichever thread asks first
         self._closers = list(closers)
         self._reachable = False  # only success is remembered: a server started later is still noticed
 
@@ -55,9 +57,11 @@ class QueryEngine:
     def backend(self) -> Any:
         """The chat backend for settings.chat_model (Ollama client, or in-process llama.cpp for gguf:PATH)."""
         if self._backend is None:
-            from rag.answer.llamacpp import open_chat_backend
+            with self._lock:
+                if self._backend is None:
+                    from rag.answer.llamacpp import open_chat_backend
 
-            self._backend = open_chat_backend(self.settings, self.client)
+                    self._backend = open_chat_backend(self.settings, self.client)
         return self._backend
 
     def chat_available(self) -> str | None:
@@ -112,17 +116,21 @@ class QueryEngine:
         assert isinstance(answer, Answer)
         return answer
 
-    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None, **search: Any
-                   ) -> Iterator[str | Answer]:
-        """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`."""
-        return self._run(question, query, min_score, search, stream=True)
+    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None,
+                   on_retrieval: Callable[[list[Hit]], None] | None = None, **search: Any) -> Iterator[str | Answer]:
+        """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`.
 
-    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool
-             ) -> Iterator[str | Answer]:
+        `on_retrieval(hits)` is called once retrieval is done, before the first piece."""
+        return self._run(question, query, min_score, search, stream=True, on_retrieval=on_retrieval)
+
+    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool,
+             on_retrieval: Callable[[list[Hit]], None] | None = None) -> Iterator[str | Answer]:
         start = time.perf_counter()
         query = query or question
         warnings: list[str] = []
         hits, retrieval_ms, answer = self._retrieve_or_abstain(question, query, search, min_score, warnings)
+        if on_retrieval is not None:
+            on_retrieval(hits)
         if answer is None:
             why_not = self.chat_available()
             try:
@@ -163,18 +171,23 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
     catalog = index.open_catalog(create=False)
     manifest = catalog.manifest()
     lazy: dict[str, Any] = {}
+    lock = threading.Lock()  # each lazy part is created once, by the first thread that needs it
+
+    def once(name: str, make: Callable[[], Any]) -> Any:
+        if name not in lazy:
+            with lock:
+                if name not in lazy:
+                    lazy[name] = make()
+        return lazy[name]
 
     def query_dense(vector: Any, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        if "store" not in lazy:
-            lazy["store"] = index.open_store(create=False)
-        return lazy["store"].query(vector, n, where)
+        return once("store", lambda: index.open_store(create=False)).query(vector, n, where)
 
     def embed_query(text: str) -> Any:
-        if "embedder" not in lazy:
-            from rag.embed import open_embedder
+        from rag.embed import open_embedder
 
-            lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
-        return lazy["embedder"].embed_query(text)
+        make = lambda: open_embedder(manifest.embed_model, settings.embed_backend, client)  # noqa: E731
+        return once("embedder", make).embed_query(text)
 
     dense = manifest is not None and bool(manifest.dimension)
     retriever = Retriever(

@@ -6,6 +6,7 @@ progress) are dropped, so an answer never mixes two states of the index. Each hi
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -88,13 +89,15 @@ class Retriever:
         self._embed_query = embed_query
         self._bm25_path = bm25_path
         self._bm25: BM25Index | None = None
+        self._bm25_lock = threading.Lock()  # one thread reloads or rebuilds it; the others wait for that one
         self.rrf_k = rrf_k
 
     def bm25(self) -> BM25Index:
         """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
-        if self._bm25 is None or self._bm25.generation != self.catalog.generation():
-            self._bm25 = load_or_build(self.catalog, self._bm25_path)
-        return self._bm25
+        with self._bm25_lock:
+            if self._bm25 is None or self._bm25.generation != self.catalog.generation():
+                self._bm25 = load_or_build(self.catalog, self._bm25_path)
+            return self._bm25
 
     def retrieve(
         self,

@@ -36,6 +36,13 @@ def _chroma_settings() -> Any:
 
 
 def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
+    from rag.store.clients import shared_client
+
+    key = chroma_url or str((Path(index_dir) / "chroma").resolve())
+    return shared_client(key, lambda: _new_client(index_dir, chroma_url))
+
+
+def _new_client(index_dir: Path, chroma_url: str | None) -> Any:
     import chromadb
 
     if not chroma_url:
