@@ -79,8 +79,10 @@ class RAG:
                 if self._client is None:
                     from rag.ollama import Client
 
-                    tuning = {"timeout": self.settings.ollama_timeout_s, "retries": self.settings.ollama_retries}
-                    self._client = Client(self.settings.ollama_host, **{k: v for k, v in tuning.items() if v is not None})
+                    tuning: dict[str, Any] = {"timeout": self.settings.ollama_timeout_s,
+                                              "retries": self.settings.ollama_retries}
+                    tuning = {k: v for k, v in tuning.items() if v is not None}
+                    self._client = Client(self.settings.ollama_host, **tuning)
         return self._client
 
     def evaluate(

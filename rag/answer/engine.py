@@ -186,8 +186,8 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
     def embed_query(text: str) -> Any:
         from rag.embed import open_embedder
 
-        make = lambda: open_embedder(manifest.embed_model, settings.embed_backend, client)  # noqa: E731
-        return once("embedder", make).embed_query(text)
+        model = manifest.embed_model if manifest is not None else ""
+        return once("embedder", lambda: open_embedder(model, settings.embed_backend, client)).embed_query(text)
 
     dense = manifest is not None and bool(manifest.dimension)
     retriever = Retriever(

@@ -105,7 +105,8 @@ def _check(stdout: str) -> None:
 
 
 def _run(args: list[str], tmp_path: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(args, check=False, input=stdin, capture_output=True, text=True, timeout=600, env=_env(), cwd=tmp_path)
+    done = subprocess.run(args, check=False, input=stdin, capture_output=True, text=True, timeout=600, env=_env(),
+                          cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
