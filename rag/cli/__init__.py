@@ -16,6 +16,7 @@ from rag.cli.index import index_cmd
 from rag.cli.models import models_cmd
 from rag.cli.pull import pull_cmd
 from rag.cli.remove import remove_cmd
+from rag.cli.serve import serve_cmd
 from rag.cli.status import status_cmd
 
 
@@ -33,6 +34,7 @@ def cli() -> None:
 
 for _command in (index_cmd, status_cmd, remove_cmd, ask_cmd, chat_cmd, eval_cmd, doctor_cmd, models_cmd, pull_cmd):
     cli.add_command(_command)
+cli.add_command(serve_cmd)
 
 
 def main() -> None:
