@@ -35,6 +35,15 @@ def _error(kind: str, message: str, path: str, status: int) -> dict[str, Any]:
     return {"error": kind, "message": message, "exit_code": 2}
 
 
+_NOT_JSON = (b"", b"application/x-www-form-urlencoded")
+"""Content types treated as JSON: every body here is JSON, and `curl -d` (like Ollama's own examples) sends these."""
+
+
+def _as_json(scope: Scope) -> Scope:
+    kept = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-type"]
+    return dict(scope, headers=[*kept, (b"content-type", b"application/json")])
+
+
 class Guard:
     """Refuse requests without the bearer token (when one is set) with 401, and bodies over `max_body` with 413."""
 
@@ -56,6 +65,8 @@ class Guard:
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _reply(send, 413, too_large)
             return
+        if scope.get("method") == "POST" and headers.get(b"content-type", b"").split(b";")[0] in _NOT_JSON:
+            scope = _as_json(scope)
         received = 0
         started = refused = False
 

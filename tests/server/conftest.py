@@ -8,11 +8,11 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from rag import RAG  # noqa: E402
-from support.hits import write_docs  # noqa: E402
-from support.server import RunningServer  # noqa: E402
+from rag import RAG
+from support.hits import write_docs
+from support.server import RunningServer
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token"  # the token_server fixture's; tests/server/test_auth.py repeats it
 
 
 @pytest.fixture

@@ -76,8 +76,8 @@ def test_errors_carry_the_cli_message_and_code(server, rag) -> None:
     reply = httpx.post(f"{server.url}/v1/ask", json={"question": QUESTION, "collection": "nothing_here"}, timeout=60)
     assert reply.status_code == 503
     body = reply.json()
-    cli_run = CliRunner().invoke(cli, ["ask", QUESTION, "--index", str(rag.settings.index_dir), "--collection", "nothing_here",
-                                    "--json"])
+    args = ["ask", QUESTION, "--index", str(rag.settings.index_dir), "--collection", "nothing_here", "--json"]
+    cli_run = CliRunner().invoke(cli, args)
     assert cli_run.exit_code == body["exit_code"] == 2
     assert json.loads(cli_run.stdout) == {"error": body["error"], "message": body["message"]}
     bad = httpx.post(f"{server.url}/v1/ask", json={"question": QUESTION, "mode": "psychic"}, timeout=60)
