@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
+from ingest.frames import READY, START_TIMEOUT_S, WorkerProcess
 from ingest.loaders import DEFAULT_MAX_PAGES, load
 from ingest.report import OK, SKIPPED, FileReport
-from ingest.worker import READY, START_TIMEOUT_S, WorkerProcess
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_CHUNKS_PER_FILE = 20000
@@ -77,10 +77,10 @@ def extract_many(
     """Extract files, yielding `(file, report, chunks)` in input order.
 
     With `workers` >= 1, PDFs and files over `IN_PROCESS_MAX_BYTES` run in up to `workers` worker processes
-    (`ingest.worker` subprocesses: they never import the caller's `__main__`, so no `if __name__ == "__main__":`
-    guard is needed, and no fork of this possibly threaded process), each file under `params.timeout_s`: a file
-    over it has its worker killed and is reported "timed out after N s", and the run goes on. Small text files run
-    in this process meanwhile. `workers=0` runs everything here with no time limit.
+    (`ingest.worker` subprocesses, see `ingest.frames`: they never import the caller's `__main__`, so no
+    `if __name__ == "__main__":` guard is needed, and no fork of this possibly threaded process), each file under
+    `params.timeout_s`: a file over it has its worker killed and is reported "timed out after N s", and the run goes
+    on. Small text files run in this process meanwhile. `workers=0` runs everything here with no time limit.
     """
     if workers < 0:
         raise ValueError("workers must be >= 0")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,10 +16,10 @@ from rag.errors import RagError
 from rag.server.errors import error_body, http_status, ollama_error_body, openai_error_body
 from rag.server.guard import Guard
 from rag.server.rags import RagPool
+from rag.server.web import STATIC
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 """Largest request body accepted (1 MiB: questions and chat histories are small); larger ones get 413."""
-STATIC = Path(__file__).with_name("static")
 
 
 def _face_body(path: str, error: BaseException, status: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
 def http_status(error: BaseException) -> int:
     """The HTTP status for an error (500 for anything unexpected).
 
-    >>> http_status(IngestError("x")), http_status(StoreError("no index")), http_status(ValueError("k"))
+    >>> http_status(IngestError("a.pdf", "unreadable")), http_status(StoreError("no index")), http_status(ValueError())
     (400, 503, 422)
     """
     return next((status for kind, status in _STATUS if isinstance(error, kind)), 500)

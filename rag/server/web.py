@@ -2,12 +2,13 @@
 Its files ship in `rag/server/static/` (package data); nothing is loaded from elsewhere, so it works offline."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from rag.server.app import STATIC
+STATIC = Path(__file__).with_name("static")
 
 
 def router() -> APIRouter:
@@ -24,4 +25,4 @@ def router() -> APIRouter:
     return page
 
 
-__all__ = ["router"]
+__all__ = ["STATIC", "router"]

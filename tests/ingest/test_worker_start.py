@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import ingest
-from ingest.worker import FrameBuffer, read_frame, write_frame
+from ingest.frames import FrameBuffer, read_frame, write_frame
 from support.adversarial import slow_pdf
 
 ROOT = Path(ingest.__file__).resolve().parent.parent
