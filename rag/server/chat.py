@@ -40,6 +40,8 @@ class ChatReply:
 
     pieces: Iterator[str | Answer]
     streamed: list[str] = field(default_factory=list)
+    answer: Answer | None = None
+    """The final `Answer`, once `text()` has been read to the end."""
 
     def text(self) -> Iterator[str]:
         """Text pieces; the final `Answer` is kept in `self.answer`."""
@@ -55,8 +57,6 @@ class ChatReply:
                 self.streamed.append(item)
                 yield item
 
-    answer: Answer | None = None
-
 
 def start_chat(pool: RagPool, model: str, messages: list[dict[str, Any]]) -> ChatReply:
     """Start answering the last user message of `messages` over the collection `model` names (earlier turns are
@@ -70,7 +70,7 @@ def start_chat(pool: RagPool, model: str, messages: list[dict[str, Any]]) -> Cha
     return ChatReply(chain([first], stream))
 
 
-def prompt_messages(prompt: str, system: str | None = None) -> list[dict[str, Any]]:
+def prompt_messages(prompt: str) -> list[dict[str, Any]]:
     """`/api/generate`'s prompt as a one-turn chat."""
     return [{"role": "user", "content": prompt}]
 

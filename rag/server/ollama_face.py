@@ -39,7 +39,6 @@ class GenerateBody(BaseModel):
 
     model: str
     prompt: str = Field(min_length=1)
-    system: str | None = None
     stream: bool = True
 
 
@@ -49,8 +48,8 @@ def _now() -> str:
 
 def _final_fields(reply: ChatReply, started: float) -> dict[str, Any]:
     answer = reply.answer
-    extra: dict[str, Any] = {"done": True, "done_reason": "stop", "total_duration": int((time.perf_counter() - started)
-                                                                                        * 1e9)}
+    elapsed_ns = int((time.perf_counter() - started) * 1e9)
+    extra: dict[str, Any] = {"done": True, "done_reason": "stop", "total_duration": elapsed_ns}
     if answer is not None:
         extra |= {"citations": citations(answer), "answerable": answer.answerable, "answer_mode": answer.mode,
                   "warnings": list(answer.warnings)}
@@ -112,7 +111,7 @@ def router(pool: RagPool) -> APIRouter:
 
     @api.post("/generate", summary="Ollama-compatible generate: the prompt answered from the collection")
     def generate(body: GenerateBody) -> Any:
-        return _reply(body.model, prompt_messages(body.prompt, body.system), body.stream, generate=True)
+        return _reply(body.model, prompt_messages(body.prompt), body.stream, generate=True)
 
     return api
 

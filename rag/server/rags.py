@@ -6,6 +6,9 @@ import threading
 
 from rag.api import RAG
 
+MAX_RAGS = 32
+"""Distinct (collection, chat model, strict) combinations one server keeps; more are refused (422)."""
+
 
 class RagPool:
     """Thread-safe lookup of shared `RAG` objects by (collection, chat model, strict)."""
@@ -22,6 +25,9 @@ class RagPool:
         with self._lock:
             rag = self._rags.get(key)
             if rag is None:
+                if len(self._rags) >= MAX_RAGS:
+                    raise ValueError(f"This server already keeps {MAX_RAGS} collection/chat-model combinations; "
+                                     "use one of those, or restart it.")
                 rag = self._rags[key] = RAG(settings=s, collection=key[0], chat_model=key[1], strict=key[2])
             return rag
 
@@ -38,4 +44,4 @@ class RagPool:
             rag.close()
 
 
-__all__ = ["RagPool"]
+__all__ = ["MAX_RAGS", "RagPool"]
