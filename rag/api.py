@@ -85,6 +85,12 @@ class RAG:
                     self._client = Client(self.settings.ollama_host, **tuning)
         return self._client
 
+    @client.setter
+    def client(self, client: Client) -> None:
+        """Use this Ollama client instead (e.g. one with other timeouts); set it before the first query."""
+        with self._lock:
+            self._client = client
+
     def evaluate(
         self,
         gold: str | Path | Sequence[GoldItem],
