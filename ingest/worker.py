@@ -4,12 +4,23 @@ Started by `ingest.frames.WorkerProcess` from this package's own code, never fro
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import signal
 import sys
 
 from ingest.frames import READY, read_frame, write_frame
 from ingest.pipeline import extract
+
+WARM_IMPORTS = ("pypdf",)
+"""Imported before `READY`, so a file's time limit never pays for them (the loaders import them lazily)."""
+
+
+def _warm_up() -> None:
+    for name in WARM_IMPORTS:
+        with contextlib.suppress(ImportError):  # the loader reports a missing parser per file, with the fix
+            importlib.import_module(name)
 
 
 def main() -> None:
@@ -18,6 +29,7 @@ def main() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() in a parser must not corrupt the frames
     stdin = sys.stdin.buffer
+    _warm_up()
     write_frame(out, READY)
     while True:
         try:
@@ -31,4 +43,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["main"]
+__all__ = ["WARM_IMPORTS", "main"]
