@@ -1,8 +1,7 @@
 """File -> (report, chunks), alone or for many files in worker processes with a per-file time limit."""
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.connection
+import selectors
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
+from ingest.frames import READY, START_TIMEOUT_S, WorkerProcess
 from ingest.loaders import DEFAULT_MAX_PAGES, WORKER_KINDS, load
 from ingest.report import OK, SKIPPED, FileReport
 
@@ -79,9 +79,10 @@ def extract_many(
     """Extract files, yielding `(file, report, chunks)` in input order.
 
     With `workers` >= 1, PDFs and files over `IN_PROCESS_MAX_BYTES` run in up to `workers` worker processes
-    (forkserver, else spawn; never a plain fork of this possibly threaded process), each file under
-    `params.timeout_s`: a file over it has its worker killed and is reported "timed out after N s", and the run
-    goes on. Small text files run in this process meanwhile. `workers=0` runs everything here with no time limit.
+    (`ingest.worker` subprocesses, see `ingest.frames`: they never import the caller's `__main__`, so no
+    `if __name__ == "__main__":` guard is needed, and no fork of this possibly threaded process), each file under
+    `params.timeout_s`: a file over it has its worker killed and is reported "timed out after N s", and the run goes
+    on. Small text files run in this process meanwhile. `workers=0` runs everything here with no time limit.
     """
     if workers < 0:
         raise ValueError("workers must be >= 0")
@@ -117,6 +118,7 @@ def extract_many(
             elif next_out not in pooled:
                 results[next_out] = extract(sources[next_out], params)
             else:
+                assert pool is not None
                 pool.wait(results)
     finally:
         if pool is not None:
@@ -127,95 +129,82 @@ def _wants_worker(src: SourceFile) -> bool:
     return src.skip_reason is None and (src.kind in WORKER_KINDS or src.size > IN_PROCESS_MAX_BYTES)
 
 
-def _worker_main(conn: multiprocessing.connection.Connection) -> None:
-    """Worker process loop: (index, file, params) in, (index, report, chunks) out; None stops it."""
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        index, src, params = task
-        conn.send((index, *extract(src, params)))
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 @dataclass
 class _Job:
-    process: multiprocessing.process.BaseProcess
-    conn: multiprocessing.connection.Connection
+    worker: WorkerProcess
     index: int = -1
+    source: SourceFile | None = None
     deadline: float = 0.0
+    """When the file's time limit (or, before the worker is ready, its start limit) runs out (monotonic s)."""
 
 
 class _Pool:
-    """Worker processes started on demand; a worker past its deadline is killed and replaced."""
+    """Worker processes (`ingest.worker`) started on demand; a worker past its deadline is killed and replaced."""
 
     def __init__(self, size: int, params: ExtractParams) -> None:
         self.size, self.params = size, params
-        self.ctx = _context()
         self.idle: list[_Job] = []
-        self.busy: dict[multiprocessing.connection.Connection, tuple[_Job, SourceFile]] = {}
-
-    def _start(self) -> _Job:
-        parent, child = self.ctx.Pipe()
-        process = self.ctx.Process(target=_worker_main, args=(child,), daemon=True, name="ingest-worker")
-        process.start()
-        child.close()
-        return _Job(process, parent)
+        self.busy: dict[int, _Job] = {}  # by the worker's stdout file descriptor
 
     def dispatch(self, pending: deque[int], sources: dict[int, SourceFile]) -> None:
         while pending and len(self.busy) < self.size:
-            job = self.idle.pop() if self.idle else self._start()
+            while self.idle and self.idle[-1].worker.eof:  # exited after its last result
+                self.idle.pop().worker.kill()
+            job = self.idle.pop() if self.idle else _Job(WorkerProcess())
             index = pending.popleft()
-            job.index, job.deadline = index, time.monotonic() + self.params.timeout_s
-            job.conn.send((index, sources[index], self.params))
-            self.busy[job.conn] = (job, sources[index])
+            job.index, job.source = index, sources[index]
+            limit = self.params.timeout_s if job.worker.ready else START_TIMEOUT_S + self.params.timeout_s
+            job.deadline = time.monotonic() + limit
+            self.busy[job.worker.fileno()] = job
+            if not job.worker.send((index, job.source, self.params)):
+                job.worker.eof = True  # reported as a crash by the next wait()
 
     def wait(self, results: dict[int, tuple[FileReport, list[Chunk]]]) -> None:
         """Block until a worker finishes or a deadline passes; put what finished (or timed out) in `results`."""
-        timeout = max(0.0, min(job.deadline for job, _ in self.busy.values()) - time.monotonic())
-        for conn in multiprocessing.connection.wait(list(self.busy), timeout):
-            job, src = self.busy.pop(conn)
-            try:
-                _, report, chunks = conn.recv()
-            except (EOFError, OSError):
-                job.process.join(1)
-                reason = f"extraction crashed (worker exit code {job.process.exitcode})"
-                results[job.index] = (FileReport(src.source, SKIPPED, reason=reason), [])
-                self._stop(job)
-                continue
-            results[job.index] = (report, chunks)
-            self.idle.append(job)
+        ready = [job for job in self.busy.values() if job.worker.eof]
+        if not ready:
+            timeout = max(0.0, min(job.deadline for job in self.busy.values()) - time.monotonic())
+            with selectors.DefaultSelector() as selector:
+                for fd in self.busy:
+                    selector.register(fd, selectors.EVENT_READ)
+                ready = [self.busy[key.fd] for key, _ in selector.select(timeout)]
+        for job in ready:
+            self._collect(job, results)
         now = time.monotonic()
-        for conn, (job, src) in list(self.busy.items()):
+        for fd, job in list(self.busy.items()):
             if now >= job.deadline:
-                del self.busy[conn]
-                self._stop(job)
-                reason = f"timed out after {self.params.timeout_s:g} s"
-                results[job.index] = (FileReport(src.source, SKIPPED, reason=reason), [])
+                del self.busy[fd]
+                job.worker.kill()
+                reason = (f"timed out after {self.params.timeout_s:g} s" if job.worker.ready
+                          else f"extraction worker did not start within {START_TIMEOUT_S:g} s")
+                results[job.index] = (FileReport(_source(job), SKIPPED, reason=reason), [])
 
-    @staticmethod
-    def _stop(job: _Job) -> None:
-        if job.process.is_alive():
-            job.process.kill()
-        job.process.join(5)
-        job.conn.close()
+    def _collect(self, job: _Job, results: dict[int, tuple[FileReport, list[Chunk]]]) -> None:
+        for frame in job.worker.receive():
+            if frame == READY:
+                if not job.worker.ready:
+                    job.worker.ready = True
+                    job.deadline = time.monotonic() + self.params.timeout_s
+                continue
+            _, report, chunks = frame
+            results[job.index] = (report, chunks)
+            del self.busy[job.worker.fileno()]
+            self.idle.append(job)
+            return
+        if job.worker.eof:
+            del self.busy[job.worker.fileno()]
+            job.worker.kill()
+            reason = f"extraction crashed (worker exit code {job.worker.exit_code()})"
+            results[job.index] = (FileReport(_source(job), SKIPPED, reason=reason), [])
 
     def close(self) -> None:
         for job in self.idle:
-            try:
-                job.conn.send(None)
-            except OSError:
-                pass
-        for job in self.idle:
-            job.process.join(2)
-            self._stop(job)
-        for job, _ in self.busy.values():
-            self._stop(job)
+            job.worker.stop()
+        for job in self.busy.values():
+            job.worker.kill()
         self.idle, self.busy = [], {}
+
+
+def _source(job: _Job) -> str:
+    assert job.source is not None
+    return job.source.source

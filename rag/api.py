@@ -4,7 +4,7 @@ Each method delegates to the module that owns the work; this file only wires set
 """
 from __future__ import annotations
 
-from functools import cached_property
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from rag.config import Settings
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
+    from ingest.chunking import Chunk
     from rag.answer.chat import ChatSession
     from rag.answer.engine import QueryEngine
     from rag.answer.types import Answer
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
 
 class RAG:
     """Index folders and ask cited questions over them.
+
+    Threads: one `RAG` per process (per index and collection), shared by every thread. `ask`, `ask_stream`,
+    `retrieve`, `chat`, `status` and `chunk` may run from any number of threads at once, also while one thread runs
+    `index` or `remove` (writers take the index's writer lock; readers see each committed file). The Ollama client,
+    the query engine and the Chroma client are created once, on first use, under a lock. Call `close()` once, after
+    the last call. Several `RAG` objects over the same index also work (they share the process's Chroma client).
+    For asyncio apps, `rag.aio.AsyncRAG` wraps one `RAG`.
 
     Args:
         index_dir: folder holding the embedded Chroma store, catalog and lock (default: `rag.config.default_index_dir()`).
@@ -59,16 +67,31 @@ class RAG:
             **options,
         )
         self.settings = Settings.resolve(**(base | {k: v for k, v in overrides.items() if v is not None}))
+        self._lock = threading.RLock()  # guards the lazy resources below; never held during a query
+        self._client: Client | None = None
+        self._engine: QueryEngine | None = None
 
-    @cached_property
+    @property
     def client(self) -> Client:
-        """The Ollama client (created on first use)."""
-        from rag.ollama import Client
+        """The Ollama client (created on first use, once; httpx clients are thread-safe)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from rag.ollama import Client
 
-        s = self.settings
-        tuning = {"timeout": s.ollama_timeout_s, "retries": s.ollama_retries, "short_timeout": s.ollama_short_timeout_s,
-                  "max_reply_bytes": s.max_reply_bytes}
-        return Client(self.settings.ollama_host, **{k: v for k, v in tuning.items() if v is not None})
+                    s = self.settings
+                    tuning: dict[str, Any] = {"timeout": s.ollama_timeout_s, "retries": s.ollama_retries,
+                                              "short_timeout": s.ollama_short_timeout_s,
+                                              "max_reply_bytes": s.max_reply_bytes}
+                    tuning = {k: v for k, v in tuning.items() if v is not None}
+                    self._client = Client(self.settings.ollama_host, **tuning)
+        return self._client
+
+    @client.setter
+    def client(self, client: Client) -> None:
+        """Use this Ollama client instead (e.g. one with other timeouts); set it before the first query."""
+        with self._lock:
+            self._client = client
 
     def evaluate(
         self,
@@ -163,12 +186,21 @@ class RAG:
 
     # ---- query side (issue 6): retrieve, ask, ask_stream, chat ----
 
-    @cached_property
+    @property
     def _query_engine(self) -> QueryEngine:
-        """Retriever + answerer over the committed index (opened on first use; StoreError when there is none)."""
-        from rag.answer.engine import open_query_engine
+        """Retriever + answerer over the committed index (opened once, on first use; StoreError while there is none,
+        and the next call tries again)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    from rag.answer.engine import open_query_engine
 
-        return open_query_engine(self.settings, self.client)
+                    self._engine = open_query_engine(self.settings, self.client)
+        return self._engine
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The indexed chunk with this id (text, source, pages, character span, headings), or None."""
+        return self._query_engine.retriever.catalog.get_chunks([chunk_id]).get(chunk_id)
 
     def retrieve(
         self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
@@ -214,11 +246,15 @@ class RAG:
         self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
         file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_retrieval: Callable[[list[Hit]], None] | None = None,
     ) -> Iterator[str | Answer]:
-        """Like `ask`, but yields the answer text in pieces as the model writes it, then the final `Answer`."""
+        """Like `ask`, but yields the answer text in pieces as the model writes it, then the final `Answer`.
+
+        `on_retrieval` is called with the hits as soon as retrieval is done, before the first piece."""
         return self._query_engine.ask_stream(
             question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
             on_event=on_event,
+            on_retrieval=on_retrieval,
         )
 
     def chat(
@@ -243,11 +279,13 @@ class RAG:
         return doctor(self.settings, self.client)
 
     def close(self) -> None:
-        """Release the Ollama connection pool and open stores."""
-        if "_query_engine" in self.__dict__:
-            self._query_engine.close()
-        if "client" in self.__dict__:
-            self.client.close()
+        """Release the Ollama connection pool and open stores (after the last call from any thread)."""
+        with self._lock:
+            engine, client, self._engine, self._client = self._engine, self._client, None, None
+        if engine is not None:
+            engine.close()
+        if client is not None:
+            client.close()
 
     def __enter__(self) -> RAG:
         return self

@@ -16,7 +16,7 @@ DOC = REPO / "docs" / "ARCHITECTURE.md"
 BEGIN = "<!-- BEGIN GENERATED: scripts/architecture.py -->"
 END = "<!-- END GENERATED -->"
 PACKAGES = ("ingest", "ingest/loaders", "rag", "rag/ollama", "rag/embed", "rag/store", "rag/index", "rag/retrieve",
-            "rag/answer", "rag/eval", "rag/cli")
+            "rag/answer", "rag/eval", "rag/cli", "rag/server")
 
 
 def _summary(tree: ast.Module) -> str:

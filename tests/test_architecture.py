@@ -15,8 +15,8 @@ LAYERS: dict[str, int] = {
     "rag._result": 1, "rag._version": 1, "rag.errors": 1, "rag.config": 1, "rag.vocab": 1, "rag.user_config": 1,
     "rag.ollama": 2, "rag.embed": 2, "rag.store": 2,
     "rag.retrieve": 3, "rag.index": 3, "rag.answer": 3, "rag.eval": 3, "rag.doctor": 3,
-    "rag.api": 4,
-    "rag.cli": 5, "rag.__main__": 5,
+    "rag.api": 4, "rag.aio": 4,
+    "rag.cli": 5, "rag.__main__": 5, "rag.server": 5,
     "rag": 6,  # rag/__init__.py: lazy re-exports of the public names
 }
 """Each unit's layer: a module may import its own layer (without cycles) or lower ones, never higher."""

@@ -10,6 +10,7 @@ was unavailable) only an empty result abstains. A CJK question over an index who
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,6 +52,7 @@ class QueryEngine:
         self.client = client
         self.settings = settings
         self._backend: Any = None
+        self._lock = threading.Lock()  # creates the chat backend once, whichever thread asks first
         self._closers = list(closers)
         self._reachable = False  # only success is remembered: a server started later is still noticed
         self._multilingual: tuple[bool | None] | None = None  # cached answer of _embedder_multilingual
@@ -65,9 +67,11 @@ class QueryEngine:
     def backend(self) -> Any:
         """The chat backend for settings.chat_model (Ollama client, or in-process llama.cpp for gguf:PATH)."""
         if self._backend is None:
-            from rag.answer.llamacpp import open_chat_backend
+            with self._lock:
+                if self._backend is None:
+                    from rag.answer.llamacpp import open_chat_backend
 
-            self._backend = open_chat_backend(self.settings, self.client)
+                    self._backend = open_chat_backend(self.settings, self.client)
         return self._backend
 
     def chat_available(self) -> str | None:
@@ -148,17 +152,23 @@ class QueryEngine:
         return answer
 
     def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None,
-                   on_event: OnEvent | None = None, **search: Any) -> Iterator[str | Answer]:
-        """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`."""
-        return self._run(question, query, min_score, search, stream=True, on_event=on_event)
+                   on_event: OnEvent | None = None, on_retrieval: Callable[[list[Hit]], None] | None = None,
+                   **search: Any) -> Iterator[str | Answer]:
+        """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`.
+
+        `on_retrieval(hits)` is called once retrieval is done, before the first piece."""
+        return self._run(question, query, min_score, search, stream=True, on_event=on_event, on_retrieval=on_retrieval)
 
     def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool,
-             on_event: OnEvent | None = None) -> Iterator[str | Answer]:
+             on_event: OnEvent | None = None, on_retrieval: Callable[[list[Hit]], None] | None = None
+             ) -> Iterator[str | Answer]:
         start = time.perf_counter()
         query = query or question
         warnings: list[str] = []
         hits, retrieval_ms, answer = self._retrieve_or_abstain(question, query, search, min_score, warnings)
         _emit(on_event, "retrieved", hits=len(hits), ms=retrieval_ms)
+        if on_retrieval is not None:
+            on_retrieval(hits)
         if answer is None:
             why_not = self.chat_available()
             if why_not is None:

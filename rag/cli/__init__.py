@@ -19,6 +19,7 @@ from rag.cli.models import models_cmd
 from rag.cli.open import open_cmd
 from rag.cli.pull import pull_cmd
 from rag.cli.remove import remove_cmd
+from rag.cli.serve import serve_cmd
 from rag.cli.status import status_cmd
 
 
@@ -65,6 +66,7 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
 for _command in (index_cmd, status_cmd, remove_cmd, ask_cmd, chat_cmd, open_cmd, eval_cmd, doctor_cmd, models_cmd,
                  pull_cmd, config_cmd, help_cmd):
     cli.add_command(_command)
+cli.add_command(serve_cmd)
 
 
 def main() -> None:

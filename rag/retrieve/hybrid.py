@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -101,6 +102,7 @@ class Retriever:
         self._embed_query = embed_query
         self._bm25_path = bm25_path
         self._bm25: BM25Index | None = None
+        self._bm25_lock = threading.Lock()  # one thread reloads or rebuilds it; the others wait for that one
         self.rrf_k = rrf_k
         self.fusion = cast(Fusion, fusion)
         self.dense_weight = dense_weight
@@ -112,7 +114,7 @@ class Retriever:
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
-        logging.getLogger("rag.bm25").warning(message)
+        logging.getLogger("rag.retrieve.bm25").warning(message)
 
     def multilingual(self) -> bool:
         """Whether the index's embedding model handles Chinese/Japanese (rag.embed.langs), read once."""
@@ -125,9 +127,10 @@ class Retriever:
 
     def bm25(self) -> BM25Index:
         """The BM25 index for the catalog's current generation (reloaded or rebuilt when the catalog changed)."""
-        if self._bm25 is None or self._bm25.generation != self.catalog.generation():
-            self._bm25 = load_or_build(self.catalog, self._bm25_path, warn=self._warn)
-        return self._bm25
+        with self._bm25_lock:
+            if self._bm25 is None or self._bm25.generation != self.catalog.generation():
+                self._bm25 = load_or_build(self.catalog, self._bm25_path, warn=self._warn)
+            return self._bm25
 
     def retrieve(
         self,

@@ -1,0 +1,99 @@
+"""The Ollama- and OpenAI-compatible faces, driven by the official `ollama` and `openai` clients (and curl) over a
+real socket: collections are models, answers come from the documents with their citations."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import httpx
+import pytest
+
+QUESTION = "What does the embed endpoint return?"
+
+
+def _messages(question: str = QUESTION) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}]
+
+
+def test_ollama_client_lists_collections_as_models(server) -> None:
+    ollama = pytest.importorskip("ollama")
+    client = ollama.Client(host=server.url)
+    names = [m.model for m in client.list().models]
+    assert names == ["rag:default"]
+    assert httpx.get(f"{server.url}/api/version", timeout=30).json()["version"]
+
+
+def test_ollama_client_chat_answers_from_the_documents(server, rag) -> None:
+    ollama = pytest.importorskip("ollama")
+    client = ollama.Client(host=server.url)
+    reply = client.chat(model="rag:default", messages=_messages())
+    expected = rag.ask(QUESTION)
+    assert reply.message.role == "assistant" and reply.done
+    text = reply.message.content
+    assert text.startswith(expected.answer)
+    assert "\n\nSources:\n[1] " in text and expected.citations[0].source in text
+
+    pieces = list(client.chat(model="rag:default", messages=_messages(), stream=True))
+    assert len(pieces) > 2 and pieces[-1].done and not any(p.done for p in pieces[:-1])
+    assert "".join(p.message.content for p in pieces) == text
+
+
+def test_ollama_client_generate_and_follow_up(server) -> None:
+    ollama = pytest.importorskip("ollama")
+    client = ollama.Client(host=server.url)
+    generated = client.generate(model="rag:default", prompt="How are models downloaded?")
+    assert "pull" in generated.response.lower() and "Sources:" in generated.response
+    history = [*_messages("How are models downloaded?"), {"role": "assistant", "content": generated.response},
+               {"role": "user", "content": "And how are they listed?"}]
+    follow_up = client.chat(model="rag", messages=history)
+    assert "Sources:" in follow_up.message.content
+
+
+def test_ollama_face_errors_are_ollama_errors(server) -> None:
+    ollama = pytest.importorskip("ollama")
+    with pytest.raises(ollama.ResponseError) as caught:
+        ollama.Client(host=server.url).chat(model="rag:missing", messages=_messages())
+    assert "rag index" in caught.value.error and caught.value.status_code == 503
+
+
+def test_curl_gets_citations_as_a_structured_field(server) -> None:
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    body = json.dumps({"model": "rag:default", "messages": _messages(), "stream": False})
+    done = subprocess.run([curl, "-sS", "--max-time", "60", f"{server.url}/api/chat", "-d", body], check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)
+    assert reply["done"] is True and reply["citations"]
+    assert all(c["verified"] and c["quote"] in reply["message"]["content"] for c in reply["citations"])
+    streamed = subprocess.run([curl, "-sSN", "--max-time", "60", f"{server.url}/api/chat", "-d",
+                               json.dumps({"model": "rag:default", "messages": _messages()})],
+                              check=False, capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in streamed.stdout.splitlines() if line]
+    assert lines[-1]["done"] is True and lines[-1]["citations"] == reply["citations"]
+    assert "".join(line["message"]["content"] for line in lines) == reply["message"]["content"]
+
+
+def test_openai_client_chat_completions(server, rag) -> None:
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=60)
+    assert [m.id for m in client.models.list()] == ["rag:default"]
+    completion = client.chat.completions.create(model="rag:default", messages=_messages())
+    text = completion.choices[0].message.content
+    assert text.startswith(rag.ask(QUESTION).answer) and "Sources:" in text
+    assert completion.choices[0].finish_reason == "stop" and completion.usage.total_tokens > 0
+    assert completion.model_extra["citations"]
+
+    chunks = list(client.chat.completions.create(model="rag:default", messages=_messages(), stream=True))
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+
+
+def test_openai_client_sees_errors(server) -> None:
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=60)
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="rag:missing", messages=_messages())
+    assert caught.value.status_code == 503 and "rag index" in str(caught.value)
