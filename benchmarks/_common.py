@@ -60,7 +60,7 @@ def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.nda
     known: dict[str, np.ndarray] = {}
     if path.is_file():
         with np.load(path) as data:
-            known = dict(zip(data["keys"].tolist(), data["vectors"]))
+            known = dict(zip(data["keys"].tolist(), data["vectors"], strict=False))
     keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
     first: dict[str, int] = {}
     for i, key in enumerate(keys):
@@ -71,7 +71,7 @@ def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.nda
         started = time.perf_counter()
         for start in range(0, len(todo), batch):
             part = todo[start : start + batch]
-            for key, vector in zip(part, model.embed([texts[first[k]] for k in part], truncate=True)):
+            for key, vector in zip(part, model.embed([texts[first[k]] for k in part], truncate=True), strict=False):
                 known[key] = vector
             _progress(min(start + batch, len(todo)), len(todo), started, f"embedding ({cache})")
             if (start // batch) % 20 == 19 or start + batch >= len(todo):
@@ -91,7 +91,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (numbers as given; floats to 3 places)."""
     cells = [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
+    line = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |"
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
 
 

@@ -26,8 +26,8 @@ from _common import machine, read_jsonl, require, save_json, table
 from ingest.chunking import chunk
 from ingest.document import Document
 from ingest.loaders.markdown import headings, sections_from_headings
-from rag.retrieve import bm25
 from rag.eval import metrics
+from rag.retrieve import bm25
 from rag.retrieve.fusion import collapse, rrf, score_fusion
 from rag.retrieve.text import index_text, is_cjk
 
@@ -104,10 +104,10 @@ def legs(ds: Dataset, variant: str) -> tuple[Leg, Leg]:
     for start in range(0, len(ds.queries), 256):
         scores = qvec[start : start + 256] @ vectors.T
         top = np.argpartition(-scores, DEPTH, axis=1)[:, :DEPTH]
-        for row, cand in zip(scores, top):
+        for row, cand in zip(scores, top, strict=False):
             order = cand[np.argsort(-row[cand], kind="stable")]
             dense.append([(ids[i], float(row[i])) for i in order])
-    index = bm25.build((u.id, t, u.source) for u, t in zip(ds.units, texts))
+    index = bm25.build((u.id, t, u.source) for u, t in zip(ds.units, texts, strict=False))
     return dense, [index.search(q, DEPTH) for q in ds.queries]
 
 
@@ -117,7 +117,7 @@ def evaluate(ds: Dataset, dense: Leg, sparse: Leg, fusion: str, *, collapse_dups
     texts = {u.id: u.text for u in ds.units}
     kind, *params = fusion.split(":")
     hit, rr, ndcg = [], [], []
-    for query, d, s, gold in zip(ds.queries, dense, sparse, ds.gold):
+    for query, d, s, gold in zip(ds.queries, dense, sparse, ds.gold, strict=False):
         if kind == "rrf":
             fused = rrf([[c for c, _ in d], [c for c, _ in s]], int(params[0]))
         else:

@@ -201,7 +201,7 @@ def _plot(results: list[dict]) -> None:
     sizes = sorted({r["size"] for r in results})
     rows = (len(names) + 1) // 2
     fig, axes = plt.subplots(rows, 2, figsize=(10, 3.3 * rows + 0.6), dpi=110, squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    for ax, name in zip(axes.flat, names, strict=False):
         for r in results:
             hit = {int(k): v for k, v in r[name]["hit"].items()}
             ax.plot(KS, [hit[k] for k in KS], "-" if r["overlap"] else "--", color=f"C{sizes.index(r['size'])}",

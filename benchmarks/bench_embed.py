@@ -20,12 +20,9 @@ import sys
 import time
 
 import numpy as np
-
-
 from _common import EVAL_DIR, machine, read_jsonl, save_json, table
 
-from rag.embed import minilm
-from rag.embed import BuiltinEmbedder
+from rag.embed import BuiltinEmbedder, minilm
 
 GROUP = 64
 """Texts per embed_documents call (DEFAULT_EMBED_BATCH x DEFAULT_EMBED_IN_FLIGHT, the indexer's group)."""
@@ -36,7 +33,7 @@ def _texts(n: int, model: minilm.MiniLM) -> list[str]:
     """n texts of about TOKENS model tokens each: SciFact abstracts cut at token boundaries, else generated words."""
     path = EVAL_DIR / "scifact" / "corpus.jsonl"
     if path.is_file():
-        words = " ".join(d["text"] for _, d in zip(range(2000), read_jsonl(path))).split()
+        words = " ".join(d["text"] for _, d in zip(range(2000), read_jsonl(path), strict=False)).split()
     else:
         rng = np.random.default_rng(0)
         vocab = ["model", "vector", "index", "chunk", "query", "retrieval", "embedding", "token", "server", "answer"]

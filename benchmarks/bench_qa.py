@@ -95,7 +95,7 @@ def _sweep(scores_ok: list[float | None], scores_bad: list[float | None], off_to
     """For each floor: share of answerable questions abstained on (cost) and of unanswerable/off-topic (benefit)."""
     rows = []
     for floor in FLOORS:
-        under = lambda xs: mean(1.0 if (s is None or s < floor) else 0.0 for s in xs)  # noqa: E731
+        under = lambda xs: mean(1.0 if (s is None or s < floor) else 0.0 for s in xs)
         rows.append({"floor": floor, "false_abstention": under(scores_ok), "unanswerable_abstained": under(scores_bad),
                      "off_topic_abstained": under(off_topic) if off_topic else None})
     return rows
@@ -192,8 +192,8 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
     cites = [c for a in answers if a is not None for c in a.citations]
     generated = [a for a in answers if a is not None and a.mode == "generative"]
     model_answers = len(generated)
-    unanswerable = [(i, a) for i, a in zip(sample, answers) if not i.answerable]
-    scored = [(i, a) for i, a in zip(sample, answers) if i.answerable and i.answers]
+    unanswerable = [(i, a) for i, a in zip(sample, answers, strict=False) if not i.answerable]
+    scored = [(i, a) for i, a in zip(sample, answers, strict=False) if i.answerable and i.answers]
     extra = {
         "lenient_match": mean(0.0 if a is None or a.mode == "abstained" or not a.answerable else
                               float(_lenient(a.answer, i.answers)) for i, a in scored) if scored else None,
@@ -216,7 +216,7 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
                          "citations": [{"source": c.source, "quote": c.quote, "verified": c.verified,
                                         "reattributed": bool(c.reattributed_from)} for c in a.citations],
                          "ms": a.timings.total_ms,
-                         "warnings": list(a.warnings)}) for i, a in zip(sample, answers)],
+                         "warnings": list(a.warnings)}) for i, a in zip(sample, answers, strict=False)],
     }
     return rep, extra
 
@@ -261,7 +261,7 @@ def main() -> None:
             retrieval_rows.append((name, rrf_k, len(answerable), mean(r.hit for r in answerable),
                                    mean(r.reciprocal_rank for r in answerable), mean(r.ndcg for r in answerable),
                                    report.retrieve_p50_ms, report.retrieve_p95_ms))
-        raw[name] = {"retrieval": [dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row))
+        raw[name] = {"retrieval": [dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row, strict=False))
                                    for row in retrieval_rows if row[0] == name]}
         if name == "squad2" and not args.no_retrieval:
             sweep = _sweep([r.top_dense_score for r in answerable],

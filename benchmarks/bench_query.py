@@ -175,7 +175,7 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         ans, t_ask = _ms(lambda: engine.ask(q, k=DEFAULT_TOP_K))
         assert ans.mode == "generative", ans.warnings
         if i >= WARMUP:
-            for name, value in zip(phases, (t_embed, t_dense, t_bm25, t_fuse, t_pack, t_verify, t_retrieve, t_ask)):
+            for name, value in zip(phases, (t_embed, t_dense, t_bm25, t_fuse, t_pack, t_verify, t_retrieve, t_ask), strict=False):
                 phases[name].append(value)
     engine.close()
     catalog.close()

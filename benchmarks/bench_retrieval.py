@@ -57,7 +57,7 @@ def dense_rankings(doc_ids: Sequence[str], docs: np.ndarray, queries: np.ndarray
     scores = queries @ docs.T
     top = np.argpartition(-scores, DEPTH, axis=1)[:, :DEPTH]
     out = []
-    for row, cand in zip(scores, top):
+    for row, cand in zip(scores, top, strict=False):
         order = cand[np.argsort(-row[cand], kind="stable")]
         out.append([(doc_ids[i], float(row[i])) for i in order])
     return out
@@ -90,7 +90,7 @@ def fuse_rrf(dense: Ranking, sparse: Ranking, c: int, weights: tuple[float, floa
         fused = rrf(legs, c)
     else:
         fused = defaultdict(float)
-        for leg, w in zip(legs, weights):
+        for leg, w in zip(legs, weights, strict=False):
             for rank, doc in enumerate(leg, start=1):
                 fused[doc] += w / (c + rank)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -114,14 +114,14 @@ def score(rankings: Sequence[Ranking], gold: Sequence[dict[str, float]]) -> dict
     """Mean nDCG@10, recall@10 and recall@100 (BEIR convention: documents, linear gains)."""
     ids = [[d for d, _ in r] for r in rankings]
     return {
-        "ndcg@10": float(np.mean([metrics.ndcg_at_k(r, g, 10) for r, g in zip(ids, gold)])),
-        "recall@10": float(np.mean([metrics.recall_at_k(r, g, 10) for r, g in zip(ids, gold)])),
-        "recall@100": float(np.mean([metrics.recall_at_k(r, g, 100) for r, g in zip(ids, gold)])),
+        "ndcg@10": float(np.mean([metrics.ndcg_at_k(r, g, 10) for r, g in zip(ids, gold, strict=False)])),
+        "recall@10": float(np.mean([metrics.recall_at_k(r, g, 10) for r, g in zip(ids, gold, strict=False)])),
+        "recall@100": float(np.mean([metrics.recall_at_k(r, g, 100) for r, g in zip(ids, gold, strict=False)])),
     }
 
 
 def _fused(dense: list[Ranking], sparse: list[Ranking], fuse: Callable[[Ranking, Ranking], Ranking]) -> list[Ranking]:
-    return [fuse(d, s) for d, s in zip(dense, sparse)]
+    return [fuse(d, s) for d, s in zip(dense, sparse, strict=False)]
 
 
 def main() -> None:
@@ -169,7 +169,7 @@ def _plot(rows: list[tuple[str, str, dict[str, float]]]) -> None:
             bars.append((f"{mode} best\n" + "\n".join(textwrap.wrap(best[1], 18)), best[2]["ndcg@10"]))
 
     def draw(ax: object) -> None:
-        labels, values = zip(*bars)
+        labels, values = zip(*bars, strict=False)
         ax.bar(range(len(bars)), values, color=["#4c72b0", "#dd8452", "#55a868"] + ["#999999"] * (len(bars) - 3))
         for x, v in enumerate(values):
             ax.text(x, v + 0.005, f"{v:.3f}", ha="center", fontsize=8)
@@ -202,7 +202,7 @@ def _variants(
     for c in (1, 5, 10, 20, 40, 60, 100):
         rows.append(("hybrid", f"RRF c={c}", score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, c)), gold)))
     for wd, ws in ((1.0, 2.0), (2.0, 1.0), (1.0, 1.5), (1.5, 1.0)):
-        fuse = lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K, (wd, ws))  # noqa: E731
+        fuse = lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K, (wd, ws))
         rows.append(("hybrid", f"RRF c={DEFAULT_RRF_K} weights dense {wd} : bm25 {ws}", score(_fused(dense, sparse, fuse), gold)))
     for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
         rows.append(("hybrid", f"min-max convex, dense weight {alpha}", score(_fused(dense, sparse, lambda d, s: convex(d, s, alpha)), gold)))

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the project on sys.path)
+import _common  # noqa: F401  (puts the project and tests/support on sys.path)
 
 from ingest import discover
 from ingest.safe_open import read_inside

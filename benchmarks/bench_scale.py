@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-
 from _common import REPO, machine, save_json, table
 from bench_query import CHUNKS_PER_FILE, _texts, build
 
@@ -67,8 +65,8 @@ def _incremental(n: int, folder: Path) -> dict[str, float]:
     from ingest.chunking import Chunk
     from rag.retrieve import bm25
     from rag.store.catalog import Catalog, FileRecord
-    from rag.store.layout import layout
     from rag.store.chroma import ChromaStore
+    from rag.store.layout import layout
 
     lay = layout(folder, None, "default")
     store = ChromaStore(folder, None, "default")

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401 - puts tests/ (support) and the repo on sys.path
+import _common  # noqa: F401  (puts the project and tests/support on sys.path)
 
 from support.adversarial import words
 from support.chroma_server import ChromaServer

@@ -140,7 +140,7 @@ def sweep_faults(work: Path, server: FakeOllama) -> None:
     print("### Faults\n\n| fault | outcome |\n|---|---|")
     quick = dict(retries=3, backoff=0.05)
     scenarios: list[tuple[str, Callable[[Path], str]]] = [
-        ("Ollama down at start (`rag index`)", lambda w: _down_at_start(w)),
+        ("Ollama down at start (`rag index`)", lambda w: _down_at_start(w)),  # noqa: PLW0108
         ("Ollama dies after 12 embed requests; rerun after restart",
          lambda w: _index_scenario(w, server, lambda: (setattr(server, "latency", 0.02),
                                                        kill_after(server, "/api/embed", 12)),
@@ -176,7 +176,7 @@ def _down_at_start(work: Path) -> str:
     work.mkdir(parents=True)
     docs = make_docs(work / "docs", n=2)
     env = os.environ | {"PYTHONPATH": str(REPO), "OLLAMA_HOST": "http://127.0.0.1:9"}
-    proc = subprocess.run([sys.executable, "-m", "rag", "index", str(docs), "--index", str(work / "idx"),
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "index", str(docs), "--index", str(work / "idx"),
                            "--embed-backend", "ollama"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "Cannot reach Ollama" in proc.stderr and "Traceback" not in proc.stderr, (
         f"exit {proc.returncode}: {proc.stderr[-300:]}")

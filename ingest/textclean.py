@@ -98,7 +98,7 @@ def _running_lines(texts: Sequence[str]) -> list[list[tuple[int, int, RemovalKin
     """Per page, the raw spans of its running header/footer lines."""
     spans = [_line_spans(t) for t in texts]
     tops, bottoms = [], []
-    for text, sp in zip(texts, spans):
+    for text, sp in zip(texts, spans, strict=False):
         top, bottom = _edges(text, sp)
         tops.append(top)
         bottoms.append(bottom)
@@ -154,7 +154,7 @@ def clean_pages(texts: Sequence[str], *, headers: bool = True, hyphens: bool = T
     """Cleaned text of each page of one document, in order (lines end in "\\n"; blank pages stay blank)."""
     cuts = _running_lines(texts) if headers else [[] for _ in texts]
     pages = []
-    for raw, cut in zip(texts, cuts):
+    for raw, cut in zip(texts, cuts, strict=False):
         removals = []
         for a, b, kind in cut:
             end = b + 1 if b < len(raw) and raw[b] == "\n" else b

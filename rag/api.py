@@ -242,7 +242,7 @@ class RAG:
             on_event=on_event,
         )
 
-    def ask_stream(
+    def ask_stream(  # noqa: PLR0913
         self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
         file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,

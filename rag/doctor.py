@@ -258,11 +258,11 @@ CJK_SAMPLE_CHUNKS = 2000
 CJK_WARN_SHARE = 0.05
 
 
-def _check_languages(settings: "Settings", collection: "CollectionStatus | None", checks: list[Check]) -> None:
+def _check_languages(settings: Settings, collection: CollectionStatus | None, checks: list[Check]) -> None:
     """Warn when CJK documents were indexed with an embedding model known to be English-only."""
-    from rag.store.catalog import Catalog
-    from rag.embed.langs import PULL_FOR_CHINESE, languages
     from rag.answer.evidence import query_script
+    from rag.embed.langs import PULL_FOR_CHINESE, languages
+    from rag.store.catalog import Catalog
     from rag.store.layout import layout
 
     if collection is None or not collection.model or languages(collection.model) != "english" or not collection.chunks:

@@ -4,9 +4,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 
-from support.paths import REPO
-
 from rag.config import Settings
+from support.paths import REPO
 
 
 def test_every_settings_field_has_a_docstring() -> None:

@@ -44,7 +44,7 @@ def _docs_and_clean_ids(tmp_path: Path, server, n: int) -> tuple[Path, set[str]]
 def test_ollama_down_at_start_exits_2_with_the_fix(tmp_path: Path) -> None:
     docs = make_docs(tmp_path / "docs", n=2)
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "rag", "index", str(docs), "--index", str(tmp_path / "idx"),
+    proc = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "index", str(docs), "--index", str(tmp_path / "idx"),
                            "--embed-backend", "ollama"], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=120)
     assert proc.returncode == 2, proc.stderr

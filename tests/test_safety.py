@@ -120,7 +120,7 @@ def test_index_and_ask_write_only_inside_the_index_and_listen_on_nothing(ollama,
         listening |= _tree_sockets(index.pid) & _listening_inodes()
         time.sleep(0.02)
     assert index.returncode == 0, index.stderr.read()
-    ask = subprocess.run([sys.executable, "-m", "rag", "ask", "What do the notes say about the ferry?", "--index",
+    ask = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "ask", "What do the notes say about the ferry?", "--index",
                           str(idx), "--json", "--min-score", "0"], capture_output=True, text=True, env=env, cwd=work,
                          timeout=120)
     assert ask.returncode == 0, ask.stderr

@@ -181,14 +181,14 @@ class _Pdfium:
             if self.alt is None:
                 self.alt = _Pypdf(*_open(self.data, "", self.password))
             return self.alt.page_text(index)
-        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+        except Exception:
             self.alt_failed = True
             return None
 
     def title(self) -> str | None:
         try:
             title = self.doc.get_metadata_dict().get("Title", "")
-        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+        except Exception:
             return None
         return title.strip() or None
 
@@ -199,7 +199,7 @@ class _Pdfium:
         page = self.doc[index]
         try:
             return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3))
-        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+        except Exception:
             return False
         finally:
             page.close()
@@ -209,7 +209,7 @@ class _Pdfium:
         page = self.doc[index]
         try:
             return page.render(scale=OCR_DPI / 72).to_pil()
-        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+        except Exception:
             return None
         finally:
             page.close()
@@ -224,7 +224,7 @@ OCR_BUDGET_S = 20.0
 """OCR time per file; pages past it are left out with a warning (the per-file limit would lose the whole file)."""
 
 
-def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool) -> Document:
+def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool) -> Document:  # noqa: PLR0912
     try:
         count = ex.count()
     except Exception as exc:
@@ -316,7 +316,7 @@ def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[st
     for index in range(count):
         try:
             raw = ex.page_text(index)
-        except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+        except Exception:
             raw = None
         alt_tried = False
         if raw is None and isinstance(ex, _Pdfium):
@@ -341,6 +341,6 @@ def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[st
 def _title(reader) -> str | None:
     try:
         title = reader.metadata.title if reader.metadata else None
-    except Exception:  # noqa: BLE001 - hostile input: any parser error means "cannot read"
+    except Exception:
         return None
     return str(title).strip() or None if title else None

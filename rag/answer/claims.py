@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.citations import cite_items
-from rag.answer.types import Citation, Claim
 from rag.answer.links import scrub_links
+from rag.answer.types import Citation, Claim
 from rag.retrieve.hybrid import Hit
 from rag.retrieve.text import compact
 

@@ -44,7 +44,7 @@ def format_sources(hits: Sequence[Hit], key: str = "") -> str:
     `[/S1 KEY]`; header-like text inside the chunks is neutralised. `key` defaults to a fresh random one."""
     key = key or new_key()
     blocks = []
-    for label, hit in zip(source_ids(hits), hits):
+    for label, hit in zip(source_ids(hits), hits, strict=False):
         where = ", ".join(p for p in (hit.source, page_label(hit.page_start, hit.page_end), " > ".join(hit.heading_path)) if p)
         blocks.append(f"[{label}] ({neutralise(where)}) key={key}\n{neutralise(hit.text.strip())}\n[/{label} {key}]")
     return "\n\n".join(blocks)

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rag.answer.evidence import CJK_EVIDENCE_FLOOR, evidence_of, needs_lexical_floor
 from rag.answer.extractive import extractive_answer
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.types import Answer, Timings, abstained, elapsed_ms
 from rag.config import Settings
 from rag.embed.langs import PULL_FOR_CHINESE, is_multilingual
 from rag.errors import EmbedderError, ModelNotFound, OllamaUnreachable
-from rag.answer.evidence import CJK_EVIDENCE_FLOOR, evidence_of, needs_lexical_floor
 from rag.retrieve.hybrid import Hit, Retriever, best_dense
 from rag.vocab import NO_CHAT_MODEL, RetrievalMode
 

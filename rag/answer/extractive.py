@@ -105,7 +105,7 @@ def _script_neutral(quote: str) -> bool:
     for m in (*_IDENTIFIER.finditer(quote), *_INLINE_CODE.finditer(quote)):
         covered[m.start() : m.end()] = [True] * (m.end() - m.start())
     letters = sum(c.isalpha() for c in quote)
-    in_ids = sum(c.isalpha() for c, inside in zip(quote, covered) if inside)
+    in_ids = sum(c.isalpha() for c, inside in zip(quote, covered, strict=False) if inside)
     return letters > 0 and in_ids * 2 >= letters
 
 

@@ -111,7 +111,7 @@ class GenerativeAnswerer:
         packed = pack_context(hits, budget)
         if len(packed) < len(hits):
             warnings.append(f"context budget ({budget} tokens) fits {len(packed)} of {len(hits)} retrieved chunks")
-        labels = dict(zip(source_ids(packed), packed))
+        labels = dict(zip(source_ids(packed), packed, strict=False))
         key = new_key()
         system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(

@@ -64,7 +64,7 @@ def format_report(report: EvalReport) -> str:
 @index_options
 @timeout_option
 @json_option
-def eval_cmd(
+def eval_cmd(  # noqa: PLR0913, PLR0917
     gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None,
     chat_model: str | None, index_dir: str | None, chroma_url: str | None, collection: str | None,
     ollama_host: str | None, json_: bool, ollama_timeout_s: float | None = None,

@@ -135,7 +135,7 @@ class MiniLM:
         out: list[np.ndarray | None] = [None] * len(ids)
         fits = sorted((k for k, i in enumerate(ids) if len(i) <= self.max_tokens), key=lambda k: len(ids[k]))
         for batch in _batches(fits, [len(i) for i in ids]):
-            for k, vector in zip(batch, self._run([ids[k] for k in batch])):
+            for k, vector in zip(batch, self._run([ids[k] for k in batch]), strict=False):
                 out[k] = vector
         return out
 

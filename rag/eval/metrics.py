@@ -153,7 +153,7 @@ def abstention_accuracy(abstained: Sequence[bool], answerable: Sequence[bool]) -
     None when there are no unanswerable questions."""
     if len(abstained) != len(answerable):
         raise ValueError("abstained and answerable must have the same length")
-    picked = [a for a, ok in zip(abstained, answerable) if not ok]
+    picked = [a for a, ok in zip(abstained, answerable, strict=False) if not ok]
     return sum(picked) / len(picked) if picked else None
 
 

@@ -229,7 +229,7 @@ class IndexPipeline:
     def _embed_group(self, group: list[tuple[_File, int]]) -> None:
         live = [(f, i) for f, i in group if f.failed is None]
         vectors = self._embed([f.chunks[i] for f, i in live]) if live else []
-        embedded = {(id(f), i): v for (f, i), v in zip(live, vectors)}
+        embedded = {(id(f), i): v for (f, i), v in zip(live, vectors, strict=False)}
         for f, i in group:
             key = (id(f), i)
             if f.failed is None and key in embedded:
@@ -281,7 +281,7 @@ class IndexPipeline:
                 f"a chunk at characters {chunk.char_start}-{chunk.char_end} cannot be embedded even when split"
             )
         out: list[tuple[Chunk, np.ndarray]] = []
-        for piece, vector in zip(pieces, self._embed(pieces)):
+        for piece, vector in zip(pieces, self._embed(pieces), strict=False):
             out += [(piece, vector)] if vector is not None else self._split_embed(piece, depth + 1)
         return out
 

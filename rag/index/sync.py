@@ -46,11 +46,11 @@ from rag.ollama.models import normalize_model
 from rag.store import open_index
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore, WriterSession
-from rag.store.ownership import WriterConflict, check_owner, root_name, writer_identity
-from rag.store.registry import WriterRecord
 from rag.store.layout import IndexLayout
 from rag.store.lock import WriterLock
 from rag.store.manifest import Manifest, check_compatible, now_iso
+from rag.store.ownership import WriterConflict, check_owner, root_name, writer_identity
+from rag.store.registry import WriterRecord
 
 if TYPE_CHECKING:
     from rag.embed.base import Embedder, EmbedderInfo
@@ -154,7 +154,7 @@ def _plan(root: Path, catalog: Catalog | None, lay: IndexLayout, settings: Setti
     )
 
 
-def index_folder(
+def index_folder(  # noqa: PLR0913
     path: str | os.PathLike[str],
     *,
     settings: Settings,
@@ -214,7 +214,7 @@ def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, 
     store.attach_writer(WriterSession(store.registry, record, root=name))
 
 
-def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
+def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
                     open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
                     include: Iterable[str], exclude: Iterable[str], start: float, *, take_over: bool) -> IndexReport:
     """Build into a new physical collection; switch the pointer to it only when the run completed."""
@@ -284,7 +284,7 @@ def _carry_over(store: ChromaStore, old: str, me: str, *, missing_only: bool = F
     return n
 
 
-def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
+def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
           open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
           include: Iterable[str], exclude: Iterable[str], start: float) -> IndexReport:
     stored = catalog.manifest()
@@ -298,7 +298,7 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
         return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
 
 
-def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,
+def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
                stored: Manifest | None, progress: Progress | None, include: Iterable[str], exclude: Iterable[str],
                start: float) -> IndexReport:
     manifest = wanted_manifest(embedder.info(), settings, stored, root)
@@ -364,7 +364,7 @@ def _refresh_bm25(catalog: Catalog, lay: IndexLayout) -> list[str]:
     return warnings
 
 
-def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: SyncPlan, result: PipelineResult | None,
+def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: SyncPlan, result: PipelineResult | None,  # noqa: PLR0913, PLR0917
             warnings: list[str], model: str, orphans: int, repaired: int, start: float, *, chunks_removed: int,
             dry_run: bool = False) -> IndexReport:
     seconds = time.monotonic() - start
@@ -410,7 +410,7 @@ def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bo
                 progress: Progress | None = None) -> RemoveReport:
     """Drop a file or folder (a path on disk, or a source prefix such as `docs/old`) from the collection."""
     index = open_index(settings)
-    with WriterLock(index.layout.lock, no_wait=no_wait, on_wait=_message(progress)):
+    with WriterLock(index.layout.lock, no_wait=no_wait, on_wait=_message(progress)):  # noqa: SIM117
         with index.open_catalog(create=False) as catalog, contextlib.ExitStack() as stack:
             files = catalog.files()
             sources, label = _match_sources(path, files)

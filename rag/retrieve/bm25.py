@@ -135,12 +135,12 @@ class BM25Index:
         self.avgdl = float(lengths[self.live].mean()) if self.n_live else 1.0
         self._lookup: dict[str, int] | None = None
         self._df = self._document_frequencies()
-        self._weights = [self._segment_weights(offset, seg) for offset, seg in zip(self.offsets, self.segments)]
+        self._weights = [self._segment_weights(offset, seg) for offset, seg in zip(self.offsets, self.segments, strict=False)]
 
     def _document_frequencies(self) -> dict[str, int]:
         """Live documents per term, over all segments."""
         df: dict[str, int] = {}
-        for offset, seg in zip(self.offsets, self.segments):
+        for offset, seg in zip(self.offsets, self.segments, strict=False):
             if not len(seg.doc):
                 continue
             if self.live[offset : offset + len(seg.ids)].all():
@@ -178,7 +178,7 @@ class BM25Index:
 
     def live_ids(self) -> list[str]:
         """The ids of the documents not deleted, in document order."""
-        return [cid for cid, alive in zip(self.ids, self.live) if alive]
+        return [cid for cid, alive in zip(self.ids, self.live, strict=False) if alive]
 
     def document_frequency(self, term: str) -> int:
         """How many live documents contain `term` (a token as `bm25_tokens` makes them)."""
@@ -193,7 +193,7 @@ class BM25Index:
             return []
         scores = np.zeros(len(self.ids), dtype=np.float32)
         for term in terms:  # a repeated query term counts again, as in Okapi's query-term frequency
-            for offset, seg, weight in zip(self.offsets, self.segments, self._weights):
+            for offset, seg, weight in zip(self.offsets, self.segments, self._weights, strict=False):
                 row = seg.vocab.get(term)
                 if row is not None:
                     lo, hi = seg.indptr[row], seg.indptr[row + 1]
@@ -298,7 +298,7 @@ def _ranges(index: BM25Index, versions: dict[str, str] | None) -> tuple[dict[str
     """(source -> [version, segment tag, start, count] of its live documents, dead [tag, start, count] ranges)."""
     files: dict[str, list[Any]] = {}
     dead: list[list[Any]] = []
-    for offset, seg in zip(index.offsets, index.segments):
+    for offset, seg in zip(index.offsets, index.segments, strict=False):
         start = 0
         while start < len(seg.ids):
             end = start
@@ -372,7 +372,7 @@ def load(path: str | Path) -> BM25Index | None:
         return None
     try:
         segments = [_load_segment(stem, s["tag"], int(s["docs"])) for s in header["segments"]]
-        offsets = dict(zip((s.tag for s in segments), np.cumsum([0] + [len(s.ids) for s in segments])))
+        offsets = dict(zip((s.tag for s in segments), np.cumsum([0] + [len(s.ids) for s in segments]), strict=False))
         dead = [int(offsets[tag]) + i for tag, start, n in header.get("dead", ()) for i in range(start, start + n)]
         index = BM25Index(segments, dead, int(header["generation"]))
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):

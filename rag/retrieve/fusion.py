@@ -104,7 +104,7 @@ def collapse(order: Sequence[str], spans: dict[str, tuple[str, int, int]], texts
 def _shingles(text: str) -> set[str]:
     """Consecutive token pairs of `text` (its single token when it has one)."""
     words = tokenize(text)
-    return {f"{a} {b}" for a, b in zip(words, words[1:])} or set(words)
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)} or set(words)
 
 
 def mmr(candidates: Sequence[tuple[str, float]], texts: dict[str, str], k: int, lam: float) -> list[str]:

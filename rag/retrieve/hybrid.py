@@ -81,7 +81,7 @@ class Retriever:
         collapse: drop near-duplicate hits (overlapping chunks of one file, the same text twice) before the k.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         catalog: Catalog,
         *,
@@ -208,7 +208,7 @@ class Retriever:
         index = self.bm25()
         allowed_ids = None
         if allowed is not None:
-            allowed_ids = [cid for cid, source in zip(index.ids, index.sources) if source in allowed]
+            allowed_ids = [cid for cid, source in zip(index.ids, index.sources, strict=False) if source in allowed]
         return index.search(question, n, allowed_ids)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from rag import RAG
-from rag.embed.langs import dense_weight, is_multilingual, languages
 from rag.answer.evidence import (
     CJK_EVIDENCE_FLOOR,
     chunk_evidence,
@@ -15,6 +14,7 @@ from rag.answer.evidence import (
     needs_lexical_floor,
     query_script,
 )
+from rag.embed.langs import dense_weight, is_multilingual, languages
 
 DOCS = {
     "zh/faq.md": "# 常见问题\n\n## 如何停止模型\n\n使用 `ollama stop` 命令可以把模型从内存中卸载。\n\n"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 
-from support.hits import HITS
-
-from rag.answer.types import UNANSWERABLE
 from rag.answer.claims import mismatches, with_markers
-from rag.config import Settings
 from rag.answer.generative import GenerativeAnswerer
+from rag.answer.types import UNANSWERABLE
+from rag.config import Settings
 from rag.ollama import Client
+from support.hits import HITS
 
 QUESTION = "What does the embed endpoint return?"
 

@@ -54,6 +54,7 @@ def test_extractive_to_dict_follows_the_documented_schema() -> None:
     import json
 
     import jsonschema
+
     from support.paths import REPO
 
     schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))

@@ -2,10 +2,9 @@
 language first, list-only chunks, code fences kept as code."""
 from __future__ import annotations
 
-from support.hits import make_hit
-
 from rag.answer.extractive import extractive_answer, pick_sentences
 from rag.answer.sentences import split_sentences
+from support.hits import make_hit
 
 
 def _sentences(text: str) -> list[str]:

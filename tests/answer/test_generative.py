@@ -63,12 +63,12 @@ def test_build_citations_drops_unknown_ids_and_numbers_the_rest() -> None:
     raw = [{"id": "S1", "quote": "returns a list of embeddings"}, {"id": "S9", "quote": "x"},
            {"id": "secret.pdf", "quote": "y"}, {"id": "S1", "quote": "returns a list of embeddings"},
            {"id": "S2", "quote": "made-up words nowhere in the chunk"}]
-    citations = build_citations(raw, dict(zip(LABELS, HITS)), strict=False, warnings=warnings)
+    citations = build_citations(raw, dict(zip(LABELS, HITS, strict=False)), strict=False, warnings=warnings)
     assert [(c.n, c.id, c.verified) for c in citations] == [(1, HITS[0].id, True), (2, HITS[1].id, False)]
     assert citations[0].page_start == 3 and citations[0].source == "docs/api.md"
     assert citations[0].char_start == 100 + HITS[0].text.index("returns")  # document offsets of the quote
     assert any("not retrieved" in w for w in warnings)
-    strict = build_citations(raw, dict(zip(LABELS, HITS)), strict=True, warnings=warnings)
+    strict = build_citations(raw, dict(zip(LABELS, HITS, strict=False)), strict=True, warnings=warnings)
     assert [c.id for c in strict] == [HITS[0].id]
 
 

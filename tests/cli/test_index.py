@@ -135,9 +135,8 @@ def test_ctrl_c_keeps_finished_files_and_the_rerun_completes(ollama, tmp_path: P
     report = json.loads(out)
     assert proc.returncode == 130 and report["interrupted"] and report["error"] is None
     assert 1 <= report["added"] < 60
-    from support.consistency import assert_consistent
-
     from rag import RAG
+    from support.consistency import assert_consistent
 
     with RAG(idx, embed_backend="ollama") as rag:
         assert len(assert_consistent(rag)) == report["chunks_added"]  # exactly the finished files

@@ -152,7 +152,7 @@ def test_batches_of_batch_size_in_order_with_truncate_off(ollama) -> None:
     assert len(bodies) == math.ceil(70 / 32)
     assert sorted(len(b["input"]) for b in bodies) == [6, 32, 32]
     assert all(b["truncate"] is False and b["options"]["num_ctx"] >= 512 for b in bodies)
-    for text, vector in zip(texts, vectors):
+    for text, vector in zip(texts, vectors, strict=False):
         assert vector is not None and vector.dtype == np.float32 and np.allclose(vector, _expected(text), atol=1e-6)
 
 

@@ -79,7 +79,7 @@ def test_a_batch_matches_single_embeds_in_order(model: minilm.MiniLM) -> None:
         "Medium length sentence about Ollama's /api/embed endpoint and its truncate flag.",
     ] * 3
     batch = model.embed(texts)
-    for text, vector in zip(texts, batch):
+    for text, vector in zip(texts, batch, strict=False):
         (single,) = model.embed([text])
         assert vector is not None and single is not None
         assert np.allclose(vector, single, atol=1e-5), text
@@ -105,7 +105,7 @@ def test_concurrent_embeds_agree_with_sequential_ones(model: minilm.MiniLM) -> N
     for t in threads:
         t.join()
     for got in results.values():
-        assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(got, expected))
+        assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(got, expected, strict=False))
 
 
 def test_altered_model_file_is_refused_with_the_pip_fix(monkeypatch: pytest.MonkeyPatch) -> None:

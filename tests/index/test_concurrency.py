@@ -108,8 +108,8 @@ def test_several_writers_share_a_chroma_server(ollama, chroma_url: str, tmp_path
         writers.append(_start(["index", str(docs), "--index", str(shared), "--chroma-url", chroma_url,
                                "--collection", "team", "--embed-backend", "ollama", "--json"], tmp_path))
     results = [(w.returncode, *w.communicate(timeout=180)) for w in writers]
-    results = [(w.returncode, out, err) for w, (_, out, err) in zip(writers, results)]
-    for code, out, err in results:
+    results = [(w.returncode, out, err) for w, (_, out, err) in zip(writers, results, strict=False)]
+    for code, out, err in results:  # noqa: B007
         assert code == 0, err
     assert [json.loads(out)["added"] for _, out, _ in results] == [5, 5, 5, 4, 4]
     for i in range(3):

@@ -3,8 +3,8 @@ changing folder; after each kill a rerun to completion leaves every file once, C
 manifest, and exactly the chunk ids a clean run makes (the checks live in _killing.kill_sweep)."""
 from __future__ import annotations
 
-from signal import SIGINT
 from pathlib import Path
+from signal import SIGINT
 
 import pytest
 

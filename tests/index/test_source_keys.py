@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag import RAG
-from rag.store.catalog import Catalog, FileRecord
 from rag.errors import IngestError
+from rag.store.catalog import Catalog, FileRecord
 from rag.store.layout import layout
 
 REPO = Path(__file__).resolve().parents[2]

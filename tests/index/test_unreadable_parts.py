@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from rag.store.catalog import Catalog
-from rag.store.layout import layout
 from rag.store.chroma import ChromaStore
+from rag.store.layout import layout
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "The orchard keeper prunes the willow by the river. Lanterns mark the harbor path at night. " * 6

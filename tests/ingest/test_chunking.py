@@ -40,7 +40,7 @@ def test_sizes_sentences_overlap(text: str) -> None:
     assert len(chunks) > 3
     assert all(estimate_tokens(c.text) <= 60 for c in chunks)
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.char_start < a.char_end, "consecutive chunks overlap"
         assert estimate_tokens(doc.text[b.char_start:a.char_end]) <= 12
         assert a.text[-1] in ".!?。！？；", "a chunk ends at a sentence end when it can"
@@ -49,7 +49,7 @@ def test_sizes_sentences_overlap(text: str) -> None:
 def test_no_overlap_tiles_text() -> None:
     doc = _doc(EN)
     chunks = chunk(doc, size=50, overlap=0)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert a.char_end <= b.char_start and doc.text[a.char_end:b.char_start].strip() == ""
 
 
@@ -97,7 +97,7 @@ _ALPHABET = st.sampled_from(list("abc xyz.!?\n\n  。！？；中文字") + ["He
 def test_chunks_cover_every_non_space_character(parts, size, overlap_share, cuts) -> None:
     text = "".join(parts)
     bounds = sorted({c for c in cuts if c < len(text)})
-    sections = tuple(Section(a, b, (f"h{a}",)) for a, b in zip(bounds, bounds[1:]))
+    sections = tuple(Section(a, b, (f"h{a}",)) for a, b in zip(bounds, bounds[1:], strict=False))
     doc = _doc(text, kind="markdown", sections=sections)
     chunks = chunk(doc, size=size, overlap=int(size * overlap_share))
     _assert_exact(doc, chunks)

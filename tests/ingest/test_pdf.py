@@ -85,7 +85,7 @@ def test_multipage_pdf_pages_and_spans(tmp_path: Path) -> None:
     doc = load(_source(tmp_path, "book.pdf", make_pdf(PAGES)))
     assert doc.kind == "pdf"
     assert [p.number for p in doc.pages] == [1, 2, 3]
-    for page, words in zip(doc.pages, ["river runs north", "Mills line", "bridge was finished"]):
+    for page, words in zip(doc.pages, ["river runs north", "Mills line", "bridge was finished"], strict=False):
         assert words in doc.text[page.char_start:page.char_end]
     chunks = chunk(doc, size=12, overlap=0)
     assert len(chunks) > 3

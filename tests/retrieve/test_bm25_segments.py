@@ -7,8 +7,8 @@ import pytest
 
 from ingest.chunking import Chunk
 from rag.retrieve import bm25
-from rag.store.catalog import Catalog, FileRecord
 from rag.retrieve.text import index_text
+from rag.store.catalog import Catalog, FileRecord
 
 QUERIES = ["embed vectors", "chat streaming timings", "pull models", "向量 嵌入", "zebra giraffe", "guide install"]
 

@@ -36,10 +36,10 @@ def test_matches_path_against_source_and_relative_path() -> None:
 
 # ---- end to end over a real index (fake Ollama embeddings over real sockets, real Chroma) ----------------------
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from rag import RAG  # noqa: E402
-from support.hits import write_docs  # noqa: E402
+from rag import RAG
+from support.hits import write_docs
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from ingest.chunking import Chunk
-from rag.store.catalog import Catalog, FileRecord
 from rag.retrieve.fusion import score_fusion
 from rag.retrieve.hybrid import Retriever
+from rag.store.catalog import Catalog, FileRecord
 
 TEXTS = {
     "zh/a.md": ["向量数据库保存嵌入向量。"],

@@ -11,10 +11,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rag import RAG
-from rag.store.chroma_count import embedded_count
 from rag.cli import cli
-from rag.store.layout import layout
 from rag.store.chroma import ChromaStore
+from rag.store.chroma_count import embedded_count
+from rag.store.layout import layout
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -31,7 +31,7 @@ class ChromaServer:
         exe = chroma_cli()
         assert exe is not None
         self.data.mkdir(parents=True, exist_ok=True)
-        log = open(self.data / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
+        log = open(self.data / "server.log", "ab")
         self.proc = subprocess.Popen([exe, "run", "--path", str(self.data / "db"), "--host", "127.0.0.1", "--port",
                                       str(self.port)], stdout=log, stderr=subprocess.STDOUT,
                                      env=os.environ | {"ANONYMIZED_TELEMETRY": "False"})

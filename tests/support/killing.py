@@ -61,7 +61,7 @@ def index_cmd(docs: Path, idx: Path, *extra: str) -> list[str]:
 
 def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
+    return subprocess.run(check=False, args=cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=180)
 
 
 def start(cmd: list[str], cwd: Path) -> subprocess.Popen:
