@@ -147,7 +147,8 @@ class Generator:
         num_ctx = -(-needed // NUM_CTX_STEP) * NUM_CTX_STEP
         if cap:
             num_ctx = min(num_ctx, cap)
-        options = {"temperature": self.settings.temperature, "seed": self.settings.seed, "num_ctx": num_ctx}
+        options = {"temperature": self.settings.temperature, "seed": self.settings.seed, "num_ctx": num_ctx,
+                   "num_predict": ANSWER_TOKENS}  # the room reserved for the reply: a looping model stops there
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         schema = prompts.answer_schema(list(labels), self.settings.prompts_dir)
         return _Request(tuple(packed), labels, schema, messages, options, tuple(warnings))
