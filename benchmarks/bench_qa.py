@@ -7,6 +7,9 @@ Command (from the repo root; needs ../shared/eval/squad2 and ../shared/eval/cmrc
     OLLAMA_HOST=http://HOST:11434 python benchmarks/bench_qa.py --chat-model llama3.2
     python benchmarks/bench_qa.py --chat-model gguf:/path/model.gguf
     python benchmarks/bench_qa.py --chat-model gguf:/path/model.gguf --answers 40 --balanced --compare-extractive
+    python benchmarks/bench_qa.py --sets cmrc2018 --no-retrieval --answers 0 --cjk-sweep   # the CJK abstention floor
+    OLLAMA_HOST=127.0.0.1:11500 python benchmarks/bench_qa.py --no-retrieval --chat-model qwen2.5-coder:1.5b \
+        --answers 12 --balanced --seed 7 --sets squad2 --compare-extractive        # ../shared/real-ollama/start.sh
 
 Code path: the whole product. Each passage is written to benchmarks/out/qa/<set>/<id>.txt ("title\\n\\ntext"), indexed
 with RAG.index (built-in all-minilm embedder, default chunking), and scored with RAG.evaluate: retrieval hit@k, MRR and
@@ -19,6 +22,8 @@ the same sample again with no chat model. The answer table also gives the share 
 the cited chunk, unusable replies (ModelOutputError after one retry) and chat calls beyond one per model answer, and a
 lenient match (the answer contains a gold answer, or is a span of at least 2 characters inside one): CMRC2018's gold
 answers are long spans (median 19 characters), so a short correct answer such as "1694" fails plain containment.
+--cjk-sweep measures the CJK lexical-evidence floor (rag.evidence) on CMRC2018 and the 50 off-topic Chinese questions
+in benchmarks/data/offtopic_zh.txt (--off-topic-zh N adds N of them to the CMRC2018 answer sample as unanswerable).
 """
 from __future__ import annotations
 
@@ -244,6 +249,7 @@ def main() -> None:
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
     parser.add_argument("--off-topic-zh", type=int, default=0,
                         help="add this many of the 50 off-topic Chinese questions to the CMRC2018 answer sample")
+    parser.add_argument("--cjk-sweep", action="store_true", help="the CJK evidence-floor sweep even with --no-retrieval")
     parser.add_argument("--out-name", default="bench_qa", help="benchmarks/out/<name>.json")
     args = parser.parse_args()
     if args.prompts_dir:
@@ -267,7 +273,7 @@ def main() -> None:
             sweep = _sweep([r.top_dense_score for r in answerable],
                            [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
             raw["floor_sweep"] = sweep
-        if name == "cmrc2018" and not args.no_retrieval:
+        if name == "cmrc2018" and (args.cjk_sweep or not args.no_retrieval):
             raw["cjk_floor_sweep"] = _cjk_sweep(items, args.k)
         if args.answers:
             sample = _sample(items, args.answers, args.seed, args.balanced)
@@ -282,8 +288,10 @@ def main() -> None:
                 answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})", extra))
                 key = "answers" if chat_model == args.chat_model else "answers_extractive"
                 raw[name][key] = rep.to_dict() | {"results": None} | extra
-    print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
-    print(table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
+    save_json(args.out_name, raw)  # before printing: a table that fails to print loses nothing
+    if retrieval_rows:
+        print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
+        print(table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
     if "floor_sweep" in raw:
         print("\nAbstention floor sweep on SQuAD2 (share of questions whose best dense cosine is under the floor)")
         print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],

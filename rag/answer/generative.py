@@ -123,7 +123,7 @@ class GenerativeAnswerer:
         if cap:
             num_ctx = min(num_ctx, cap)
         options = {"temperature": self.settings.temperature, "seed": self.settings.seed, "num_ctx": num_ctx,
-                   "num_predict": self.settings.max_answer_tokens}
+                   "num_predict": self.settings.max_answer_tokens}  # a looping model stops there
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         schema = prompts.answer_schema(list(labels), self.settings.prompts_dir)
         return _Request(tuple(packed), labels, schema, messages, options, tuple(warnings))
