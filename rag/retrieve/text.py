@@ -96,7 +96,7 @@ def index_text(text: str, heading_path: tuple[str, ...] | list[str] = ()) -> str
     A heading the chunk already starts with (the first chunk of a section) is not repeated. Stored text is unchanged.
 
         >>> index_text("Pull a model first.", ("Ollama", "Quickstart"))
-        'Ollama > Quickstart\nPull a model first.'
+        'Ollama > Quickstart\\nPull a model first.'
     """
     path = [h.strip() for h in heading_path if h and h.strip()]
     head = text.lstrip("# \n")
