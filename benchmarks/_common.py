@@ -1,4 +1,5 @@
 """Helpers shared by the benchmark scripts: data location, JSONL, cached embeddings, tables, machine facts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,11 @@ def require(name: str, *files: str) -> Path:
     folder = EVAL_DIR / name
     missing = [f for f in files if not (folder / f).is_file()]
     if not folder.is_dir() or missing:
-        print(f"{folder} is not present{' (missing ' + ', '.join(missing) + ')' if missing else ''}: "
-              "nothing to benchmark. Put the evaluation data there or set RAG_EVAL_DIR.", file=sys.stderr)
+        print(
+            f"{folder} is not present{' (missing ' + ', '.join(missing) + ')' if missing else ''}: "
+            "nothing to benchmark. Put the evaluation data there or set RAG_EVAL_DIR.",
+            file=sys.stderr,
+        )
         raise SystemExit(0)
     return folder
 

@@ -9,6 +9,7 @@ all-minilm vectors (cached by text hash in $RAG_BENCH_CACHE, default /tmp/rag-be
 each leg gives its top max(4 * 10, 20) = 40 to fusion and 10 chunks are kept, as `RAG.evaluate` retrieves them.
 Metrics as rag.eval.runner: hit@6 over the files of the first 6 chunks, MRR and nDCG@10 over the files of all 10.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -156,10 +157,26 @@ def main() -> None:
             fusions = FUSIONS + (CJK if name == "cmrc2018" else ())
             for fusion in dict.fromkeys(fusions):
                 for dup in (False, True):
-                    rows.append((name, variant, fusion, "on" if dup else "off",
-                                 evaluate(ds, dense, sparse, fusion, collapse_dups=dup)))
+                    rows.append(
+                        (
+                            name,
+                            variant,
+                            fusion,
+                            "on" if dup else "off",
+                            evaluate(ds, dense, sparse, fusion, collapse_dups=dup),
+                        )
+                    )
                     print(f"  {rows[-1][:4]} {rows[-1][4]}", file=sys.stderr, flush=True)
-    print(table(["set", "index text", "fusion", "collapse", "hit@6", "MRR", "nDCG@10"],
-                [(s, v, f, c, m["hit@6"], m["mrr"], m["ndcg@10"]) for s, v, f, c, m in rows]))
-    save_json("bench_ranking", {"machine": machine(), "rows": [
-        {"set": s, "index_text": v, "fusion": f, "collapse": c, **m} for s, v, f, c, m in rows]})
+    print(
+        table(
+            ["set", "index text", "fusion", "collapse", "hit@6", "MRR", "nDCG@10"],
+            [(s, v, f, c, m["hit@6"], m["mrr"], m["ndcg@10"]) for s, v, f, c, m in rows],
+        )
+    )
+    save_json(
+        "bench_ranking",
+        {
+            "machine": machine(),
+            "rows": [{"set": s, "index_text": v, "fusion": f, "collapse": c, **m} for s, v, f, c, m in rows],
+        },
+    )

@@ -25,6 +25,7 @@ sets. Prompt cost: estimated tokens of the context `rag.answer.types.pack_contex
 DEFAULT_CONTEXT_TOKENS budget, 12 tokens of header per chunk). Raw results: benchmarks/out/bench_chunking.json; plot:
 benchmarks/plots/chunking_hit_at_k.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,31 +58,55 @@ QUESTIONS = (
     ("How many requests does the server queue before it starts rejecting them?", "faq.md", "The default is 512"),
     ("How can I reduce the memory the K/V context cache uses?", "faq.md", "OLLAMA_KV_CACHE_TYPE"),
     ("How do I restrict Ollama to only some of my NVIDIA GPUs?", "gpu.md", "CUDA_VISIBLE_DEVICES"),
-    ("My Radeon card is not supported; can I make ROCm treat it as a similar LLVM target?", "gpu.md",
-     "HSA_OVERRIDE_GFX_VERSION"),
+    (
+        "My Radeon card is not supported; can I make ROCm treat it as a similar LLVM target?",
+        "gpu.md",
+        "HSA_OVERRIDE_GFX_VERSION",
+    ),
     ("How do I quantize a float16 model to Q4_K_M when creating it through the REST API?", "api.md", "q4_K_M"),
     ("How do I unload a model from memory with the chat endpoint?", "api.md", "If the messages array is empty"),
-    ("How do I apply a fine-tuned safetensors adapter in a Modelfile?", "import.md",
-     "ADAPTER /path/to/safetensors/adapter/directory"),
-    ("How can I see the server logs on Linux when Ollama runs as a systemd service?", "troubleshooting.md",
-     "journalctl"),
-    ("What is the default temperature of a model and which Modelfile parameter changes it?", "modelfile.md",
-     "(Default: 0.8)"),
+    (
+        "How do I apply a fine-tuned safetensors adapter in a Modelfile?",
+        "import.md",
+        "ADAPTER /path/to/safetensors/adapter/directory",
+    ),
+    (
+        "How can I see the server logs on Linux when Ollama runs as a systemd service?",
+        "troubleshooting.md",
+        "journalctl",
+    ),
+    (
+        "What is the default temperature of a model and which Modelfile parameter changes it?",
+        "modelfile.md",
+        "(Default: 0.8)",
+    ),
     ("Can I get embeddings through the OpenAI compatible API?", "openai.md", "/v1/embeddings"),
-    ("How do I install Ollama on Windows somewhere other than my home directory?", "windows.md",
-     "OllamaSetup.exe /DIR="),
-    ("My temp directory is mounted noexec; where else can Ollama put its temporary executables?",
-     "troubleshooting.md", "OLLAMA_TMPDIR"),
+    (
+        "How do I install Ollama on Windows somewhere other than my home directory?",
+        "windows.md",
+        "OllamaSetup.exe /DIR=",
+    ),
+    (
+        "My temp directory is mounted noexec; where else can Ollama put its temporary executables?",
+        "troubleshooting.md",
+        "OLLAMA_TMPDIR",
+    ),
     ("How do I install a specific or pre-release version of Ollama on Linux?", "linux.md", "OLLAMA_VERSION=0.3.9"),
     ("How do I run the Ollama Docker container on an AMD GPU?", "docker.md", "ollama/ollama:rocm"),
-    ("How can I bypass library autodetection and force the CPU AVX2 build?", "troubleshooting.md",
-     'OLLAMA_LLM_LIBRARY="cpu_avx2"'),
+    (
+        "How can I bypass library autodetection and force the CPU AVX2 build?",
+        "troubleshooting.md",
+        'OLLAMA_LLM_LIBRARY="cpu_avx2"',
+    ),
     ("How do I get reproducible outputs from the generate endpoint?", "api.md", '"seed": 123'),
     ("How do I send a prompt without the model's template being applied?", "api.md", '"raw": true'),
     ("What template does an imported model get by default?", "template.md", "user inputs are sent verbatim"),
     ("How do I turn on Flash Attention to save memory?", "faq.md", "OLLAMA_FLASH_ATTENTION"),
-    ("Which Modelfile parameter limits how many tokens are generated?", "modelfile.md",
-     "Maximum number of tokens to predict"),
+    (
+        "Which Modelfile parameter limits how many tokens are generated?",
+        "modelfile.md",
+        "Maximum number of tokens to predict",
+    ),
     ("Which NVIDIA GPUs are supported?", "gpu.md", "compute capability 5.0"),
 )
 """(question, file, phrase): a hit needs a retrieved chunk from `file` whose text contains `phrase`."""
@@ -125,8 +150,12 @@ def _score(index_dir: Path, questions: list[tuple[str, object]], hit: Callable) 
                     tokens_at[k].append(sum(estimate_tokens(h.text) + 12 for h in packed))
             rank = hit(hits, gold)
             rr.append(1.0 / rank if rank else 0.0)
-    return {"questions": len(questions), "hit": {k: mean(v) for k, v in hits_at.items()},
-            "prompt_tokens": {k: mean(v) for k, v in tokens_at.items()}, "mrr": mean(rr)}
+    return {
+        "questions": len(questions),
+        "hit": {k: mean(v) for k, v in hits_at.items()},
+        "prompt_tokens": {k: mean(v) for k, v in tokens_at.items()},
+        "mrr": mean(rr),
+    }
 
 
 def _doc_rank(hits, gold: str) -> int | None:
@@ -204,13 +233,20 @@ def _plot(results: list[dict]) -> None:
     for ax, name in zip(axes.flat, names, strict=False):
         for r in results:
             hit = {int(k): v for k, v in r[name]["hit"].items()}
-            ax.plot(KS, [hit[k] for k in KS], "-" if r["overlap"] else "--", color=f"C{sizes.index(r['size'])}",
-                    marker="o", markersize=3, label=f"{r['size']} tok, overlap {r['overlap']}")
+            ax.plot(
+                KS,
+                [hit[k] for k in KS],
+                "-" if r["overlap"] else "--",
+                color=f"C{sizes.index(r['size'])}",
+                marker="o",
+                markersize=3,
+                label=f"{r['size']} tok, overlap {r['overlap']}",
+            )
         ax.set_title(f"{name} ({results[0][name]['questions']} questions)", fontsize=10)
         ax.set_xlabel("k (chunks given to the model)", fontsize=9)
         ax.set_xticks(KS)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     for row in axes:
         row[0].set_ylabel("hit@k")
@@ -227,8 +263,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 150, 200, 250], help="chunk sizes (tokens)")
     parser.add_argument("--overlaps", type=int, nargs="+", default=[0, 30], help="chunk overlaps (tokens)")
     parser.add_argument("--squad", type=int, default=600, help="answerable SQuAD2 questions sampled")
-    parser.add_argument("--sets", nargs="+", default=["squad2", "squad2_articles", "cmrc2018", "ollama_docs"],
-                        help="which sets")
+    parser.add_argument(
+        "--sets", nargs="+", default=["squad2", "squad2_articles", "cmrc2018", "ollama_docs"], help="which sets"
+    )
     parser.add_argument("--plot-only", action="store_true", help="redraw the plot from out/bench_chunking.json")
     args = parser.parse_args()
     if args.plot_only:
@@ -244,20 +281,47 @@ def main() -> None:
                 index_dir = OUT / "chunking" / f"{name}_{size}_{overlap}"
                 seconds, chunks = _index(folder, index_dir, size, overlap)
                 started = time.perf_counter()
-                row[name] = _score(index_dir, questions, rank) | {"index_s": seconds, "chunks": chunks,
-                                                                  "query_s": time.perf_counter() - started}
+                row[name] = _score(index_dir, questions, rank) | {
+                    "index_s": seconds,
+                    "chunks": chunks,
+                    "query_s": time.perf_counter() - started,
+                }
                 shutil.rmtree(index_dir, ignore_errors=True)
-                print(f"size {size} overlap {overlap} {name}: {chunks} chunks, index {seconds:.0f} s, "
-                      f"hit@6 {row[name]['hit'][6]:.3f}, MRR {row[name]['mrr']:.3f}", file=sys.stderr, flush=True)
+                print(
+                    f"size {size} overlap {overlap} {name}: {chunks} chunks, index {seconds:.0f} s, "
+                    f"hit@6 {row[name]['hit'][6]:.3f}, MRR {row[name]['mrr']:.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             results.append(row)
             save_json("bench_chunking", {"machine": machine(), "results": results})
     for name in sets:
         print(f"\n{name} ({results[0][name]['questions']} questions)")
-        print(table(["size", "overlap", "chunks", "index s", *(f"hit@{k}" for k in KS), "MRR",
-                     *(f"ctx tok k={k}" for k in (3, 6, 10))],
-                    [(r["size"], r["overlap"], r[name]["chunks"], f"{r[name]['index_s']:.1f}",
-                      *(r[name]["hit"][k] for k in KS), r[name]["mrr"],
-                      *(round(r[name]["prompt_tokens"][k]) for k in (3, 6, 10))) for r in results]))
+        print(
+            table(
+                [
+                    "size",
+                    "overlap",
+                    "chunks",
+                    "index s",
+                    *(f"hit@{k}" for k in KS),
+                    "MRR",
+                    *(f"ctx tok k={k}" for k in (3, 6, 10)),
+                ],
+                [
+                    (
+                        r["size"],
+                        r["overlap"],
+                        r[name]["chunks"],
+                        f"{r[name]['index_s']:.1f}",
+                        *(r[name]["hit"][k] for k in KS),
+                        r[name]["mrr"],
+                        *(round(r[name]["prompt_tokens"][k]) for k in (3, 6, 10)),
+                    )
+                    for r in results
+                ],
+            )
+        )
     _plot(results)
 
 

@@ -12,6 +12,7 @@ encoder, sort by length, pad per batch, run, mean-pool, normalise). Rounds inter
 the same background load; the median round is reported. Query latency: embed_query on 100 short questions. On a
 busy machine the wall-clock ratio is noise; the CPU share of the calling thread outside session.run is not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -123,8 +124,10 @@ def main() -> None:
     texts = _texts(args.texts, model)
     ids = sorted(model.token_ids(texts), key=len)
     lengths = [len(i) for i in ids]
-    print(f"{len(texts)} texts, tokens mean {np.mean(lengths):.0f} (min {min(lengths)}, max {max(lengths)}); "
-          f"{machine()}", file=sys.stderr)
+    print(
+        f"{len(texts)} texts, tokens mean {np.mean(lengths):.0f} (min {min(lengths)}, max {max(lengths)}); {machine()}",
+        file=sys.stderr,
+    )
     session = _bare_session()
     _bare(session, ids[:8], 1), _pipeline(embedder, texts[:8])  # warm-up
     bare: dict[int, list[float]] = {b: [] for b in args.batches}
@@ -133,8 +136,11 @@ def main() -> None:
         for b in args.batches:
             bare[b].append(len(ids) / _bare(session, ids, b))
         pipe.append(len(texts) / _pipeline(embedder, texts))
-        print(f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, pipeline {pipe[-1]:.1f} /s",
-              file=sys.stderr, flush=True)
+        print(
+            f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, pipeline {pipe[-1]:.1f} /s",
+            file=sys.stderr,
+            flush=True,
+        )
     best_b = max(bare, key=lambda b: statistics.median(bare[b]))
     best = statistics.median(bare[best_b])
     questions = [f"What does study {i} say about {w}?" for i, w in enumerate(texts[0].split()[:100])]
@@ -151,9 +157,19 @@ def main() -> None:
     print(f"\nCPU share of the calling thread outside session.run in MiniLM.embed: {overhead:.2%}")
     p50, p95 = np.percentile(query_ms, 50), np.percentile(query_ms, 95)
     print(f"\nquery embedding: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(questions)} questions)")
-    save_json("bench_embed", {"machine": machine(), "tokens_mean": float(np.mean(lengths)), "bare": bare,
-                              "pipeline": pipe, "query_ms_p50": p50, "query_ms_p95": p95, "overhead_cpu_share": overhead,
-                              "batch_tokens": minilm.BATCH_TOKENS})
+    save_json(
+        "bench_embed",
+        {
+            "machine": machine(),
+            "tokens_mean": float(np.mean(lengths)),
+            "bare": bare,
+            "pipeline": pipe,
+            "query_ms_p50": p50,
+            "query_ms_p95": p95,
+            "overhead_cpu_share": overhead,
+            "batch_tokens": minilm.BATCH_TOKENS,
+        },
+    )
 
 
 if __name__ == "__main__":

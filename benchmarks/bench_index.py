@@ -2,7 +2,8 @@
 
 1. Pipeline overhead: `RAG.index` wall time for a fresh index of a generated folder, against the pure embedding time
    of the same chunks (one `Embedder.embed_documents` call over all the catalog's chunk texts, same batch size and
-   in-flight limit), both against the test Ollama server (tests/support/ollama_server.py) with a fixed per-request latency.
+   in-flight limit), both against the test Ollama server (tests/support/ollama_server.py) with a fixed per-request
+   latency.
    Overhead = index / embed - 1 (target <= 15%).
 2. No-op re-index: `RAG.index` over 1,000 small files that are all unchanged (target <= 1 s), in process; the whole
    `python -m rag index` command is timed too (includes interpreter start and imports).
@@ -11,6 +12,7 @@
 
     python benchmarks/bench_index.py [--latency 0.08 0.25 0.5] [--files 300] [--skip-book]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +35,39 @@ from _common import EVAL_DIR, OUT
 
 from support.ollama_server import FakeOllama
 
-WORDS = ["river", "mountain", "lantern", "harbor", "orchard", "meadow", "compass", "glacier", "violin", "canyon", "ember", "falcon", "thistle", "quarry", "saddle", "beacon", "marble", "willow", "anchor", "prism", "cobalt", "juniper", "tundra", "velvet"]
+WORDS = [
+    "river",
+    "mountain",
+    "lantern",
+    "harbor",
+    "orchard",
+    "meadow",
+    "compass",
+    "glacier",
+    "violin",
+    "canyon",
+    "ember",
+    "falcon",
+    "thistle",
+    "quarry",
+    "saddle",
+    "beacon",
+    "marble",
+    "willow",
+    "anchor",
+    "prism",
+    "cobalt",
+    "juniper",
+    "tundra",
+    "velvet",
+]
 BOOK = "pdfs/en_freeculture_lessig_book.pdf"
 
 
 def _doc(seed: int, words: int) -> str:
-    body = " ".join(WORDS[(seed * 31 + i * 7 + i // 5) % len(WORDS)] + ("." if i % 14 == 13 else "") for i in range(words))
+    body = " ".join(
+        WORDS[(seed * 31 + i * 7 + i // 5) % len(WORDS)] + ("." if i % 14 == 13 else "") for i in range(words)
+    )
     return f"# Note {seed}\n\nDocument {seed}. {body}\n"
 
 
@@ -53,8 +82,11 @@ def make_folder(root: Path, files: int, words: int) -> Path:
 @contextlib.contextmanager
 def _server_process(latency: float) -> Iterator[str]:
     """The test Ollama server in its own process (as Ollama is), with `latency` seconds per request."""
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -63,7 +95,7 @@ def _server_process(latency: float) -> Iterator[str]:
 
 
 def bench_overhead(latency: float, files: int, words: int, repeats: int) -> dict:
-    import chromadb  # noqa: F401  (imported once up front: its ~1 s import is not pipeline overhead)
+    import chromadb  # noqa: F401
 
     from rag import RAG
     from rag.embed import open_embedder
@@ -87,8 +119,15 @@ def bench_overhead(latency: float, files: int, words: int, repeats: int) -> dict
                 t0 = time.perf_counter()
                 open_embedder("all-minilm", backend="ollama", client=client).embed_documents(texts)
                 embed_s = time.perf_counter() - t0
-            rows.append(dict(chunks=len(texts), files=report.added, index_s=round(index_s, 3),
-                             embed_s=round(embed_s, 3), overhead=round(index_s / embed_s - 1, 4)))
+            rows.append(
+                dict(
+                    chunks=len(texts),
+                    files=report.added,
+                    index_s=round(index_s, 3),
+                    embed_s=round(embed_s, 3),
+                    overhead=round(index_s / embed_s - 1, 4),
+                )
+            )
             print(f"latency {latency}: {rows[-1]}", file=sys.stderr)
     overheads = sorted(row["overhead"] for row in rows)
     return dict(latency_s=latency, runs=rows, median_overhead=overheads[len(overheads) // 2])
@@ -113,14 +152,32 @@ def bench_noop(files: int) -> dict:
                 again = rag.index(docs)
                 times.append(time.perf_counter() - t0)
             assert again.unchanged == files and server.count("/api/embed") == 0
-        cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "ollama",
-               "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "rag",
+            "index",
+            str(docs),
+            "--index",
+            str(idx),
+            "--embed-backend",
+            "ollama",
+            "--json",
+        ]
         t0 = time.perf_counter()
-        proc = subprocess.run(check=False, args=cmd, capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(REPO)})
+        proc = subprocess.run(
+            check=False, args=cmd, capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(REPO)}
+        )
         cli_s = time.perf_counter() - t0
         assert proc.returncode == 0, proc.stderr
-    return dict(files=files, first_index_s=round(first_s, 2), chunks=first.chunks_added,
-                noop_s=[round(t, 3) for t in times], noop_best_s=round(min(times), 3), cli_noop_s=round(cli_s, 2))
+    return dict(
+        files=files,
+        first_index_s=round(first_s, 2),
+        chunks=first.chunks_added,
+        noop_s=[round(t, 3) for t in times],
+        noop_best_s=round(min(times), 3),
+        cli_noop_s=round(cli_s, 2),
+    )
 
 
 _RSS_SCRIPT = textwrap.dedent("""
@@ -169,9 +226,13 @@ def bench_book_rss() -> dict | None:
         folder = Path(tmp) / "book"
         folder.mkdir()
         shutil.copy(book, folder / book.name)
-        proc = subprocess.Popen([sys.executable, "-c", _RSS_SCRIPT, str(folder), str(Path(tmp) / "idx")],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=os.environ | {"PYTHONPATH": str(REPO)})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _RSS_SCRIPT, str(folder), str(Path(tmp) / "idx")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ | {"PYTHONPATH": str(REPO)},
+        )
         tree_peak = 0.0
         while proc.poll() is None:
             tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
@@ -186,8 +247,13 @@ def bench_book_rss() -> dict | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, nargs="+", default=[0.08, 0.25, 0.5],
-                        help="seconds the test server adds to every request (default: 0.08 0.25 0.5)")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        nargs="+",
+        default=[0.08, 0.25, 0.5],
+        help="seconds the test server adds to every request (default: 0.08 0.25 0.5)",
+    )
     parser.add_argument("--files", type=int, default=300, help="files in the overhead corpus")
     parser.add_argument("--words", type=int, default=600, help="words per file in the overhead corpus")
     parser.add_argument("--repeats", type=int, default=2)

@@ -9,6 +9,7 @@
 
     nice -n 10 python benchmarks/bench_ingest.py [--repeat 2] [--peer-venv /tmp/venv-li] [--no-peer]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,8 @@ def watch():
         except OSError:
             kids = []
         for pid in kids:  # the forkserver and, under it, the workers
-            for p in [pid, *open(f"/proc/{pid}/task/{pid}/children").read().split()] if os.path.exists(f"/proc/{pid}") else []:
+            for p in [pid, *open(f"/proc/{pid}/task/{pid}/children").read().split()] if os.path.exists(f"/proc/{pid}")
+            else []:
                 peaks[p] = max(peaks.get(p, 0.0), hwm(p))
 threading.Thread(target=watch, daemon=True).start()
 files = list(discover(sys.argv[1]))
@@ -91,9 +93,21 @@ def per_type(files) -> list[list[object]]:
         row["pages"] += report.pages or 0
         row["chunks"] += len(chunks)
         row["mb"] += src.size / 1e6
-    return [[kind, int(t["files"]), int(t["skipped"]), int(t["pages"]), int(t["chunks"]), round(t["mb"], 1),
-             round(t["seconds"], 2), round(t["pages"] / t["seconds"], 1) if t["pages"] else "-",
-             round(t["chunks"] / t["seconds"], 1), round(t["mb"] / t["seconds"], 2)] for kind, t in sorted(totals.items())]
+    return [
+        [
+            kind,
+            int(t["files"]),
+            int(t["skipped"]),
+            int(t["pages"]),
+            int(t["chunks"]),
+            round(t["mb"], 1),
+            round(t["seconds"], 2),
+            round(t["pages"] / t["seconds"], 1) if t["pages"] else "-",
+            round(t["chunks"] / t["seconds"], 1),
+            round(t["mb"] / t["seconds"], 2),
+        ]
+        for kind, t in sorted(totals.items())
+    ]
 
 
 def ours(files, repeat: int, workers: int, params: ExtractParams) -> dict[str, float]:
@@ -126,8 +140,15 @@ def peer_python(venv: Path) -> Path | None:
 def peer(python: Path, files, repeat: int) -> dict[str, float] | None:
     paths = [str(f.path) for f in files]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([str(python), "-c", PEER_SCRIPT], input=json.dumps([paths, repeat]), capture_output=True,
-                          text=True, timeout=3600, env=env, check=False)
+    proc = subprocess.run(
+        [str(python), "-c", PEER_SCRIPT],
+        input=json.dumps([paths, repeat]),
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         print(f"peer failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
@@ -192,8 +213,7 @@ def ocr_rate(pdfs) -> list[object] | None:
 def book_rss(pdfs_dir: Path, workers: int, ocr: bool) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     argv = [sys.executable, "-c", RSS_SCRIPT, str(pdfs_dir / BOOK), str(workers), "ocr" if ocr else "no-ocr"]
-    proc = subprocess.run(argv, capture_output=True,
-                          text=True, env=env, timeout=900, check=True)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=True)
     return json.loads(proc.stdout)
 
 
@@ -212,8 +232,16 @@ def cleaning(pdfs) -> list[list[object]]:
         pages = textclean.clean_pages(texts)
         counts = textclean.summary(pages)
         if any(texts):
-            rows.append([src.rel, len(doc), counts["header"], counts["footer"], counts["hyphen"],
-                         sum(map(len, texts)) - sum(len(p.text) for p in pages)])
+            rows.append(
+                [
+                    src.rel,
+                    len(doc),
+                    counts["header"],
+                    counts["footer"],
+                    counts["hyphen"],
+                    sum(map(len, texts)) - sum(len(p.text) for p in pages),
+                ]
+            )
     return rows
 
 
@@ -242,14 +270,18 @@ def main() -> None:
     # OCR (the [ocr] extra) is timed apart, below: the timed text runs do not OCR the two scans
     params_512 = ExtractParams(chunk_tokens=512, chunk_overlap=64, timeout_s=600, ocr=False)
     defaults = ExtractParams(timeout_s=600, ocr=False)
-    runs = [["ours, 2 workers, 512/64", *ours(files, args.repeat, 2, params_512).values()],
-            ["ours, in-process, 512/64", *ours(files, args.repeat, 0, params_512).values()],
-            ["ours, 2 workers, defaults 200/30", *ours(files, args.repeat, 2, defaults).values()]]
+    runs = [
+        ["ours, 2 workers, 512/64", *ours(files, args.repeat, 2, params_512).values()],
+        ["ours, in-process, 512/64", *ours(files, args.repeat, 0, params_512).values()],
+        ["ours, 2 workers, defaults 200/30", *ours(files, args.repeat, 2, defaults).values()],
+    ]
     out["per_type"] = per_type(files)
     python = None if args.no_peer else peer_python(args.peer_venv)
     result = peer(python, files, args.repeat) if python else None
     if result:
-        runs.append(["llama_index SimpleDirectoryReader + SentenceSplitter(512, 64)", result["seconds"], result["nodes"]])
+        runs.append(
+            ["llama_index SimpleDirectoryReader + SentenceSplitter(512, 64)", result["seconds"], result["nodes"]]
+        )
         out["peer"] = result
     base = next(r[1] for r in runs if r[0].startswith("llama_index")) if result else None
     rows = [[name, round(s, 2), chunks, f"{base / s:.1f}x" if base else "-"] for name, s, chunks in runs]
@@ -257,8 +289,11 @@ def main() -> None:
     print(table(["pipeline", "s", "chunks", "speed vs llama_index"], rows))
     out["runs"] = rows
     print("\nIn-process parse + chunk per file type (ingest.extract, defaults, OCR off):")
-    print(table(["type", "files", "skipped", "pages", "chunks", "MB", "s", "pages/s", "chunks/s", "MB/s"],
-                out["per_type"]))  # type: ignore[arg-type]
+    print(
+        table(
+            ["type", "files", "skipped", "pages", "chunks", "MB", "s", "pages/s", "chunks/s", "MB/s"], out["per_type"]
+        )
+    )  # type: ignore[arg-type]
 
     rates = extractor_rates(pdfs)
     print("\nPDF text extractors, raw page text over the same PDFs:")
@@ -270,8 +305,11 @@ def main() -> None:
         print(table(["pages", "words", "s", "pages/s"], [ocr_row]))
         out["ocr"] = ocr_row
 
-    rss = [[w, "on" if ocr else "off", *(round(v) for v in book_rss(pdfs_dir, w, ocr).values())]
-           for w in (0, 2) for ocr in (False, True)]
+    rss = [
+        [w, "on" if ocr else "off", *(round(v) for v in book_rss(pdfs_dir, w, ocr).values())]
+        for w in (0, 2)
+        for ocr in (False, True)
+    ]
     print(f"\nPeak RSS while extracting {BOOK} (352 pages):")
     print(table(["workers", "OCR", "chunks", "parent MiB", "largest worker MiB"], rss))
     out["book_rss"] = rss

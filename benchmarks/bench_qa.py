@@ -16,7 +16,8 @@ with RAG.index (built-in all-minilm embedder, default chunking), and scored with
 nDCG@10 against the passage each question was written from, always; answer containment, citation precision and
 abstention accuracy on a sample of --answers questions, generative when a chat model answers, else extractive (the
 table says which). The abstention floor (min_score, compared with the best hit's dense cosine) is swept over SQuAD2's
-questions, and over SciFact claims asked of the SQuAD2 passages as clearly off-topic questions when ../shared/eval/scifact
+questions, and over SciFact claims asked of the SQuAD2 passages as clearly off-topic questions when
+../shared/eval/scifact
 is present. --balanced draws half of the SQuAD2 answer sample from unanswerable questions; --compare-extractive answers
 the same sample again with no chat model. The answer table also gives the share of citations whose quote was found in
 the cited chunk, unusable replies (ModelOutputError after one retry) and chat calls beyond one per model answer, and a
@@ -25,6 +26,7 @@ answers are long spans (median 19 characters), so a short correct answer such as
 --cjk-sweep measures the CJK lexical-evidence floor (rag.evidence) on CMRC2018 and the 50 off-topic Chinese questions
 in benchmarks/data/offtopic_zh.txt (--off-topic-zh N adds N of them to the CMRC2018 answer sample as unanswerable).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,23 +68,38 @@ def _items(folder: Path) -> list[GoldItem]:
     items = []
     for q in read_jsonl(folder / "queries.jsonl"):
         doc = q.get("gold_doc") or q.get("paragraph")
-        items.append(GoldItem(q["text"], tuple(q.get("answers") or ()), {f"{doc}.txt": 1.0} if doc else None,
-                              not q.get("is_impossible", False)))
+        items.append(
+            GoldItem(
+                q["text"],
+                tuple(q.get("answers") or ()),
+                {f"{doc}.txt": 1.0} if doc else None,
+                not q.get("is_impossible", False),
+            )
+        )
     return items
 
 
-def _open(name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE, rrf_k: int = DEFAULT_RRF_K,
-          **options: object) -> RAG:
-    return RAG(OUT / "qa" / f"{name}_index", embed_backend="builtin", chat_model=chat_model, min_score=min_score,
-               rrf_k=rrf_k, **options)
+def _open(
+    name: str, chat_model: str, *, min_score: float = DEFAULT_MIN_SCORE, rrf_k: int = DEFAULT_RRF_K, **options: object
+) -> RAG:
+    return RAG(
+        OUT / "qa" / f"{name}_index",
+        embed_backend="builtin",
+        chat_model=chat_model,
+        min_score=min_score,
+        rrf_k=rrf_k,
+        **options,
+    )
 
 
 def _index(name: str, docs: Path) -> None:
     started = time.perf_counter()
     with _open(name, "none") as rag:
         report = rag.index(docs)
-    print(f"{name}: indexed in {time.perf_counter() - started:.0f} s ({getattr(report, 'chunks', '?')} chunks)",
-          file=sys.stderr)
+    print(
+        f"{name}: indexed in {time.perf_counter() - started:.0f} s ({getattr(report, 'chunks', '?')} chunks)",
+        file=sys.stderr,
+    )
 
 
 def _progress(label: str, total: int):
@@ -101,8 +118,14 @@ def _sweep(scores_ok: list[float | None], scores_bad: list[float | None], off_to
     rows = []
     for floor in FLOORS:
         under = lambda xs: mean(1.0 if (s is None or s < floor) else 0.0 for s in xs)
-        rows.append({"floor": floor, "false_abstention": under(scores_ok), "unanswerable_abstained": under(scores_bad),
-                     "off_topic_abstained": under(off_topic) if off_topic else None})
+        rows.append(
+            {
+                "floor": floor,
+                "false_abstention": under(scores_ok),
+                "unanswerable_abstained": under(scores_bad),
+                "off_topic_abstained": under(off_topic) if off_topic else None,
+            }
+        )
     return rows
 
 
@@ -130,12 +153,22 @@ def _cjk_sweep(items: list[GoldItem], k: int) -> list[dict]:
     with _open("cmrc2018", "none") as rag:
         engine = rag._query_engine  # instrumentation: the engine's own retrieval and BM25 index
         index = engine.retriever.bm25()
-        on = [evidence_of(i.question, engine.retrieve(i.question, k=k), index) for i in items
-              if query_script(i.question) == "cjk"]
+        on = [
+            evidence_of(i.question, engine.retrieve(i.question, k=k), index)
+            for i in items
+            if query_script(i.question) == "cjk"
+        ]
         bad = [evidence_of(q, engine.retrieve(q, k=k), index) for q in off]
-    return [{"floor": f, "cmrc_abstained": mean(1.0 if e < f else 0.0 for e in on),
-             "off_topic_abstained": mean(1.0 if e < f else 0.0 for e in bad), "cmrc_questions": len(on),
-             "off_topic_questions": len(bad)} for f in CJK_FLOORS]
+    return [
+        {
+            "floor": f,
+            "cmrc_abstained": mean(1.0 if e < f else 0.0 for e in on),
+            "off_topic_abstained": mean(1.0 if e < f else 0.0 for e in bad),
+            "cmrc_questions": len(on),
+            "off_topic_questions": len(bad),
+        }
+        for f in CJK_FLOORS
+    ]
 
 
 def _sample(items: list[GoldItem], n: int, seed: int, balanced: bool) -> list[GoldItem]:
@@ -200,8 +233,12 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
     unanswerable = [(i, a) for i, a in zip(sample, answers, strict=False) if not i.answerable]
     scored = [(i, a) for i, a in zip(sample, answers, strict=False) if i.answerable and i.answers]
     extra = {
-        "lenient_match": mean(0.0 if a is None or a.mode == "abstained" or not a.answerable else
-                              float(_lenient(a.answer, i.answers)) for i, a in scored) if scored else None,
+        "lenient_match": mean(
+            0.0 if a is None or a.mode == "abstained" or not a.answerable else float(_lenient(a.answer, i.answers))
+            for i, a in scored
+        )
+        if scored
+        else None,
         "verified_share": mean(1.0 if c.verified else 0.0 for c in cites) if cites else None,
         "citations": len(cites),
         "reattributed": sum(1 for c in cites if c.reattributed_from),
@@ -213,23 +250,54 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         "labels_only_answers": sum(1 for a in generated if _LABELS_ONLY.fullmatch(a.answer)),
         "uncited_answers": sum(1 for a in generated if a.answerable and not a.citations),
         "model_said_unanswerable": sum(1 for a in generated if not a.answerable),
-        "unanswerable_by_model": sum(1 for _, a in unanswerable if a is not None and a.mode == "generative"
-                                     and not a.answerable),
-        "details": [{"question": i.question, "gold": list(i.answers), "answerable": i.answerable,
-                     "error": a is None} | ({} if a is None else {
-                         "mode": a.mode, "said_answerable": a.answerable, "answer": a.answer,
-                         "citations": [{"source": c.source, "quote": c.quote, "verified": c.verified,
-                                        "reattributed": bool(c.reattributed_from)} for c in a.citations],
-                         "ms": a.timings.total_ms,
-                         "warnings": list(a.warnings)}) for i, a in zip(sample, answers, strict=False)],
+        "unanswerable_by_model": sum(
+            1 for _, a in unanswerable if a is not None and a.mode == "generative" and not a.answerable
+        ),
+        "details": [
+            {"question": i.question, "gold": list(i.answers), "answerable": i.answerable, "error": a is None}
+            | (
+                {}
+                if a is None
+                else {
+                    "mode": a.mode,
+                    "said_answerable": a.answerable,
+                    "answer": a.answer,
+                    "citations": [
+                        {
+                            "source": c.source,
+                            "quote": c.quote,
+                            "verified": c.verified,
+                            "reattributed": bool(c.reattributed_from),
+                        }
+                        for c in a.citations
+                    ],
+                    "ms": a.timings.total_ms,
+                    "warnings": list(a.warnings),
+                }
+            )
+            for i, a in zip(sample, answers, strict=False)
+        ],
     }
     return rep, extra
 
 
 def _answer_row(name: str, report: EvalReport, mode: str, extra: dict) -> tuple:
-    return (name, mode, report.questions, report.answer_containment, extra["lenient_match"], report.citation_precision,
-            extra["verified_share"], report.abstention_accuracy, report.false_abstention, f"{extra['model_errors']} / {extra['retries']}",
-            report.answer_p50_ms, report.answer_p95_ms, report.prompt_tokens, report.completion_tokens)
+    return (
+        name,
+        mode,
+        report.questions,
+        report.answer_containment,
+        extra["lenient_match"],
+        report.citation_precision,
+        extra["verified_share"],
+        report.abstention_accuracy,
+        report.false_abstention,
+        f"{extra['model_errors']} / {extra['retries']}",
+        report.answer_p50_ms,
+        report.answer_p95_ms,
+        report.prompt_tokens,
+        report.completion_tokens,
+    )
 
 
 def main() -> None:
@@ -240,16 +308,26 @@ def main() -> None:
     parser.add_argument("--min-score", type=float, default=None, help="abstention floor for the answer run")
     parser.add_argument("--rrf-k", type=int, nargs="+", default=[DEFAULT_RRF_K], help="RRF constants to compare")
     parser.add_argument("--seed", type=int, default=0, help="seed of the answer sample")
-    parser.add_argument("--balanced", action="store_true",
-                        help="half of the answer sample unanswerable (sets that have unanswerable questions)")
-    parser.add_argument("--compare-extractive", action="store_true",
-                        help="also answer the same sample with no chat model")
+    parser.add_argument(
+        "--balanced",
+        action="store_true",
+        help="half of the answer sample unanswerable (sets that have unanswerable questions)",
+    )
+    parser.add_argument(
+        "--compare-extractive", action="store_true", help="also answer the same sample with no chat model"
+    )
     parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
     parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
-    parser.add_argument("--off-topic-zh", type=int, default=0,
-                        help="add this many of the 50 off-topic Chinese questions to the CMRC2018 answer sample")
-    parser.add_argument("--cjk-sweep", action="store_true", help="the CJK evidence-floor sweep even with --no-retrieval")
+    parser.add_argument(
+        "--off-topic-zh",
+        type=int,
+        default=0,
+        help="add this many of the 50 off-topic Chinese questions to the CMRC2018 answer sample",
+    )
+    parser.add_argument(
+        "--cjk-sweep", action="store_true", help="the CJK evidence-floor sweep even with --no-retrieval"
+    )
     parser.add_argument("--out-name", default="bench_qa", help="benchmarks/out/<name>.json")
     args = parser.parse_args()
     if args.prompts_dir:
@@ -264,14 +342,31 @@ def main() -> None:
             with _open(name, "none", rrf_k=rrf_k) as rag:
                 report = rag.evaluate(items, k=args.k, retrieval_only=True, on_question=_progress(name, len(items)))
             answerable = [r for r in report.results if r.answerable]
-            retrieval_rows.append((name, rrf_k, len(answerable), mean(r.hit for r in answerable),
-                                   mean(r.reciprocal_rank for r in answerable), mean(r.ndcg for r in answerable),
-                                   report.retrieve_p50_ms, report.retrieve_p95_ms))
-        raw[name] = {"retrieval": [dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row, strict=False))
-                                   for row in retrieval_rows if row[0] == name]}
+            retrieval_rows.append(
+                (
+                    name,
+                    rrf_k,
+                    len(answerable),
+                    mean(r.hit for r in answerable),
+                    mean(r.reciprocal_rank for r in answerable),
+                    mean(r.ndcg for r in answerable),
+                    report.retrieve_p50_ms,
+                    report.retrieve_p95_ms,
+                )
+            )
+        raw[name] = {
+            "retrieval": [
+                dict(zip(("set", "rrf_k", "questions", "hit", "mrr", "ndcg@10", "p50_ms", "p95_ms"), row, strict=False))
+                for row in retrieval_rows
+                if row[0] == name
+            ]
+        }
         if name == "squad2" and not args.no_retrieval:
-            sweep = _sweep([r.top_dense_score for r in answerable],
-                           [r.top_dense_score for r in report.results if not r.answerable], _off_topic(args.k))
+            sweep = _sweep(
+                [r.top_dense_score for r in answerable],
+                [r.top_dense_score for r in report.results if not r.answerable],
+                _off_topic(args.k),
+            )
             raw["floor_sweep"] = sweep
         if name == "cmrc2018" and (args.cjk_sweep or not args.no_retrieval):
             raw["cjk_floor_sweep"] = _cjk_sweep(items, args.k)
@@ -291,22 +386,59 @@ def main() -> None:
     save_json(args.out_name, raw)  # before printing: a table that fails to print loses nothing
     if retrieval_rows:
         print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
-        print(table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows))
+        print(
+            table(["set", "RRF c", "questions", f"hit@{args.k}", "MRR", "nDCG@10", "p50 ms", "p95 ms"], retrieval_rows)
+        )
     if "floor_sweep" in raw:
         print("\nAbstention floor sweep on SQuAD2 (share of questions whose best dense cosine is under the floor)")
-        print(table(["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],
-                    [(r["floor"], r["false_abstention"], r["unanswerable_abstained"],
-                      "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"]) for r in raw["floor_sweep"]]))
+        print(
+            table(
+                ["floor", "answerable abstained", "unanswerable abstained", "off-topic abstained"],
+                [
+                    (
+                        r["floor"],
+                        r["false_abstention"],
+                        r["unanswerable_abstained"],
+                        "-" if r["off_topic_abstained"] is None else r["off_topic_abstained"],
+                    )
+                    for r in raw["floor_sweep"]
+                ],
+            )
+        )
     if "cjk_floor_sweep" in raw:
         print("\nCJK evidence floor (rag.answer.evidence) on the CMRC2018 index, English-only embedder")
-        print(table(["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained"],
-                    [(r["floor"], r["cmrc_abstained"], r["off_topic_abstained"]) for r in raw["cjk_floor_sweep"]]))
+        print(
+            table(
+                ["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained"],
+                [(r["floor"], r["cmrc_abstained"], r["off_topic_abstained"]) for r in raw["cjk_floor_sweep"]],
+            )
+        )
     if answer_rows:
-        print(f"\nAnswers ({args.answers} sampled questions per set, seed {args.seed}"
-              f"{', balanced' if args.balanced else ''}; chat model {args.chat_model})")
-        print(table(["set", "mode", "questions", "containment", "lenient match", "citation precision", "quotes verified",
-                     "abstention acc.", "false abstention", "errors / retries", "p50 ms", "p95 ms", "prompt tok",
-                     "completion tok"], [tuple("-" if v is None else v for v in row) for row in answer_rows]))
+        print(
+            f"\nAnswers ({args.answers} sampled questions per set, seed {args.seed}"
+            f"{', balanced' if args.balanced else ''}; chat model {args.chat_model})"
+        )
+        print(
+            table(
+                [
+                    "set",
+                    "mode",
+                    "questions",
+                    "containment",
+                    "lenient match",
+                    "citation precision",
+                    "quotes verified",
+                    "abstention acc.",
+                    "false abstention",
+                    "errors / retries",
+                    "p50 ms",
+                    "p95 ms",
+                    "prompt tok",
+                    "completion tok",
+                ],
+                [tuple("-" if v is None else v for v in row) for row in answer_rows],
+            )
+        )
     save_json(args.out_name, raw)
 
 

@@ -6,7 +6,8 @@ Command (from the repo root; no data needed):
     python benchmarks/bench_query.py --sizes 10000   # one size
 
 Corpus: synthetic. N chunks of ~120 Zipf-distributed pseudo-words (100 chunks per file) written straight into a real
-index through the layers (rag.store.catalog.Catalog.commit_files + rag.store.chroma.ChromaStore.upsert, embedded Chroma), with
+index through the layers (rag.store.catalog.Catalog.commit_files + rag.store.chroma.ChromaStore.upsert, embedded
+Chroma), with
 random unit vectors as chunk embeddings (no structure for HNSW to exploit: a pessimistic case). Built once per size
 under benchmarks/out/query_<N>/ (the first 100k build takes minutes). Queries are 6 words of a random chunk, embedded
 for real with the built-in all-minilm. Each size is then measured in a fresh process (so peak RSS is the query
@@ -14,6 +15,7 @@ side only) through RAG.ask with a chat backend that replies instantly with a sch
 source: everything rag does for a question except the model's own time. Per-phase times use the same modules'
 public functions on the same queries.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,9 +81,16 @@ def build(n: int, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     texts = _texts(n)
     rng = np.random.default_rng(1)
-    manifest = Manifest(embed_model=normalize_model(minilm.MODEL_NAME), dimension=minilm.DIMENSION, prefix_scheme=None,
-                        chunk_tokens=DEFAULT_CHUNK_TOKENS, chunk_overlap=DEFAULT_CHUNK_OVERLAP,
-                        chunker_version="synthetic", embed_backend="builtin", embed_digest=minilm.digest())
+    manifest = Manifest(
+        embed_model=normalize_model(minilm.MODEL_NAME),
+        dimension=minilm.DIMENSION,
+        prefix_scheme=None,
+        chunk_tokens=DEFAULT_CHUNK_TOKENS,
+        chunk_overlap=DEFAULT_CHUNK_OVERLAP,
+        chunker_version="synthetic",
+        embed_backend="builtin",
+        embed_digest=minilm.digest(),
+    )
     store = ChromaStore(folder, None, "default")
     with Catalog(paths.catalog, collection="default") as catalog:
         batch: list[tuple[FileRecord, list[Chunk]]] = []
@@ -89,12 +98,35 @@ def build(n: int, folder: Path) -> None:
             source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
             chunks, pos = [], 0
             for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
-                chunks.append(Chunk(id=f"{f + ordinal:032x}", text=text, source=source, ordinal=ordinal, char_start=pos,
-                                    char_end=pos + len(text), page_start=None, page_end=None, heading_path=(),
-                                    file_sha256="0" * 64))
+                chunks.append(
+                    Chunk(
+                        id=f"{f + ordinal:032x}",
+                        text=text,
+                        source=source,
+                        ordinal=ordinal,
+                        char_start=pos,
+                        char_end=pos + len(text),
+                        page_start=None,
+                        page_end=None,
+                        heading_path=(),
+                        file_sha256="0" * 64,
+                    )
+                )
                 pos += len(text) + 1
-            batch.append((FileRecord(source=source, root=str(folder), size=pos, mtime_ns=0, sha256="0" * 64,
-                                     kind="text", chunks=len(chunks)), chunks))
+            batch.append(
+                (
+                    FileRecord(
+                        source=source,
+                        root=str(folder),
+                        size=pos,
+                        mtime_ns=0,
+                        sha256="0" * 64,
+                        kind="text",
+                        chunks=len(chunks),
+                    ),
+                    chunks,
+                )
+            )
             if len(batch) == FILES_PER_COMMIT or f + CHUNKS_PER_FILE >= n:
                 every = [c for _, cs in batch for c in cs]
                 vectors = rng.standard_normal((len(every), minilm.DIMENSION)).astype(np.float32)
@@ -122,12 +154,20 @@ class _InstantChat:
 
     def chat(self, model: str, messages: list[dict[str, str]], **kwargs: Any) -> Any:
         context = messages[-1]["content"]
-        after = context[context.index("[S1]"):].split("\n", 2)[1]
+        after = context[context.index("[S1]") :].split("\n", 2)[1]
         quote = after.split(". ")[0]
         content = json.dumps({"answerable": True, "answer": quote, "citations": [{"id": "S1", "quote": quote}]})
-        return SimpleNamespace(message=SimpleNamespace(content=content), done=True, done_reason="stop",
-                               prompt_eval_count=None, eval_count=None, total_duration=None, load_duration=None,
-                               prompt_eval_duration=None, eval_duration=None)
+        return SimpleNamespace(
+            message=SimpleNamespace(content=content),
+            done=True,
+            done_reason="stop",
+            prompt_eval_count=None,
+            eval_count=None,
+            total_duration=None,
+            load_duration=None,
+            prompt_eval_duration=None,
+            eval_duration=None,
+        )
 
 
 def _ms(fn: Any) -> tuple[Any, float]:
@@ -150,7 +190,10 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
 
     rng = np.random.default_rng(2)
     texts = _texts(min(n, 5000))
-    queries = [" ".join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip(".").split(), 6)) for _ in range(QUERIES + WARMUP)]
+    queries = [
+        " ".join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip(".").split(), 6))
+        for _ in range(QUERIES + WARMUP)
+    ]
     # min_score 0: random chunk vectors sit under the abstention floor, and an abstention would skip the answer path
     settings = Settings.resolve(index_dir=folder, embed_backend="builtin", chat_model="instant", min_score=0.0)
     engine = open_query_engine(settings, _InstantChat())
@@ -160,27 +203,39 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     embedder = open_embedder("all-minilm", "builtin", None)
     index = engine.retriever.bm25()
     depth = max(CANDIDATES_PER_K * DEFAULT_TOP_K, MIN_CANDIDATES)
-    phases: dict[str, list[float]] = {k: [] for k in ("embed", "dense", "bm25", "fuse+fetch", "pack prompt", "verify",
-                                                      "retrieve", "ask (no model)")}
+    phases: dict[str, list[float]] = {
+        k: [] for k in ("embed", "dense", "bm25", "fuse+fetch", "pack prompt", "verify", "retrieve", "ask (no model)")
+    }
     for i, q in enumerate(queries):
         vec, t_embed = _ms(lambda: embedder.embed_query(q))
         dense, t_dense = _ms(lambda: store.query(vec, depth))
         sparse, t_bm25 = _ms(lambda: index.search(q, depth))
-        fused, t_fuse = _ms(lambda: catalog.get_chunks(rrf([[c for c, _ in dense], [c for c, _ in sparse]], DEFAULT_RRF_K)))
+        fused, t_fuse = _ms(
+            lambda: catalog.get_chunks(rrf([[c for c, _ in dense], [c for c, _ in sparse]], DEFAULT_RRF_K))
+        )
         hits, t_retrieve = _ms(lambda: engine.retrieve(q, k=DEFAULT_TOP_K))
-        _, t_pack = _ms(lambda: prompts.answer_schema(citations.source_ids(hits)) and context.format_sources(
-            context.pack_context(hits, DEFAULT_CONTEXT_TOKENS)))
+        _, t_pack = _ms(
+            lambda: (
+                prompts.answer_schema(citations.source_ids(hits))
+                and context.format_sources(context.pack_context(hits, DEFAULT_CONTEXT_TOKENS))
+            )
+        )
         quote = hits[0].text.split(". ")[0] if hits else q
         _, t_verify = _ms(lambda: [verify.verify_quote(quote, h.text) for h in hits[:3]])
         ans, t_ask = _ms(lambda: engine.ask(q, k=DEFAULT_TOP_K))
         assert ans.mode == "generative", ans.warnings
         if i >= WARMUP:
-            for name, value in zip(phases, (t_embed, t_dense, t_bm25, t_fuse, t_pack, t_verify, t_retrieve, t_ask), strict=False):
+            for name, value in zip(
+                phases, (t_embed, t_dense, t_bm25, t_fuse, t_pack, t_verify, t_retrieve, t_ask), strict=False
+            ):
                 phases[name].append(value)
     engine.close()
     catalog.close()
-    return {"chunks": n, "rss_mib": peak_rss_mib(),
-            "phases": {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in phases.items()}}
+    return {
+        "chunks": n,
+        "rss_mib": peak_rss_mib(),
+        "phases": {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in phases.items()},
+    }
 
 
 def main() -> None:
@@ -195,13 +250,22 @@ def main() -> None:
     results = []
     for n in args.sizes:
         build(n, OUT / f"query_{n}")
-        out = subprocess.run([sys.executable, __file__, "--measure", str(n)], check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", str(n)], check=True, capture_output=True, text=True
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     names = list(results[0]["phases"])
     print(f"Query latency without model time, ms p50 / p95 ({QUERIES} queries, k=6; {machine()})")
-    print(table(["phase", *(f"{r['chunks']:,} chunks" for r in results)],
-                [(name, *(f"{r['phases'][name]['p50']:.1f} / {r['phases'][name]['p95']:.1f}" for r in results))
-                 for name in names] + [("peak RSS MiB", *(f"{r['rss_mib']:.0f}" for r in results))]))
+    print(
+        table(
+            ["phase", *(f"{r['chunks']:,} chunks" for r in results)],
+            [
+                (name, *(f"{r['phases'][name]['p50']:.1f} / {r['phases'][name]['p95']:.1f}" for r in results))
+                for name in names
+            ]
+            + [("peak RSS MiB", *(f"{r['rss_mib']:.0f}" for r in results))],
+        )
+    )
     save_json("bench_query", {"machine": machine(), "results": results})
     _plot(results)
 

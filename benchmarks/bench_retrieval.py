@@ -9,11 +9,14 @@ Command (from the repo root; needs ../shared/eval/scifact):
 Code path: the layers directly, not RAG.index over generated files (the folder walk and Chroma writes add nothing to
 ranking quality and cost minutes). Each abstract is one document, "title\\ntext", embedded with rag.embed.minilm (the
 built-in embedder, truncated at its 256 tokens as sentence-transformers does for the published figure); dense search
-is exact cosine over all vectors with numpy (Chroma's HNSW approximates this); BM25 is rag.retrieve.bm25.build over the same
-texts with rag.retrieve.bm25's tokenizer settings; hybrid is rag.retrieve.hybrid.rrf over each leg's top 40 (what rag.retrieve.hybrid fuses for k=10).
+is exact cosine over all vectors with numpy (Chroma's HNSW approximates this); BM25 is rag.retrieve.bm25.build over
+the same
+texts with rag.retrieve.bm25's tokenizer settings; hybrid is rag.retrieve.hybrid.rrf over each leg's top 40 (what
+rag.retrieve.hybrid fuses for k=10).
 Vectors are cached in benchmarks/out/ (first run: ~10 minutes on 2 cores). Queries: the 809 train claims
 (the test split is not shipped); published test-split figures for comparison: dense ~0.645, BM25 0.665-0.679.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,8 +81,12 @@ def bm25_rankings(
 
 
 def _shipped_fusion(dense: Ranking, sparse: Ranking) -> Ranking:
-    fused = score_fusion(dense[:FUSE_DEPTH], sparse[:FUSE_DEPTH], dense_weight=DEFAULT_DENSE_WEIGHT,
-                         norm="minmax" if DEFAULT_FUSION == "minmax" else "zscore")
+    fused = score_fusion(
+        dense[:FUSE_DEPTH],
+        sparse[:FUSE_DEPTH],
+        dense_weight=DEFAULT_DENSE_WEIGHT,
+        norm="minmax" if DEFAULT_FUSION == "minmax" else "zscore",
+    )
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -146,17 +153,38 @@ def main() -> None:
     rows: list[tuple[str, str, dict[str, float]]] = [
         ("dense", "all-minilm (built-in), exact cosine", score(dense, gold)),
         ("bm25", f"k1={bm25.K1} b={bm25.B} stem={bm25.STEM} stopwords={bm25.STOPWORDS}", score(sparse, gold)),
-        ("hybrid", f"RRF c={DEFAULT_RRF_K}, equal weights", score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K)), gold)),
+        (
+            "hybrid",
+            f"RRF c={DEFAULT_RRF_K}, equal weights",
+            score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K)), gold),
+        ),
     ]
     if DEFAULT_FUSION != "rrf":  # the shipped fusion (rag.retrieve.fusion.score_fusion), first among the hybrids
-        rows.insert(2, ("hybrid", f"shipped: {DEFAULT_FUSION} score fusion, dense weight {DEFAULT_DENSE_WEIGHT}",
-                        score(_fused(dense, sparse, _shipped_fusion), gold)))
+        rows.insert(
+            2,
+            (
+                "hybrid",
+                f"shipped: {DEFAULT_FUSION} score fusion, dense weight {DEFAULT_DENSE_WEIGHT}",
+                score(_fused(dense, sparse, _shipped_fusion), gold),
+            ),
+        )
     if not args.quick:
         rows += _variants(corpus, queries, qids, gold, dense, sparse)
-    print(table(["mode", "variant", "nDCG@10", "recall@10", "recall@100"],
-                [(m, v, s["ndcg@10"], s["recall@10"], s["recall@100"]) for m, v, s in rows]))
-    save_json("bench_retrieval", {"machine": machine(), "queries": len(qids), "documents": len(corpus),
-                                  "rows": [{"mode": m, "variant": v, **s} for m, v, s in rows]})
+    print(
+        table(
+            ["mode", "variant", "nDCG@10", "recall@10", "recall@100"],
+            [(m, v, s["ndcg@10"], s["recall@10"], s["recall@100"]) for m, v, s in rows],
+        )
+    )
+    save_json(
+        "bench_retrieval",
+        {
+            "machine": machine(),
+            "queries": len(qids),
+            "documents": len(corpus),
+            "rows": [{"mode": m, "variant": v, **s} for m, v, s in rows],
+        },
+    )
     _plot(rows)
 
 
@@ -184,8 +212,12 @@ def _plot(rows: list[tuple[str, str, dict[str, float]]]) -> None:
 
 
 def _variants(
-    corpus: list[dict], queries: dict[str, str], qids: list[str], gold: list[dict[str, float]],
-    dense: list[Ranking], sparse: list[Ranking],
+    corpus: list[dict],
+    queries: dict[str, str],
+    qids: list[str],
+    gold: list[dict[str, float]],
+    dense: list[Ranking],
+    sparse: list[Ranking],
 ) -> list[tuple[str, str, dict[str, float]]]:
     """The tuning grid: BM25 tokenisation, title, k1/b; RRF constant and weights; score-based fusion."""
     texts = [queries[q] for q in qids]
@@ -203,9 +235,21 @@ def _variants(
         rows.append(("hybrid", f"RRF c={c}", score(_fused(dense, sparse, lambda d, s: fuse_rrf(d, s, c)), gold)))
     for wd, ws in ((1.0, 2.0), (2.0, 1.0), (1.0, 1.5), (1.5, 1.0)):
         fuse = lambda d, s: fuse_rrf(d, s, DEFAULT_RRF_K, (wd, ws))
-        rows.append(("hybrid", f"RRF c={DEFAULT_RRF_K} weights dense {wd} : bm25 {ws}", score(_fused(dense, sparse, fuse), gold)))
+        rows.append(
+            (
+                "hybrid",
+                f"RRF c={DEFAULT_RRF_K} weights dense {wd} : bm25 {ws}",
+                score(_fused(dense, sparse, fuse), gold),
+            )
+        )
     for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
-        rows.append(("hybrid", f"min-max convex, dense weight {alpha}", score(_fused(dense, sparse, lambda d, s: convex(d, s, alpha)), gold)))
+        rows.append(
+            (
+                "hybrid",
+                f"min-max convex, dense weight {alpha}",
+                score(_fused(dense, sparse, lambda d, s: convex(d, s, alpha)), gold),
+            )
+        )
     return rows
 
 

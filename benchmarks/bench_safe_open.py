@@ -9,6 +9,7 @@ Generates its own tree in a temp folder (no shared data needed): FILES small tex
 `--old-discover` loads another version of `ingest/discover.py` (e.g. from `git archive` of an older commit) and times
 its walk on the same tree in the same run, as a peer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the project and tests/support on sys.path)
+import _common  # noqa: F401
 
 from ingest import discover
 from ingest.safe_open import read_inside
@@ -72,8 +73,11 @@ def main() -> None:
         make_tree(root, args.files)
         srcs = list(discover(root))
         assert len(srcs) == args.files
-        plain, safe = paired(lambda: [s.path.read_bytes() for s in srcs],
-                             lambda: [read_inside(s.path, s.root, s.source) for s in srcs], args.repeat)
+        plain, safe = paired(
+            lambda: [s.path.read_bytes() for s in srcs],
+            lambda: [read_inside(s.path, s.root, s.source) for s in srcs],
+            args.repeat,
+        )
         old = None
         if not args.old_discover:
             walk = median_s(lambda: list(discover(root)), args.repeat)
@@ -89,10 +93,14 @@ def main() -> None:
         deep = median_s(lambda: list(discover(chain[0])), args.repeat)
         print(f"files={args.files} repeat={args.repeat} cpus={os.cpu_count()} load={os.getloadavg()[0]:.1f}")
         print(f"read all, Path.read_bytes : {plain:.3f} s ({plain / args.files * 1e6:.0f} us/file)")
-        print(f"read all, read_inside     : {safe:.3f} s ({safe / args.files * 1e6:.0f} us/file) "
-              f"ratio {safe / plain:.2f}x")
-        print(f"discover {args.files} files        : {walk:.3f} s"
-              + (f" (old discover {old:.3f} s, ratio {walk / old:.2f}x)" if old else ""))
+        print(
+            f"read all, read_inside     : {safe:.3f} s ({safe / args.files * 1e6:.0f} us/file) "
+            f"ratio {safe / plain:.2f}x"
+        )
+        print(
+            f"discover {args.files} files        : {walk:.3f} s"
+            + (f" (old discover {old:.3f} s, ratio {walk / old:.2f}x)" if old else "")
+        )
         print(f"discover 1,200 nested dirs : {deep:.3f} s")
         (chain[-1] / "bottom.txt").unlink()
         for folder in reversed(chain[1:]):  # shutil.rmtree recurses per level

@@ -6,7 +6,8 @@ Command (from the repo root; no data needed):
     python benchmarks/bench_scale.py --sizes 10000 --noop-files 10000
 
 Corpus: bench_query's synthetic index (N chunks of ~120 Zipf pseudo-words, 100 chunks per file, random unit vectors,
-written through rag.store.catalog + rag.store + rag.retrieve.bm25), built under $RAG_SCALE_DIR (default /tmp/rag-scale). Per size:
+written through rag.store.catalog + rag.store + rag.retrieve.bm25), built under $RAG_SCALE_DIR (default
+/tmp/rag-scale). Per size:
 - build: seconds for catalog + Chroma + BM25 (no embedding), and disk per part;
 - query: bench_query's measurement in a fresh process (p50/p95 ms of retrieve and ask without model time, peak RSS);
 - one changed file (100 chunks): catalog commit + Chroma upsert of 100 random vectors + `bm25.refresh`, against a
@@ -15,6 +16,7 @@ written through rag.store.catalog + rag.store + rag.retrieve.bm25), built under 
 With --noop-files F: F one-line text files indexed through the test Ollama server (tests/ollama_server.py in its own
 process), then the wall time of a no-op `python -m rag index` over them (end to end, process start included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +37,11 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False"}
 
 
 def _du(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
-        path.stat().st_size if path.exists() else 0)
+    return (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        if path.is_dir()
+        else (path.stat().st_size if path.exists() else 0)
+    )
 
 
 def _disk(folder: Path) -> dict[str, float]:
@@ -46,8 +51,12 @@ def _disk(folder: Path) -> dict[str, float]:
     lay = layout(folder, None, "default")
     bm25 = sum(p.stat().st_size for p in lay.bm25.parent.glob(lay.bm25.name + ".*"))
     chroma = _du(lay.chroma_dir) if lay.chroma_dir else 0
-    return {"catalog": _du(lay.catalog) / 2**20, "bm25": bm25 / 2**20, "chroma": chroma / 2**20,
-            "total": _du(folder) / 2**20}
+    return {
+        "catalog": _du(lay.catalog) / 2**20,
+        "bm25": bm25 / 2**20,
+        "chroma": chroma / 2**20,
+        "total": _du(folder) / 2**20,
+    }
 
 
 def _wall(cmd: list[str], repeat: int = 3) -> float:
@@ -79,12 +88,24 @@ def _incremental(n: int, folder: Path) -> dict[str, float]:
         texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=int(time.time()))]
         chunks, pos = [], 0
         for ordinal, text in enumerate(texts):
-            chunks.append(Chunk(id=f"changed{time.time_ns()}{ordinal:04d}", text=text, source=source,
-                                ordinal=ordinal, char_start=pos, char_end=pos + len(text), page_start=None,
-                                page_end=None, heading_path=(), file_sha256="1" * 64))
+            chunks.append(
+                Chunk(
+                    id=f"changed{time.time_ns()}{ordinal:04d}",
+                    text=text,
+                    source=source,
+                    ordinal=ordinal,
+                    char_start=pos,
+                    char_end=pos + len(text),
+                    page_start=None,
+                    page_end=None,
+                    heading_path=(),
+                    file_sha256="1" * 64,
+                )
+            )
             pos += len(text) + 1
-        record = FileRecord(source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64, kind="text",
-                            chunks=len(chunks))
+        record = FileRecord(
+            source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64, kind="text", chunks=len(chunks)
+        )
         vectors = np.random.default_rng(3).standard_normal((len(chunks), 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         started = time.perf_counter()
@@ -113,21 +134,26 @@ def _status(folder: Path) -> dict[str, float]:
     started = time.perf_counter()
     index_status(settings)
     first = time.perf_counter() - started
-    return {"status_cli_s": _wall([sys.executable, "-m", "rag", "status", "--index", str(folder)]),
-            "status_inprocess_first_s": first}
+    return {
+        "status_cli_s": _wall([sys.executable, "-m", "rag", "status", "--index", str(folder)]),
+        "status_inprocess_first_s": first,
+    }
 
 
 def _query(n: int, folder: Path) -> dict[str, Any]:
-    code = ("import sys, json; sys.path.insert(0, 'benchmarks'); import bench_query as q; from pathlib import Path; "
-            f"print(json.dumps(q.measure({n}, Path({str(folder)!r}))))")
+    code = (
+        "import sys, json; sys.path.insert(0, 'benchmarks'); import bench_query as q; from pathlib import Path; "
+        f"print(json.dumps(q.measure({n}, Path({str(folder)!r}))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _noop_index(files: int) -> dict[str, float]:
     """F one-line files indexed through the test Ollama server (its own process, as Ollama is), then no-op runs."""
-    server = subprocess.Popen([sys.executable, str(REPO / "tests" / "ollama_server.py")], stdout=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "ollama_server.py")], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         ENV["OLLAMA_HOST"] = server.stdout.readline().strip()
@@ -146,12 +172,19 @@ def _noop_runs(files: int) -> dict[str, float]:
             sub.mkdir(exist_ok=True)
             (sub / f"f{i:05d}.txt").write_text(f"File {i} says the port is {10000 + i}.\n", encoding="utf-8")
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend",
-                        "ollama"], check=True, capture_output=True, env=ENV)
+        subprocess.run(
+            [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "ollama"],
+            check=True,
+            capture_output=True,
+            env=ENV,
+        )
         (SCALE / f"noop_{files}" / "indexed").write_text(str(time.perf_counter() - started), encoding="utf-8")
     cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "ollama"]
-    return {"files": files, "noop_index_cli_s": _wall(cmd),
-            "python_start_s": _wall([sys.executable, "-c", "import rag.cli"])}
+    return {
+        "files": files,
+        "noop_index_cli_s": _wall(cmd),
+        "python_start_s": _wall([sys.executable, "-c", "import rag.cli"]),
+    }
 
 
 def _bm25_scale(n: int) -> dict[str, Any]:
@@ -173,12 +206,35 @@ def _bm25_scale(n: int) -> dict[str, Any]:
                 source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
                 chunks, pos = [], 0
                 for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
-                    chunks.append(Chunk(id=f"{f + ordinal:032x}", text=text, source=source, ordinal=ordinal,
-                                        char_start=pos, char_end=pos + len(text), page_start=None, page_end=None,
-                                        heading_path=(), file_sha256="0" * 64))
+                    chunks.append(
+                        Chunk(
+                            id=f"{f + ordinal:032x}",
+                            text=text,
+                            source=source,
+                            ordinal=ordinal,
+                            char_start=pos,
+                            char_end=pos + len(text),
+                            page_start=None,
+                            page_end=None,
+                            heading_path=(),
+                            file_sha256="0" * 64,
+                        )
+                    )
                     pos += len(text) + 1
-                batch.append((FileRecord(source=source, root=str(folder), size=pos, mtime_ns=0, sha256="0" * 64,
-                                         kind="text", chunks=len(chunks)), chunks))
+                batch.append(
+                    (
+                        FileRecord(
+                            source=source,
+                            root=str(folder),
+                            size=pos,
+                            mtime_ns=0,
+                            sha256="0" * 64,
+                            kind="text",
+                            chunks=len(chunks),
+                        ),
+                        chunks,
+                    )
+                )
                 if len(batch) == 50:
                     catalog.commit_files(batch)
                     batch = []
@@ -199,26 +255,52 @@ def _bm25_scale(n: int) -> dict[str, Any]:
         texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=time.time_ns() % 2**31)]
         chunks, pos = [], 0
         for ordinal, text in enumerate(texts):
-            chunks.append(Chunk(id=f"c{time.time_ns()}{ordinal:04d}", text=text, source=source, ordinal=ordinal,
-                                char_start=pos, char_end=pos + len(text), page_start=None, page_end=None,
-                                heading_path=(), file_sha256="1" * 64))
+            chunks.append(
+                Chunk(
+                    id=f"c{time.time_ns()}{ordinal:04d}",
+                    text=text,
+                    source=source,
+                    ordinal=ordinal,
+                    char_start=pos,
+                    char_end=pos + len(text),
+                    page_start=None,
+                    page_end=None,
+                    heading_path=(),
+                    file_sha256="1" * 64,
+                )
+            )
             pos += len(text) + 1
-        catalog.commit_files([(FileRecord(source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64,
-                                          kind="text", chunks=len(chunks)), chunks)])
+        catalog.commit_files(
+            [
+                (
+                    FileRecord(
+                        source=source,
+                        root=str(folder),
+                        size=pos,
+                        mtime_ns=1,
+                        sha256="1" * 64,
+                        kind="text",
+                        chunks=len(chunks),
+                    ),
+                    chunks,
+                )
+            ]
+        )
         started = time.perf_counter()
         assert bm25.refresh(catalog, stem)
         out["one_file_update_s"] = time.perf_counter() - started
-    code = ("import json, sys, time, resource; sys.path.insert(0, 'benchmarks'); import numpy as np; "
-            "from rag import bm25; from bench_query import _texts; "
-            f"t = time.perf_counter(); index = bm25.load({str(stem)!r}); load_s = time.perf_counter() - t; "
-            "rng = np.random.default_rng(2); texts = _texts(2000); ms = []\n"
-            "for i in range(105):\n"
-            "    q = ' '.join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip('.').split(), 6))\n"
-            "    t = time.perf_counter(); index.search(q, 24); ms.append((time.perf_counter() - t) * 1000)\n"
-            "ms = ms[5:]; print(json.dumps({'load_s': load_s, 'p50': float(np.percentile(ms, 50)), "
-            "'p95': float(np.percentile(ms, 95)), 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
-    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV,
-                         cwd=REPO)
+    code = (
+        "import json, sys, time, resource; sys.path.insert(0, 'benchmarks'); import numpy as np; "
+        "from rag import bm25; from bench_query import _texts; "
+        f"t = time.perf_counter(); index = bm25.load({str(stem)!r}); load_s = time.perf_counter() - t; "
+        "rng = np.random.default_rng(2); texts = _texts(2000); ms = []\n"
+        "for i in range(105):\n"
+        "    q = ' '.join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip('.').split(), 6))\n"
+        "    t = time.perf_counter(); index.search(q, 24); ms.append((time.perf_counter() - t) * 1000)\n"
+        "ms = ms[5:]; print(json.dumps({'load_s': load_s, 'p50': float(np.percentile(ms, 50)), "
+        "'p95': float(np.percentile(ms, 95)), 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV, cwd=REPO)
     out["query"] = json.loads(res.stdout.strip().splitlines()[-1])
     return out
 
@@ -235,8 +317,11 @@ def main() -> None:
     for n in args.sizes:
         folder = SCALE / f"query_{n}"
         build(n, folder)
-        row: dict[str, Any] = {"chunks": n, "build_s": json.loads((folder / "built.json").read_text())["build_s"],
-                               "disk_mib": _disk(folder)}
+        row: dict[str, Any] = {
+            "chunks": n,
+            "build_s": json.loads((folder / "built.json").read_text())["build_s"],
+            "disk_mib": _disk(folder),
+        }
         if not args.skip_query:
             row["query"] = _query(n, folder)
         row["incremental"] = _incremental(n, folder)
@@ -251,28 +336,76 @@ def main() -> None:
     rows = []
     for r in results:
         q = r.get("query", {}).get("phases", {})
-        rows.append((f"{r['chunks']:,}", f"{r['build_s']:.0f}", f"{r['disk_mib']['total']:.0f}",
-                     f"{q['retrieve']['p50']:.1f} / {q['retrieve']['p95']:.1f}" if q else "-",
-                     f"{q['ask (no model)']['p50']:.1f} / {q['ask (no model)']['p95']:.1f}" if q else "-",
-                     f"{r['query']['rss_mib']:.0f}" if q else "-",
-                     f"{r['incremental']['one_file_total_s']:.2f}", f"{r['incremental']['bm25_incremental_s']:.2f}",
-                     f"{r['incremental']['bm25_full_build_s']:.1f}", f"{r['incremental']['bm25_noop_check_ms']:.1f}",
-                     f"{r['status']['status_cli_s']:.2f}"))
+        rows.append(
+            (
+                f"{r['chunks']:,}",
+                f"{r['build_s']:.0f}",
+                f"{r['disk_mib']['total']:.0f}",
+                f"{q['retrieve']['p50']:.1f} / {q['retrieve']['p95']:.1f}" if q else "-",
+                f"{q['ask (no model)']['p50']:.1f} / {q['ask (no model)']['p95']:.1f}" if q else "-",
+                f"{r['query']['rss_mib']:.0f}" if q else "-",
+                f"{r['incremental']['one_file_total_s']:.2f}",
+                f"{r['incremental']['bm25_incremental_s']:.2f}",
+                f"{r['incremental']['bm25_full_build_s']:.1f}",
+                f"{r['incremental']['bm25_noop_check_ms']:.1f}",
+                f"{r['status']['status_cli_s']:.2f}",
+            )
+        )
     print(f"Scale ({machine()})")
     if rows:
-        print(table(["chunks", "build s", "disk MiB", "retrieve p50/p95 ms", "ask p50/p95 ms", "peak RSS MiB",
-                     "1 file changed s", "BM25 update s", "BM25 full build s", "BM25 no-op check ms",
-                     "rag status s"], rows))
+        print(
+            table(
+                [
+                    "chunks",
+                    "build s",
+                    "disk MiB",
+                    "retrieve p50/p95 ms",
+                    "ask p50/p95 ms",
+                    "peak RSS MiB",
+                    "1 file changed s",
+                    "BM25 update s",
+                    "BM25 full build s",
+                    "BM25 no-op check ms",
+                    "rag status s",
+                ],
+                rows,
+            )
+        )
     if noop:
-        print(f"\nno-op `rag index` of {noop['files']:,} files: {noop['noop_index_cli_s']:.2f} s end to end "
-              f"(Python + `import rag.cli` alone: {noop['python_start_s']:.2f} s)")
+        print(
+            f"\nno-op `rag index` of {noop['files']:,} files: {noop['noop_index_cli_s']:.2f} s end to end "
+            f"(Python + `import rag.cli` alone: {noop['python_start_s']:.2f} s)"
+        )
     if lexical:
-        print(table(["chunks", "BM25 first build s", "full build s", "disk MiB", "no-op check ms", "1 file update s",
-                     "load s", "search p50/p95 ms", "peak RSS MiB (load + search)"],
-                    [(f"{r['chunks']:,}", f"{r['first_s']:.1f}", f"{r['full_build_s']:.1f}", f"{r['disk_mib']:.0f}",
-                      f"{r['noop_check_ms']:.1f}", f"{r['one_file_update_s']:.2f}", f"{r['query']['load_s']:.2f}",
-                      f"{r['query']['p50']:.1f} / {r['query']['p95']:.1f}", f"{r['query']['rss_mib']:.0f}")
-                     for r in lexical]))
+        print(
+            table(
+                [
+                    "chunks",
+                    "BM25 first build s",
+                    "full build s",
+                    "disk MiB",
+                    "no-op check ms",
+                    "1 file update s",
+                    "load s",
+                    "search p50/p95 ms",
+                    "peak RSS MiB (load + search)",
+                ],
+                [
+                    (
+                        f"{r['chunks']:,}",
+                        f"{r['first_s']:.1f}",
+                        f"{r['full_build_s']:.1f}",
+                        f"{r['disk_mib']:.0f}",
+                        f"{r['noop_check_ms']:.1f}",
+                        f"{r['one_file_update_s']:.2f}",
+                        f"{r['query']['load_s']:.2f}",
+                        f"{r['query']['p50']:.1f} / {r['query']['p95']:.1f}",
+                        f"{r['query']['rss_mib']:.0f}",
+                    )
+                    for r in lexical
+                ],
+            )
+        )
     save_json("bench_scale", {"machine": machine(), "results": results, "noop": noop, "lexical": lexical})
 
 

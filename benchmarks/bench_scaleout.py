@@ -7,6 +7,7 @@ Reports questions answered, failed questions, ask latency p50/p95 (extractive an
 embedding by the fake Ollama of tests/support, so no model time), and reader cold start (process start to first
 answer, which includes mirroring the server's chunks and building BM25). Generated corpus; nothing is downloaded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the project and tests/support on sys.path)
+import _common  # noqa: F401
 
 from support.adversarial import words
 from support.chroma_server import ChromaServer
@@ -26,8 +27,15 @@ from support.ollama_server import FakeOllama
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTION = "scaleout"
-QUESTIONS = ["orchid basalt lantern", "quorum ferry pylon", "saffron tundra cobalt", "marrow ember sextant",
-             "willow gazette harbor", "tinsel mosaic plinth", "quiver zenith orchid"]
+QUESTIONS = [
+    "orchid basalt lantern",
+    "quorum ferry pylon",
+    "saffron tundra cobalt",
+    "marrow ember sextant",
+    "willow gazette harbor",
+    "tinsel mosaic plinth",
+    "quiver zenith orchid",
+]
 CHUNKS_PER_FILE = 8
 
 
@@ -44,8 +52,23 @@ def _env() -> dict[str, str]:
 
 
 def index_cmd(docs: Path, idx: Path, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--chroma-url", url,
-            "--collection", COLLECTION, "--embed-backend", "ollama", "--json", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "rag",
+        "index",
+        str(docs),
+        "--index",
+        str(idx),
+        "--chroma-url",
+        url,
+        "--collection",
+        COLLECTION,
+        "--embed-backend",
+        "ollama",
+        "--json",
+        *extra,
+    ]
 
 
 def reader_main(args: argparse.Namespace) -> None:
@@ -57,8 +80,9 @@ def reader_main(args: argparse.Namespace) -> None:
     errors: list[str] = []
     cold = None
     stop = Path(args.stop)
-    with RAG(Path(args.reader), chroma_url=args.url, collection=COLLECTION, chat_model="none",
-             embed_backend="ollama") as rag:
+    with RAG(
+        Path(args.reader), chroma_url=args.url, collection=COLLECTION, chat_model="none", embed_backend="ollama"
+    ) as rag:
         n = 0
         while not stop.exists() or n < 5:
             q = QUESTIONS[n % len(QUESTIONS)]
@@ -101,20 +125,48 @@ def main() -> None:
     with FakeOllama() as ollama, ChromaServer(work / "chroma") as server:
         os.environ["OLLAMA_HOST"] = ollama.url
         t = time.perf_counter()
-        pre = subprocess.run(index_cmd(a_docs, work / "wa", server.url), capture_output=True, text=True, env=_env(),
-                             check=False)
+        pre = subprocess.run(
+            index_cmd(a_docs, work / "wa", server.url), capture_output=True, text=True, env=_env(), check=False
+        )
         assert pre.returncode == 0, pre.stderr[-2000:]
         preload_s = time.perf_counter() - t
         stop = work / "stop"
-        readers = [subprocess.Popen([sys.executable, __file__, "--reader", str(work / f"reader{n}"), "--url",
-                                     server.url, "--stop", str(stop), "--started", repr(time.time())],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
-                   for n in range(args.readers)]
+        readers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--reader",
+                    str(work / f"reader{n}"),
+                    "--url",
+                    server.url,
+                    "--stop",
+                    str(stop),
+                    "--started",
+                    repr(time.time()),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_env(),
+            )
+            for n in range(args.readers)
+        ]
         t = time.perf_counter()
-        wb = subprocess.Popen(index_cmd(b_docs, work / "wb", server.url), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=_env())
-        rebuild = subprocess.run(index_cmd(a_docs, work / "wa", server.url, "--rebuild"), capture_output=True,
-                                 text=True, env=_env(), check=False)
+        wb = subprocess.Popen(
+            index_cmd(b_docs, work / "wb", server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        rebuild = subprocess.run(
+            index_cmd(a_docs, work / "wa", server.url, "--rebuild"),
+            capture_output=True,
+            text=True,
+            env=_env(),
+            check=False,
+        )
         b_out, b_err = wb.communicate()
         writers_s = time.perf_counter() - t
         stop.touch()
@@ -127,20 +179,40 @@ def main() -> None:
         assert wb.returncode == 0, b_err[-2000:]
         # one more cold start on the finished index
         t0 = time.time()
-        cold = subprocess.run([sys.executable, __file__, "--reader", str(work / "late"), "--url", server.url,
-                               "--stop", str(stop), "--started", repr(t0)], capture_output=True, text=True,
-                              env=_env(), check=False)
+        cold = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--reader",
+                str(work / "late"),
+                "--url",
+                server.url,
+                "--stop",
+                str(stop),
+                "--started",
+                repr(t0),
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            check=False,
+        )
         late = json.loads(cold.stdout.strip().splitlines()[-1])
     lat = [x for r in results for x in r["latencies"]]
     chunks_b = json.loads(b_out)["chunks_added"]
     chunks_a = json.loads(rebuild.stdout)["chunks_added"]
     figures = {
-        "chunks": chunks_a + chunks_b, "readers": args.readers, "preload_s": round(preload_s, 1),
-        "writers_and_rebuild_s": round(writers_s, 1), "questions": sum(len(r["latencies"]) + 1 for r in results),
-        "failed": sum(r["failed"] for r in results), "ask_p50_ms": round(pct(lat, 0.5) * 1000, 1),
+        "chunks": chunks_a + chunks_b,
+        "readers": args.readers,
+        "preload_s": round(preload_s, 1),
+        "writers_and_rebuild_s": round(writers_s, 1),
+        "questions": sum(len(r["latencies"]) + 1 for r in results),
+        "failed": sum(r["failed"] for r in results),
+        "ask_p50_ms": round(pct(lat, 0.5) * 1000, 1),
         "ask_p95_ms": round(pct(lat, 0.95) * 1000, 1),
         "cold_start_during_writes_s": round(max(r["cold_s"] for r in results), 2),
-        "cold_start_idle_s": round(late["cold_s"], 2), "idle_ask_p50_ms": round(pct(late["latencies"], 0.5) * 1000, 1),
+        "cold_start_idle_s": round(late["cold_s"], 2),
+        "idle_ask_p50_ms": round(pct(late["latencies"], 0.5) * 1000, 1),
         "errors": [e for r in results for e in r["errors"]][:5],
     }
     print(json.dumps(figures, indent=2))

@@ -8,6 +8,7 @@ extractive answers (`chat_model="none"`), and generative answers from the fake O
 to every chat call. Each run measures in-process `RAG.ask` from N threads, then `POST /v1/ask` from N clients (one
 httpx connection each) against uvicorn on 127.0.0.1, for the same duration and questions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,13 @@ def hammer(call: Callable[[str], None], asks: list[str], clients: int, seconds: 
     for t in threads:
         t.join()
     flat = sorted(x for xs in latencies for x in xs)
-    return {"requests": len(flat), "errors": sum(errors), "p50": statistics.median(flat),
-            "p95": flat[int(0.95 * (len(flat) - 1))], "rps": len(flat) / seconds}
+    return {
+        "requests": len(flat),
+        "errors": sum(errors),
+        "p50": statistics.median(flat),
+        "p95": flat[int(0.95 * (len(flat) - 1))],
+        "rps": len(flat) / seconds,
+    }
 
 
 def http_hammer(url: str, clients: int, seconds: float) -> dict[str, float]:
@@ -88,8 +94,13 @@ def remote_hammer(url: str, clients: int, seconds: float) -> dict[str, float]:
     import json
     import subprocess
 
-    done = subprocess.run([sys.executable, __file__, "--client", url, "--clients", str(clients), "--seconds",
-                           str(seconds)], check=True, capture_output=True, text=True, timeout=seconds * 3 + 300)
+    done = subprocess.run(
+        [sys.executable, __file__, "--client", url, "--clients", str(clients), "--seconds", str(seconds)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds * 3 + 300,
+    )
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -122,8 +133,10 @@ def main() -> None:
             assert report.error is None, report.error
             rows += run("extractive, 1 client", rag, asks, 1, args.seconds)
             rows += run(f"extractive, {args.clients} clients", rag, asks, args.clients, args.seconds)
-        with FakeOllama() as fake, RAG(index, embed_backend="builtin", chat_model="llama3.2", ollama_host=fake.url,
-                                       min_score=0.0) as rag:
+        with (
+            FakeOllama() as fake,
+            RAG(index, embed_backend="builtin", chat_model="llama3.2", ollama_host=fake.url, min_score=0.0) as rag,
+        ):
             rag.ask(asks[0])
             fake.latency = 1.0
             rows += run(f"chat +1 s (fake Ollama), {args.clients} clients", rag, asks, args.clients, args.seconds)
@@ -131,12 +144,15 @@ def main() -> None:
     print("| run | requests | errors | req/s | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
     for label, r in rows:
-        print(f"| {label} | {r['requests']:.0f} | {r['errors']:.0f} | {r['rps']:.1f} | {r['p50']:.1f} "
-              f"| {r['p95']:.1f} |")
+        print(
+            f"| {label} | {r['requests']:.0f} | {r['errors']:.0f} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} |"
+        )
     for i in range(0, len(rows), 2):
         local, served = rows[i][1], rows[i + 1][1]
-        print(f"\n{rows[i][0].rsplit(',', 1)[0]}: server overhead p50 {served['p50'] - local['p50']:+.1f} ms "
-              f"(x{served['p50'] / local['p50']:.2f}), p95 {served['p95'] - local['p95']:+.1f} ms")
+        print(
+            f"\n{rows[i][0].rsplit(',', 1)[0]}: server overhead p50 {served['p50'] - local['p50']:+.1f} ms "
+            f"(x{served['p50'] / local['p50']:.2f}), p95 {served['p95'] - local['p95']:+.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Draws benchmarks/plots/ingest_throughput.png: chunks/s of parse + chunk per file
 (`ingest.extract`), and for PDFs also `ingest.extract_many` with 0, 1 and 2 worker processes; bars are labelled
 with chunks/s and MB/s. Log scale: Markdown is ~40x faster than PDF.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def main() -> None:
         ax.set_xlabel("chunks per second (log scale; parse + chunk, no embedding)")
         ax.grid(axis="x", alpha=0.3)
 
-    out = plot("ingest_throughput", draw, title="Ingest throughput per file type (2 cores, 200-token chunks)",
-               ylabel="")
+    out = plot(
+        "ingest_throughput", draw, title="Ingest throughput per file type (2 cores, 200-token chunks)", ylabel=""
+    )
     print(out or "no plot (matplotlib missing)")
 
 

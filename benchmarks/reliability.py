@@ -1,11 +1,13 @@
 """Reliability sweeps (results go to BENCHMARKS.md, "## Reliability"): bad input, injected faults, SIGKILLs.
 
-1. Input: a generated hostile folder (tests/support/adversarial.make_adversarial: decompression bomb, 10,000 empty pages, a hung
+1. Input: a generated hostile folder (tests/support/adversarial.make_adversarial: decompression bomb, 10,000 empty
+pages, a hung
    PDF, binary and invalid UTF-8 text, zero bytes, over-size, 60-deep nesting, symlink loop/escape, odd names) with
    a 4 s per-file limit, and copies of ../shared/eval/pdfs, each indexed by `RAG.index`; every file's outcome.
 2. Faults (test Ollama server over real sockets, real Chroma): each scenario is "survived" when the run ends with a
    clean error or result, the index stays consistent, and a rerun ends equal to a clean run's chunk ids.
-3. Kills: tests/support/killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a checked
+3. Kills: tests/support/killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a
+checked
    rerun; chunks lost = clean-run chunk ids missing from the final index.
 4. Hostile server and disk (issue 14): `rag ask` / `ask --stream` / `rag index` / `rag status` in a subprocess
    against a fake Ollama that trickles a byte every 0.5 s (body, or head and body), streams forever, sends 10 MB
@@ -15,6 +17,7 @@
 
     python benchmarks/reliability.py [--kills 20] [--seed 20240917] [--skip-pdfs] [--only input,faults,kills,hostile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,9 +81,11 @@ def sweep_input(work: Path, server: FakeOllama, pdfs: bool) -> None:
         assert_consistent_state(store_state(work / f"idx-{name}"))
         totals["crashed"] += bool(report.error)
         print(f"| {name} | *whole run* | {seconds:.1f} s | error: {report.error} |")
-    print(f"\nFiles tried: {sum(totals[s] for s in ('added', 'skipped', 'failed'))}; "
-          f"indexed {totals['added']}, skipped with a reason {totals['skipped'] + totals['failed']}, "
-          f"runs that crashed: {totals['crashed']}\n")
+    print(
+        f"\nFiles tried: {sum(totals[s] for s in ('added', 'skipped', 'failed'))}; "
+        f"indexed {totals['added']}, skipped with a reason {totals['skipped'] + totals['failed']}, "
+        f"runs that crashed: {totals['crashed']}\n"
+    )
 
 
 def _rag(index: Path, server: FakeOllama, client: Client | None = None) -> RAG:
@@ -90,8 +95,9 @@ def _rag(index: Path, server: FakeOllama, client: Client | None = None) -> RAG:
     return rag
 
 
-def _index_scenario(work: Path, server: FakeOllama, inject: Callable[[], None], client: dict,
-                    expect_error: bool) -> str:
+def _index_scenario(
+    work: Path, server: FakeOllama, inject: Callable[[], None], client: dict, expect_error: bool
+) -> str:
     """Index with the fault injected, then rerun clean; what happened (AssertionError when not survived)."""
     docs = make_docs(work / "docs", n=20)
     with _rag(work / "clean", server) as rag:
@@ -141,25 +147,49 @@ def sweep_faults(work: Path, server: FakeOllama) -> None:
     quick = dict(retries=3, backoff=0.05)
     scenarios: list[tuple[str, Callable[[Path], str]]] = [
         ("Ollama down at start (`rag index`)", lambda w: _down_at_start(w)),  # noqa: PLW0108
-        ("Ollama dies after 12 embed requests; rerun after restart",
-         lambda w: _index_scenario(w, server, lambda: (setattr(server, "latency", 0.02),
-                                                       kill_after(server, "/api/embed", 12)),
-                                   dict(retries=1, backoff=0.05), True)),
-        ("Ollama down 0.2 s mid-index (inside the retry window)",
-         lambda w: _index_scenario(w, server, lambda: (setattr(server, "latency", 0.02), _restart_after(server, 4)),
-                                   dict(retries=5, backoff=0.2), False)),
-        ("2 x HTTP 500 on /api/embed", lambda w: _index_scenario(
-            w, server, lambda: server.fail_next(2, 500, ["/api/embed"]), quick, False)),
-        ("2 x HTTP 503 on /api/embed", lambda w: _index_scenario(
-            w, server, lambda: server.fail_next(2, 503, ["/api/embed"]), quick, False)),
-        ("read timeout (server stalls mid-index); rerun", lambda w: _index_scenario(
-            w, server, lambda: _stall_after(server, 3), dict(timeout=0.3, retries=1, backoff=0.01),
-            True)),
+        (
+            "Ollama dies after 12 embed requests; rerun after restart",
+            lambda w: _index_scenario(
+                w,
+                server,
+                lambda: (setattr(server, "latency", 0.02), kill_after(server, "/api/embed", 12)),
+                dict(retries=1, backoff=0.05),
+                True,
+            ),
+        ),
+        (
+            "Ollama down 0.2 s mid-index (inside the retry window)",
+            lambda w: _index_scenario(
+                w,
+                server,
+                lambda: (setattr(server, "latency", 0.02), _restart_after(server, 4)),
+                dict(retries=5, backoff=0.2),
+                False,
+            ),
+        ),
+        (
+            "2 x HTTP 500 on /api/embed",
+            lambda w: _index_scenario(w, server, lambda: server.fail_next(2, 500, ["/api/embed"]), quick, False),
+        ),
+        (
+            "2 x HTTP 503 on /api/embed",
+            lambda w: _index_scenario(w, server, lambda: server.fail_next(2, 503, ["/api/embed"]), quick, False),
+        ),
+        (
+            "read timeout (server stalls mid-index); rerun",
+            lambda w: _index_scenario(
+                w, server, lambda: _stall_after(server, 3), dict(timeout=0.3, retries=1, backoff=0.01), True
+            ),
+        ),
     ]
     for fault in sorted(FAULTS):
         for stream in (False, True):
-            scenarios.append((f"chat: {fault} (`rag ask{' --stream' if stream else ''}`)",
-                              lambda w, f=fault, s=stream: _chat_scenario(w, server, f, s)))
+            scenarios.append(
+                (
+                    f"chat: {fault} (`rag ask{' --stream' if stream else ''}`)",
+                    lambda w, f=fault, s=stream: _chat_scenario(w, server, f, s),
+                )
+            )
     survived = 0
     for i, (name, scenario) in enumerate(scenarios):
         server.reset()
@@ -176,10 +206,27 @@ def _down_at_start(work: Path) -> str:
     work.mkdir(parents=True)
     docs = make_docs(work / "docs", n=2)
     env = os.environ | {"PYTHONPATH": str(REPO), "OLLAMA_HOST": "http://127.0.0.1:9"}
-    proc = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "index", str(docs), "--index", str(work / "idx"),
-                           "--embed-backend", "ollama"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        check=False,
+        args=[
+            sys.executable,
+            "-m",
+            "rag",
+            "index",
+            str(docs),
+            "--index",
+            str(work / "idx"),
+            "--embed-backend",
+            "ollama",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Cannot reach Ollama" in proc.stderr and "Traceback" not in proc.stderr, (
-        f"exit {proc.returncode}: {proc.stderr[-300:]}")
+        f"exit {proc.returncode}: {proc.stderr[-300:]}"
+    )
     return f"exit 2, `{proc.stderr.splitlines()[0][:90]}...`"
 
 
@@ -198,8 +245,15 @@ def _chat_scenario(work: Path, server: FakeOllama, fault: str, stream: bool) -> 
         _CHAT_INDEX["index"] = str(work / "index")
     server.reset()
     FAULTS[fault](server)
-    args = ["ask", "What does the embed endpoint return?", "--index", _CHAT_INDEX["index"], "--json",
-            "--ollama-host", server.url] + (["--stream"] if stream else [])
+    args = [
+        "ask",
+        "What does the embed endpoint return?",
+        "--index",
+        _CHAT_INDEX["index"],
+        "--json",
+        "--ollama-host",
+        server.url,
+    ] + (["--stream"] if stream else [])
     result = CliRunner().invoke(cli, args)
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
     assert not crashed and "Traceback" not in result.output, f"traceback: {result.exception!r}"
@@ -218,12 +272,20 @@ QUESTION = "What does the embed endpoint return?"
 AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
-def _cli(args: list[str], server: FakeOllama,
-         user: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
+def _cli(
+    args: list[str], server: FakeOllama, user: list[str] | None = None
+) -> tuple[subprocess.CompletedProcess, float]:
     env = os.environ | {"PYTHONPATH": str(REPO), "OLLAMA_HOST": server.url, "ANONYMIZED_TELEMETRY": "False"}
     started = time.monotonic()
-    proc = subprocess.run([*(user or []), sys.executable, "-m", "rag", *args], capture_output=True, text=True,
-                          env=env, timeout=600, cwd="/", check=False)
+    proc = subprocess.run(
+        [*(user or []), sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd="/",
+        check=False,
+    )
     return proc, time.monotonic() - started
 
 
@@ -247,20 +309,24 @@ def _hostile_cases(index: str, docs: str) -> list[tuple[str, list[str], dict, fl
             if extractive:
                 assert "(extractive" in proc.stdout and "did not answer within" in proc.stderr, proc.stderr[-200:]
             return f"exit 0, {'extractive' if extractive else 'generated'} answer; {_first_line(proc.stderr)}"
+
         return check
 
     def failed(words: str) -> Callable[[subprocess.CompletedProcess], str]:
         def check(proc: subprocess.CompletedProcess) -> str:
             out = proc.stdout + proc.stderr
             assert proc.returncode == 2 and words in out and "Traceback" not in out, (
-                f"exit {proc.returncode}: {out[-300:]}")
+                f"exit {proc.returncode}: {out[-300:]}"
+            )
             assert len(proc.stdout) < 100_000, f"{len(proc.stdout)} bytes printed"
             return f"exit 2, `{_first_line(proc.stderr or proc.stdout)}`"
+
         return check
 
     def valid_json(proc: subprocess.CompletedProcess) -> str:
         def refuse(token: str) -> None:
             raise AssertionError(f"bare {token} in --json")
+
         assert proc.returncode == 0, proc.stderr[-300:]
         data = json.loads(proc.stdout, parse_constant=refuse)
         assert all(h["dense_score"] is None for h in data["hits"]), "dense hits from a bad vector"
@@ -269,31 +335,58 @@ def _hostile_cases(index: str, docs: str) -> list[tuple[str, list[str], dict, fl
     chat, embed, tags = {"/api/chat": TRICKLE_S}, {"/api/embed": TRICKLE_S}, {"/api/tags": TRICKLE_S}
     return [
         ("chat body trickled (`rag ask`)", ask, {"trickle": chat}, DEADLINE_S, answered(True)),
-        ("chat head+body trickled (`rag ask`)", ask, {"trickle": chat, "trickle_head": True}, DEADLINE_S,
-         answered(True)),
+        (
+            "chat head+body trickled (`rag ask`)",
+            ask,
+            {"trickle": chat, "trickle_head": True},
+            DEADLINE_S,
+            answered(True),
+        ),
         ("chat trickled (`rag ask --stream`)", [*ask, "--stream"], {"trickle": chat}, DEADLINE_S, answered(True)),
-        ("chat stream never ends (`rag ask --stream`)", [*ask, "--stream"], {"endless_stream": True}, DEADLINE_S,
-         answered(True)),
+        (
+            "chat stream never ends (`rag ask --stream`)",
+            [*ask, "--stream"],
+            {"endless_stream": True},
+            DEADLINE_S,
+            answered(True),
+        ),
         ("query embed trickled (`rag ask`)", ask, {"trickle": embed}, DEADLINE_S, answered(False)),
         ("tags trickled (`rag ask`)", ask, {"trickle": tags, "trickle_head": True}, DEADLINE_S, answered(False)),
         ("10 MB chat reply (`rag ask`)", ask, {"oversize_bytes": 10_000_000}, DEADLINE_S, failed("more than")),
-        ("10 MB chat stream (`rag ask --stream`)", [*ask, "--stream"], {"oversize_bytes": 10_000_000}, DEADLINE_S,
-         failed("more than")),
+        (
+            "10 MB chat stream (`rag ask --stream`)",
+            [*ask, "--stream"],
+            {"oversize_bytes": 10_000_000},
+            DEADLINE_S,
+            failed("more than"),
+        ),
         ("NaN query vector (`rag ask --json`)", [*ask, "--json"], {"bad_vectors": "nan"}, DEADLINE_S, valid_json),
         ("inf query vector (`rag ask --json`)", [*ask, "--json"], {"bad_vectors": "inf"}, DEADLINE_S, valid_json),
         ("embed trickled (`rag index`)", run_index, {"trickle": embed}, DEADLINE_S, failed("did not answer within")),
-        ("tags trickled (`rag index`)", run_index, {"trickle": tags, "trickle_head": True}, DEADLINE_S,
-         failed("did not answer within")),
-        ("NaN document vectors (`rag index`)", run_index, {"bad_vectors": "nan"}, DEADLINE_S,
-         failed("unusable vector")),
+        (
+            "tags trickled (`rag index`)",
+            run_index,
+            {"trickle": tags, "trickle_head": True},
+            DEADLINE_S,
+            failed("did not answer within"),
+        ),
+        (
+            "NaN document vectors (`rag index`)",
+            run_index,
+            {"bad_vectors": "nan"},
+            DEADLINE_S,
+            failed("unusable vector"),
+        ),
     ]
 
 
 def sweep_hostile(work: Path, server: FakeOllama) -> None:
     from support.consistency import store_state as state
 
-    print("### Hostile server and disk\n\n| case | outcome | held the run | same command, no fault | deadline | "
-          "chunks lost |\n|---|---|---|---|---|---|")
+    print(
+        "### Hostile server and disk\n\n| case | outcome | held the run | same command, no fault | deadline | "
+        "chunks lost |\n|---|---|---|---|---|---|"
+    )
     work.mkdir(parents=True)
     write_docs(work / "docs")
     with RAG(work / "index", ollama_host=server.url, embed_backend="ollama") as rag:
@@ -306,7 +399,8 @@ def sweep_hostile(work: Path, server: FakeOllama) -> None:
     def invoke(args: list[str], user: list[str] | None = None) -> tuple[subprocess.CompletedProcess, float]:
         if args[0] == "index":  # always something new to embed, so the embed calls happen
             (work / "docs" / f"new{next(fresh)}.md").write_text(
-                "# New\n\nAlpacas are smaller than llamas and have shorter ears.\n")
+                "# New\n\nAlpacas are smaller than llamas and have shorter ears.\n"
+            )
         return _cli(args, server, user)
 
     def baseline(args: list[str], user: list[str] | None = None) -> float:
@@ -327,6 +421,7 @@ def sweep_hostile(work: Path, server: FakeOllama) -> None:
         print(f"| {name} | {outcome} | {held:.1f} s | {normal:.1f} s | {deadline:g} s | {lost} |", flush=True)
 
     for name, args, knobs, deadline, check in _hostile_cases(str(work / "index"), str(work / "docs")):
+
         def run(args: list[str] = args, knobs: dict = knobs, check=check) -> tuple[str, float]:
             server.reset()
             for knob, value in knobs.items():
@@ -334,14 +429,17 @@ def sweep_hostile(work: Path, server: FakeOllama) -> None:
             proc, held = invoke(args)
             server.reset()
             return check(proc), held
+
         record(name, run, baseline(args), deadline, work / "index")
     for name, run, index, args, user in _disk_cases(work, server):
         record(name, run, baseline(args, user) if args else 0.0, 0.0, index)
     survived = sum(r[1] for r in rows)
     over = max((r for r in rows if r[4]), key=lambda r: r[2] - r[3] - r[4])  # the cases with a deadline
-    print(f"\nHostile cases: {len(rows)}, survived: {survived}; longest any case held a run: "
-          f"{max(r[2] for r in rows):.1f} s; most over (its no-fault time + deadline): "
-          f"{over[2] - over[3] - over[4]:+.1f} s ({over[0]}); chunks lost: {sum(r[5] for r in rows)}\n")
+    print(
+        f"\nHostile cases: {len(rows)}, survived: {survived}; longest any case held a run: "
+        f"{max(r[2] for r in rows):.1f} s; most over (its no-fault time + deadline): "
+        f"{over[2] - over[3] - over[4]:+.1f} s ({over[0]}); chunks lost: {sum(r[5] for r in rows)}\n"
+    )
 
 
 _DiskCase = tuple[str, Callable[[], tuple[str, float]], Path, list[str] | None, list[str] | None]
@@ -367,23 +465,43 @@ def _disk_cases(work: Path, server: FakeOllama) -> list[_DiskCase]:
                 out = proc.stdout + proc.stderr
                 assert proc.returncode == code and words in out and "Traceback" not in out, out[-300:]
                 return f"exit {code}, `{_first_line(proc.stderr if code else proc.stdout)}`", held
+
             return run
 
         ro = str(shared / "index")
         status, ask = ["status", "--index", ro], ["ask", QUESTION, "--index", ro]
         write = ["index", str(shared / "docs"), "--index", ro]
         cases += [
-            ("read-only folder, not ours (`rag status`)", read_only(status, "Collection", 0), shared / "index",
-             ["status", "--index", str(index)], None),
-            ("read-only folder, not ours (`rag ask`)", read_only(ask, "Sources", 0), shared / "index",
-             ["ask", QUESTION, "--index", str(index)], None),
-            ("read-only folder, not ours (`rag index`)", read_only(write, "read-only", 2), shared / "index",
-             None, None),
+            (
+                "read-only folder, not ours (`rag status`)",
+                read_only(status, "Collection", 0),
+                shared / "index",
+                ["status", "--index", str(index)],
+                None,
+            ),
+            (
+                "read-only folder, not ours (`rag ask`)",
+                read_only(ask, "Sources", 0),
+                shared / "index",
+                ["ask", QUESTION, "--index", str(index)],
+                None,
+            ),
+            (
+                "read-only folder, not ours (`rag index`)",
+                read_only(write, "read-only", 2),
+                shared / "index",
+                None,
+                None,
+            ),
         ]
     tiny = work / "tiny"
     tiny.mkdir()
-    if root and not subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(tiny)],
-                                   capture_output=True, check=False).returncode:
+    if (
+        root
+        and not subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(tiny)], capture_output=True, check=False
+        ).returncode
+    ):
         shutil.copytree(index, tiny / "index")
         more = work / "more"
         shutil.copytree(docs, more)
@@ -420,10 +538,12 @@ def sweep_kills(work: Path, server: FakeOllama, kills: int, seed: int) -> None:
     server.latency = 0.1
     started = time.monotonic()
     stats = kill_sweep(work, kills, seed)
-    print(f"SIGKILL points survived: {stats.kills} of {stats.runs} runs ({stats.during_writes} landed while files "
-          f"were being written; reruns deleted/repaired {stats.repaired} orphan vectors/files); incremental run "
-          f"{stats.run_seconds:.1f} s; sweep {time.monotonic() - started:.0f} s. "
-          f"Chunks lost: {stats.chunks_lost}; chunks extra: {stats.chunks_extra}.\n")
+    print(
+        f"SIGKILL points survived: {stats.kills} of {stats.runs} runs ({stats.during_writes} landed while files "
+        f"were being written; reruns deleted/repaired {stats.repaired} orphan vectors/files); incremental run "
+        f"{stats.run_seconds:.1f} s; sweep {time.monotonic() - started:.0f} s. "
+        f"Chunks lost: {stats.chunks_lost}; chunks extra: {stats.chunks_extra}.\n"
+    )
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """ingest: files -> chunks with locations. Pure: no network, no vector store, no `rag` import."""
+
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk, estimate_tokens, split_chunk
 from ingest.discover import DEFAULT_MAX_FILE_BYTES, SourceFile, discover
 from ingest.document import Document, Page, Section

@@ -1,5 +1,6 @@
 """Token estimate and the smallest units chunking moves: words (or single CJK characters), code lines, with the
 strength of the break before each one."""
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,7 @@ class Atoms:
 def _break_after(piece: str, prev_was_cjk: bool, now_cjk: bool) -> int:
     """Strength of the break after `piece` (an atom with its trailing whitespace)."""
     stripped = piece.rstrip()
-    gap = piece[len(stripped):]
+    gap = piece[len(stripped) :]
     if gap.count("\n") >= 2:
         return PARAGRAPH
     if _SENTENCE_END.search(stripped):

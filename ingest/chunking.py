@@ -1,4 +1,5 @@
 """Structure-aware chunking: sections, then paragraphs, sentences, words, characters; sizes in estimated tokens."""
+
 from __future__ import annotations
 
 import bisect
@@ -18,7 +19,15 @@ DEFAULT_CHUNK_OVERLAP = 30
 MIN_FILL = 0.5
 """A chunk may end early at a stronger break (paragraph, sentence) only once it holds this share of `size`."""
 
-__all__ = ["CHUNKER_VERSION", "DEFAULT_CHUNK_OVERLAP", "DEFAULT_CHUNK_TOKENS", "Chunk", "chunk", "estimate_tokens", "split_chunk"]
+__all__ = [
+    "CHUNKER_VERSION",
+    "DEFAULT_CHUNK_OVERLAP",
+    "DEFAULT_CHUNK_TOKENS",
+    "Chunk",
+    "chunk",
+    "estimate_tokens",
+    "split_chunk",
+]
 
 
 @dataclass(frozen=True)
@@ -71,15 +80,26 @@ def chunk(doc: Document, size: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAUL
         for i, k in _pack(atoms, size, overlap):
             start, end = atoms.starts[i], atoms.text_ends[k - 1]
             text = doc.text[start:end]
-            chunks.append(Chunk(
-                id=chunk_id(doc.source, start, end, text), text=text, source=doc.source, ordinal=len(chunks),
-                char_start=start, char_end=end, page_start=pages.at(start), page_end=pages.at(end - 1),
-                heading_path=path, file_sha256=doc.sha256,
-            ))
+            chunks.append(
+                Chunk(
+                    id=chunk_id(doc.source, start, end, text),
+                    text=text,
+                    source=doc.source,
+                    ordinal=len(chunks),
+                    char_start=start,
+                    char_end=end,
+                    page_start=pages.at(start),
+                    page_end=pages.at(end - 1),
+                    heading_path=path,
+                    file_sha256=doc.sha256,
+                )
+            )
     return chunks
 
 
-def split_chunk(chunk: Chunk, max_tokens: int, count_tokens: Callable[[str], int | None] = estimate_tokens) -> list[Chunk]:
+def split_chunk(
+    chunk: Chunk, max_tokens: int, count_tokens: Callable[[str], int | None] = estimate_tokens
+) -> list[Chunk]:
     """Split `chunk` into pieces of at most `max_tokens` by `count_tokens` (e.g. a model's real tokenizer).
 
     Cuts at the strongest break available (paragraph, sentence, word), characters only as a last resort. Pieces
@@ -90,6 +110,7 @@ def split_chunk(chunk: Chunk, max_tokens: int, count_tokens: Callable[[str], int
     Raises:
         ValueError: `max_tokens` is too small for even one character.
     """
+
     def count(text: str) -> int:
         n = count_tokens(text)
         return estimate_tokens(text) if n is None else n
@@ -112,8 +133,13 @@ def split_chunk(chunk: Chunk, max_tokens: int, count_tokens: Callable[[str], int
         i = k
     base = chunk.char_start
     return [
-        dataclasses.replace(chunk, id=chunk_id(chunk.source, base + a, base + b, text[a:b]), text=text[a:b],
-                            char_start=base + a, char_end=base + b)
+        dataclasses.replace(
+            chunk,
+            id=chunk_id(chunk.source, base + a, base + b, text[a:b]),
+            text=text[a:b],
+            char_start=base + a,
+            char_end=base + b,
+        )
         for a, b in spans
     ]
 
@@ -123,20 +149,22 @@ def _fit_by_count(atoms: Atoms, text: str, i: int, max_tokens: int, count: Calla
     lo, hi = i, len(atoms)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if count(text[atoms.starts[i]:atoms.text_ends[mid - 1]]) <= max_tokens:
+        if count(text[atoms.starts[i] : atoms.text_ends[mid - 1]]) <= max_tokens:
             lo = mid
         else:
             hi = mid - 1
     return lo
 
 
-def _split_chars(text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
+def _split_chars(
+    text: str, start: int, end: int, max_tokens: int, count: Callable[[str], int]
+) -> list[tuple[int, int]]:
     spans = []
     while start < end:
         lo, hi = 0, end - start
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if count(text[start:start + mid]) <= max_tokens:
+            if count(text[start : start + mid]) <= max_tokens:
                 lo = mid
             else:
                 hi = mid - 1

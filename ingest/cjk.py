@@ -7,6 +7,7 @@ but still counts as one token per syllable for size estimates.
 >>> bool(CJK_CHAR.match("中")), bool(CJK_CHAR.match("か")), bool(CJK_CHAR.match("a")), bool(CJK_CHAR.match("한"))
 (True, True, False, False)
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Find the files to index under a folder: types, ignore rules, symlink safety, size limit, unreadable parts."""
+
 from __future__ import annotations
 
 import errno
@@ -18,17 +19,43 @@ from ingest.safe_open import open_inside, read_inside
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 IGNORE_FILE = ".ragignore"
 NOISE_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".rag", ".tox", ".mypy_cache",
-     ".pytest_cache"}
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".rag",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+    }
 )
 KINDS_BY_SUFFIX = {
     ".pdf": "pdf",
-    ".txt": "text", ".text": "text", ".rst": "text", ".log": "text",
-    ".md": "markdown", ".markdown": "markdown",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".tsv": "csv",
+    ".txt": "text",
+    ".text": "text",
+    ".rst": "text",
+    ".log": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".csv": "csv",
+    ".tsv": "csv",
     ".epub": "epub",
-    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 _SNIFF_BYTES = 4096
 _SURROGATES = re.compile("[\udc80-\udcff]")
@@ -129,7 +156,8 @@ def discover(
     matched by a `.ragignore` (gitignore syntax; one at the root and in any subfolder) or by `exclude`, and, when
     `include` is given, files it does not match (both take gitignore-style patterns relative to `root`). Symlinks are
     followed only while they stay inside `root`; loops are survived. Types come from the extension (see
-    `KINDS_BY_SUFFIX`), or from the content for files without one; other files are left out (`scan` reports them as ignored, with the reason). Files over
+    `KINDS_BY_SUFFIX`), or from the content for files without one; other files are left out (`scan` reports them as
+    ignored, with the reason). Files over
     `max_file_bytes` are yielded with `skip_reason` set and are never read. `root` may also be a single file.
     Folders and files that cannot be read are left out here; `scan` reports them.
 
@@ -181,8 +209,11 @@ def scan(
         max_file_bytes=max_file_bytes,
     )
     files, unreadable = walk.run(within)
-    return Discovery(tuple(sorted(files, key=lambda s: s.rel)), tuple(sorted(unreadable, key=lambda u: u.rel)),
-                     tuple(sorted(walk.ignored)))
+    return Discovery(
+        tuple(sorted(files, key=lambda s: s.rel)),
+        tuple(sorted(unreadable, key=lambda u: u.rel)),
+        tuple(sorted(walk.ignored)),
+    )
 
 
 def _exists(path: Path) -> bool:
@@ -215,8 +246,13 @@ def _single(root: Path, rel: str, prefix: str, max_file_bytes: int) -> Discovery
 
 
 def _unreadable_file(root: Path, rel: str, prefix: str, exc: OSError) -> Unreadable:
-    return Unreadable(rel, _key(prefix, rel), _reason("file cannot be read", exc), False,
-                      KINDS_BY_SUFFIX.get(Path(rel).suffix.lower()))
+    return Unreadable(
+        rel,
+        _key(prefix, rel),
+        _reason("file cannot be read", exc),
+        False,
+        KINDS_BY_SUFFIX.get(Path(rel).suffix.lower()),
+    )
 
 
 def _key(prefix: str, rel: str) -> str:
@@ -258,7 +294,16 @@ _Ignores = list[tuple[str, pathspec.GitIgnoreSpec]]
 class _Walk:
     """One depth-first scan with an explicit stack (no recursion limit on depth); collects SourceFiles."""
 
-    def __init__(self, root: Path, prefix: str, *, include, exclude, skip_dirs: set[Path], max_file_bytes: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        prefix: str,
+        *,
+        include: pathspec.GitIgnoreSpec | None,
+        exclude: pathspec.GitIgnoreSpec | None,
+        skip_dirs: set[Path],
+        max_file_bytes: int,
+    ) -> None:
         self.root = root
         self.prefix = prefix
         self.include = include
@@ -294,7 +339,7 @@ class _Walk:
     def _ignored(self, rel: str, is_dir: bool, ignores: _Ignores) -> bool:
         probe = rel + "/" if is_dir else rel
         for base, spec in ignores:
-            if spec.match_file(probe[len(base):]):
+            if spec.match_file(probe[len(base) :]):
                 return True
         return bool(self.exclude and self.exclude.match_file(probe))
 
@@ -344,8 +389,9 @@ class _Walk:
             if self.include and not self.include.match_file(rel):
                 return
             if self.euid and not _readable(st, self.groups, self.euid):
-                self.unreadable.append(_unreadable_file(self.root, rel, self.prefix,
-                                                        PermissionError(errno.EACCES, "Permission denied")))
+                self.unreadable.append(
+                    _unreadable_file(self.root, rel, self.prefix, PermissionError(errno.EACCES, "Permission denied"))
+                )
                 return
             found = _make_source(self.root, rel, target, self.max_file_bytes, st, self.prefix, self.ignored)
             if found is not None:
@@ -375,8 +421,15 @@ class _Walk:
         return target if target == self.root or self.root in target.parents else None
 
 
-def _make_source(root: Path, rel: str, real: Path, max_file_bytes: int, st: os.stat_result | None = None,
-                 prefix: str | None = None, ignored: list[tuple[str, str]] | None = None) -> SourceFile | None:
+def _make_source(
+    root: Path,
+    rel: str,
+    real: Path,
+    max_file_bytes: int,
+    st: os.stat_result | None = None,
+    prefix: str | None = None,
+    ignored: list[tuple[str, str]] | None = None,
+) -> SourceFile | None:
     st = st or real.stat()
     kind = KINDS_BY_SUFFIX.get(Path(rel).suffix.lower())
     if kind is None and not Path(rel).suffix:
@@ -391,19 +444,24 @@ def _make_source(root: Path, rel: str, real: Path, max_file_bytes: int, st: os.s
     if st.st_size > max_file_bytes:
         skip = f"file too large: {st.st_size / 1e6:.1f} MB (limit {max_file_bytes / 1e6:.1f} MB)"
     return SourceFile(
-        root=root, rel=rel, source=_key(prefix, rel), size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind,
+        root=root,
+        rel=rel,
+        source=_key(prefix, rel),
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        kind=kind,
         skip_reason=skip,
     )
 
 
 def utf16_without_bom(head: bytes) -> str | None:
-    """"utf-16-le" / "utf-16-be" when the bytes look like BOM-less UTF-16 of mostly Latin text (every other byte
+    """ "utf-16-le" / "utf-16-be" when the bytes look like BOM-less UTF-16 of mostly Latin text (every other byte
     zero), else None."""
     n = len(head) // 2
     if n < 2:
         return None
-    even_zero = head[0:2 * n:2].count(0) / n
-    odd_zero = head[1:2 * n:2].count(0) / n
+    even_zero = head[0 : 2 * n : 2].count(0) / n
+    odd_zero = head[1 : 2 * n : 2].count(0) / n
     if odd_zero >= 0.6 and even_zero <= 0.02:
         return "utf-16-le"
     if even_zero >= 0.6 and odd_zero <= 0.02:

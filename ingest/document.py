@@ -1,4 +1,5 @@
 """What a loader produces: the extracted text of one file, with page and heading locations as character spans."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Errors of the ingest stage (files -> chunks)."""
+
 from __future__ import annotations
 
 

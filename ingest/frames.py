@@ -6,6 +6,7 @@ talking over its stdin/stdout pipes in length-prefixed pickle frames: `(index, S
 `if __name__ == "__main__":` guard, `python -c`, stdin, Jupyter and web-server threads all get workers.
 The worker sends `READY` once its imports are done, so start-up time does not count against a file's time limit.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -78,7 +79,10 @@ class WorkerProcess:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+            [sys.executable, "-c", _BOOT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin = self.process.stdin

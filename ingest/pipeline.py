@@ -1,4 +1,5 @@
 """File -> (report, chunks), alone or for many files in worker processes with a per-file time limit."""
+
 from __future__ import annotations
 
 import selectors
@@ -44,8 +45,10 @@ class ExtractParams:
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 1 or not 0 <= self.chunk_overlap < self.chunk_tokens:
-            raise ValueError(f"need chunk_tokens >= 1 and 0 <= chunk_overlap < chunk_tokens "
-                             f"(got {self.chunk_tokens}, {self.chunk_overlap})")
+            raise ValueError(
+                f"need chunk_tokens >= 1 and 0 <= chunk_overlap < chunk_tokens "
+                f"(got {self.chunk_tokens}, {self.chunk_overlap})"
+            )
         if self.max_pages < 1 or self.max_chunks_per_file < 1 or self.timeout_s <= 0:
             raise ValueError("max_pages, max_chunks_per_file and timeout_s must be positive")
 
@@ -67,9 +70,10 @@ def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[F
         return FileReport(src.source, SKIPPED, reason="no text", warnings=doc.warnings, pages=pages), []
     warnings = list(doc.warnings)
     if len(chunks) > params.max_chunks_per_file:
-        warnings.append(f"only the first {params.max_chunks_per_file} of {len(chunks)} chunks kept "
-                        f"(max_chunks_per_file)")
-        chunks = chunks[:params.max_chunks_per_file]
+        warnings.append(
+            f"only the first {params.max_chunks_per_file} of {len(chunks)} chunks kept (max_chunks_per_file)"
+        )
+        chunks = chunks[: params.max_chunks_per_file]
     return FileReport(src.source, OK, warnings=tuple(warnings), pages=pages, chunks=len(chunks)), chunks
 
 
@@ -175,8 +179,11 @@ class _Pool:
             if now >= job.deadline:
                 del self.busy[fd]
                 job.worker.kill()
-                reason = (f"timed out after {self.params.timeout_s:g} s" if job.worker.ready
-                          else f"extraction worker did not start within {START_TIMEOUT_S:g} s")
+                reason = (
+                    f"timed out after {self.params.timeout_s:g} s"
+                    if job.worker.ready
+                    else f"extraction worker did not start within {START_TIMEOUT_S:g} s"
+                )
                 results[job.index] = (FileReport(_source(job), SKIPPED, reason=reason), [])
 
     def _collect(self, job: _Job, results: dict[int, tuple[FileReport, list[Chunk]]]) -> None:

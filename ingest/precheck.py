@@ -1,4 +1,5 @@
 """Cheap checks that predict a skip without extracting (for `--dry-run`): file header, PDF encryption, ZIP guard."""
+
 from __future__ import annotations
 
 from ingest.discover import SourceFile

@@ -6,6 +6,7 @@ Three signals, each cheap and tuned on the PDFs in ../shared/eval/pdfs:
   CJK fonts of some TeX-made PDFs (Chinese comes out as Hangul jamo, Ethiopic, Greek, Thai, ... side by side);
 - dropped word spaces: Latin text whose letter runs are far longer than words in any real language.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """What happened to one file in the ingest stage (the CLI prints it; --json emits `to_dict()`)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -4,6 +4,7 @@ Between discovery and extraction a file can be swapped for a FIFO (a plain `open
 a symlink leading outside the indexed folder. `read_inside` checks at open time, on the descriptor itself, that the
 file is regular and inside the root before reading a byte (see `open_inside`), and never blocks on the open.
 """
+
 from __future__ import annotations
 
 import errno
@@ -108,8 +109,9 @@ def _open_portable(path: str | os.PathLike[str], real_root: str, source: str) ->
     return fd
 
 
-def read_inside(path: str | os.PathLike[str], root: str | os.PathLike[str], source: str,
-                limit: int | None = None) -> bytes:
+def read_inside(
+    path: str | os.PathLike[str], root: str | os.PathLike[str], source: str, limit: int | None = None
+) -> bytes:
     """The bytes of the regular file at `path` inside `root` (at most `limit` bytes when given); see `open_inside`."""
     fd = open_inside(path, root, source)
     parts: list[bytes] = []

@@ -4,6 +4,7 @@ Works on the pages of one document at once (a running header is only visible acr
 as a `Removal` in the raw page text, so `CleanPage.raw_offset` maps any offset of the cleaned text back to the raw
 text of the same page; the page a character belongs to never changes.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -20,7 +21,8 @@ ZONE_LINES = 3
 WINDOW_PAGES = 6
 """A header line must repeat on pages within this distance (odd/even pages alternate, chapters change heads)."""
 MIN_REPEATS = 2
-"""Other pages in the window that must carry the same (number-blind) line at the same edge; inner lines need one more."""
+"""Other pages in the window that must carry the same (number-blind) line at the same edge; inner lines need one
+more."""
 MAX_LINE_CHARS = 160
 """Lines are compared on this many characters (running heads are short; body lines rarely repeat that long)."""
 MIN_PAGES = 3
@@ -33,9 +35,7 @@ _ROMAN = re.compile(r"\b[ivxlcdm]{1,7}\b", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _COMPOUND = re.compile(r"[-/_@:\\]|\.\w")  # hyphens elsewhere in the word, paths, URLs, dotted names
 # "cre-\nativity": a lowercase letter, a hyphen (ASCII or U+2010/U+00AD) at the line end, a lowercase letter next
-_LINE_END_HYPHEN = re.compile(
-    r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\n[ \t]*(?=[^\W\d_A-Z])|\ufffe[ \t]*\n?[ \t]*"
-)
+_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u00ad][ \t]*\n[ \t]*(?=[^\W\d_A-Z])|\ufffe[ \t]*\n?[ \t]*")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _edges(text: str, spans: list[tuple[int, int]]) -> tuple[list[str], list[str
 def _running(edges: list[list[str]], page: int, depth: int, line: str) -> bool:
     """Does `line` sit at the same edge, at most `depth` lines in, on enough nearby pages?"""
     lo, hi = max(0, page - WINDOW_PAGES), min(len(edges), page + WINDOW_PAGES + 1)
-    hits = sum(1 for p in range(lo, hi) if p != page and line in edges[p][:depth + 1])
+    hits = sum(1 for p in range(lo, hi) if p != page and line in edges[p][: depth + 1])
     return hits >= MIN_REPEATS + (depth > 0)
 
 
@@ -130,7 +130,7 @@ def _build(raw: str, removals: list[Removal]) -> CleanPage:
     for r in removals:
         if r.start < pos:
             continue
-        parts.append(raw[pos:r.start])
+        parts.append(raw[pos : r.start])
         length += r.start - pos
         pos = r.end
         starts.append(length)
@@ -145,8 +145,8 @@ def _joinable(raw: str, m: re.Match[str]) -> bool:
     """A word split at a line end, not a compound or identifier ("install-latex-guide", a URL, a file name)?"""
     if raw[m.start()] == SOFT_HYPHEN_MARK:
         return True  # PDFium saw a soft hyphen
-    left = raw[:m.start()].rsplit(None, 1)[-1] if raw[:m.start()].strip() else ""
-    right = raw[m.end():].split(None, 1)[0] if raw[m.end():].strip() else ""
+    left = raw[: m.start()].rsplit(None, 1)[-1] if raw[: m.start()].strip() else ""
+    right = raw[m.end() :].split(None, 1)[0] if raw[m.end() :].strip() else ""
     return not _COMPOUND.search(left + right)
 
 

@@ -2,6 +2,7 @@
 
 Started by `ingest.frames.WorkerProcess` from this package's own code, never from the caller's `__main__`.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -7,6 +7,7 @@
 
 Names are loaded on first use, so `import rag` stays cheap.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Base for typed results: frozen dataclasses with one `to_dict()` shape for library, CLI and tests."""
+
 from __future__ import annotations
 
 import dataclasses

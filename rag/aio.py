@@ -5,6 +5,7 @@ awaiting task gets `CancelledError`); the thread finishes the blocking call it i
 and its result is dropped. Cancelling the consumer of `ask_stream` (or leaving its loop) also stops the work: the
 producing thread closes the answer stream before the next piece, which closes the HTTP stream to the model.
 """
+
 from __future__ import annotations
 
 import asyncio

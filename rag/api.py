@@ -2,6 +2,7 @@
 
 Each method delegates to the module that owns the work; this file only wires settings and shared resources.
 """
+
 from __future__ import annotations
 
 import threading
@@ -36,7 +37,8 @@ class RAG:
     For asyncio apps, `rag.aio.AsyncRAG` wraps one `RAG`.
 
     Args:
-        index_dir: folder holding the embedded Chroma store, catalog and lock (default: `rag.config.default_index_dir()`).
+        index_dir: folder holding the embedded Chroma store, catalog and lock (default:
+        `rag.config.default_index_dir()`).
         chroma_url: `http://HOST:PORT` of a Chroma server instead of the embedded store.
         collection: collection name (default "default").
         embed_model / chat_model / ollama_host: model names and Ollama address (`OLLAMA_HOST` honoured).
@@ -80,9 +82,12 @@ class RAG:
                     from rag.ollama import Client
 
                     s = self.settings
-                    tuning: dict[str, Any] = {"timeout": s.ollama_timeout_s, "retries": s.ollama_retries,
-                                              "short_timeout": s.ollama_short_timeout_s,
-                                              "max_reply_bytes": s.max_reply_bytes}
+                    tuning: dict[str, Any] = {
+                        "timeout": s.ollama_timeout_s,
+                        "retries": s.ollama_retries,
+                        "short_timeout": s.ollama_short_timeout_s,
+                        "max_reply_bytes": s.max_reply_bytes,
+                    }
                     tuning = {k: v for k, v in tuning.items() if v is not None}
                     self._client = Client(self.settings.ollama_host, **tuning)
         return self._client
@@ -125,8 +130,13 @@ class RAG:
     def _index_embedder(self, model: str) -> Any:
         from rag.embed import open_embedder
 
-        return open_embedder(model, backend=self.settings.embed_backend, client=self.client,
-                             batch_size=self.settings.embed_batch, in_flight=self.settings.embed_in_flight)
+        return open_embedder(
+            model,
+            backend=self.settings.embed_backend,
+            client=self.client,
+            batch_size=self.settings.embed_batch,
+            in_flight=self.settings.embed_in_flight,
+        )
 
     def index(
         self,
@@ -144,7 +154,8 @@ class RAG:
         of deleted ones; unchanged files cost no embedding call.
 
         The embedding model is the one in the collection's manifest, unless `embed_model` was given (then it must
-        match, or pass `rebuild=True`); a new collection uses `embed_model` or the default, all-minilm. A run stopped by Ctrl-C or a fatal error keeps the
+        match, or pass `rebuild=True`); a new collection uses `embed_model` or the default, all-minilm. A run stopped
+        by Ctrl-C or a fatal error keeps the
         files it finished (`report.interrupted`, `report.error`); the next run completes the rest.
 
         Args:
@@ -166,9 +177,17 @@ class RAG:
         from rag.index.sync import index_folder
 
         return index_folder(
-            path, settings=self.settings, open_embedder=self._index_embedder,
-            model_explicit=self.settings.embed_model is not None, rebuild=rebuild, dry_run=dry_run,
-            no_wait=no_wait, progress=progress, include=tuple(include), exclude=tuple(exclude), take_over=take_over,
+            path,
+            settings=self.settings,
+            open_embedder=self._index_embedder,
+            model_explicit=self.settings.embed_model is not None,
+            rebuild=rebuild,
+            dry_run=dry_run,
+            no_wait=no_wait,
+            progress=progress,
+            include=tuple(include),
+            exclude=tuple(exclude),
+            take_over=take_over,
         )
 
     def remove(self, path: str | Path, *, no_wait: bool = False) -> RemoveReport:
@@ -203,8 +222,14 @@ class RAG:
         return self._query_engine.retriever.catalog.get_chunks([chunk_id]).get(chunk_id)
 
     def retrieve(
-        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
-        file_types: str | Sequence[str] | None = None, mmr: float | None = None,
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        path: str | None = None,
+        file_types: str | Sequence[str] | None = None,
+        mmr: float | None = None,
     ) -> list[Hit]:
         """The top-k chunks for `question`, best first, each with dense, BM25 and fused scores.
 
@@ -222,8 +247,15 @@ class RAG:
         return self._query_engine.retrieve(question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr)
 
     def ask(
-        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
-        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        path: str | None = None,
+        file_types: str | Sequence[str] | None = None,
+        mmr: float | None = None,
+        min_score: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> Answer:
         """Answer `question` from the index with verified citations (see `rag.answer.types.Answer`).
@@ -238,13 +270,26 @@ class RAG:
             StoreError, OllamaError: as for `retrieve`, and chat errors other than the fallbacks above.
         """
         return self._query_engine.ask(
-            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            question,
+            k=k,
+            mode=mode,
+            path=path,
+            file_types=_types(file_types),
+            mmr=mmr,
+            min_score=min_score,
             on_event=on_event,
         )
 
     def ask_stream(  # noqa: PLR0913
-        self, question: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
-        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        path: str | None = None,
+        file_types: str | Sequence[str] | None = None,
+        mmr: float | None = None,
+        min_score: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         on_retrieval: Callable[[list[Hit]], None] | None = None,
     ) -> Iterator[str | Answer]:
@@ -252,21 +297,39 @@ class RAG:
 
         `on_retrieval` is called with the hits as soon as retrieval is done, before the first piece."""
         return self._query_engine.ask_stream(
-            question, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            question,
+            k=k,
+            mode=mode,
+            path=path,
+            file_types=_types(file_types),
+            mmr=mmr,
+            min_score=min_score,
             on_event=on_event,
             on_retrieval=on_retrieval,
         )
 
     def chat(
-        self, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
-        file_types: str | Sequence[str] | None = None, mmr: float | None = None, min_score: float | None = None,
+        self,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        path: str | None = None,
+        file_types: str | Sequence[str] | None = None,
+        mmr: float | None = None,
+        min_score: float | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> ChatSession:
         """A multi-turn `ChatSession`: `.ask(message) -> Answer`; follow-ups are rewritten to stand alone."""
         from rag.answer.chat import ChatSession
 
         return ChatSession(
-            self._query_engine, k=k, mode=mode, path=path, file_types=_types(file_types), mmr=mmr, min_score=min_score,
+            self._query_engine,
+            k=k,
+            mode=mode,
+            path=path,
+            file_types=_types(file_types),
+            mmr=mmr,
+            min_score=min_score,
             on_event=on_event,
         )
 

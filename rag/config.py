@@ -1,4 +1,5 @@
 """Defaults, environment variables and where user state lives. Resolved once; everything else derives from here."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,7 +47,8 @@ DEFAULT_FUSION: Fusion = "zscore"  # measured: BENCHMARKS.md "## Retrieval"
 DEFAULT_DENSE_WEIGHT = 0.5  # dense leg's weight in score fusion
 DEFAULT_DENSE_WEIGHT_CJK = 0.2  # the same for a Chinese/Japanese query when the embedder is not multilingual
 DEFAULT_COLLAPSE = True  # drop near-duplicate hits (overlapping chunks, repeated text) before the k are chosen
-DEFAULT_MIN_SCORE = 0.25  # abstention floor on the best hit's dense cosine (not the fused score): measured for all-minilm, BENCHMARKS.md "## Defaults"
+# abstention floor on the best hit's dense cosine (not the fused score): measured for all-minilm, BENCHMARKS.md "##
+DEFAULT_MIN_SCORE = 0.25
 DEFAULT_EMBED_BATCH = 32
 DEFAULT_EMBED_IN_FLIGHT = 2
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -117,8 +119,13 @@ def field_docs() -> dict[str, str]:
     body = ast.parse(inspect.getsource(Settings)).body[0]
     assert isinstance(body, ast.ClassDef)
     for node, after in zip(body.body, body.body[1:], strict=False):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(after, ast.Expr) \
-                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
             docs[node.target.id] = " ".join(after.value.value.split())
     return docs
 
@@ -152,18 +159,32 @@ def coerce(field: str, value: object, where: str) -> object:
         expected = _describe(target) + (" or none" if optional else "")
         raise ConfigError(f"{where}: {field} must be {expected}, not {value!r}.") from None
     low, high = RANGES.get(field, (None, None))
-    if isinstance(converted, (int, float)) and not isinstance(converted, bool) and (
-            (low is not None and converted < low) or (high is not None and converted > high)):
+    if (
+        isinstance(converted, (int, float))
+        and not isinstance(converted, bool)
+        and ((low is not None and converted < low) or (high is not None and converted > high))
+    ):
         bounds = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
         raise ConfigError(f"{where}: {field} must be {bounds}, not {value!r}.")
     return converted
 
 
 RANGES: dict[str, tuple[float | None, float | None]] = {
-    "top_k": (1, 100), "min_score": (-1, 1), "chunk_tokens": (16, None), "chunk_overlap": (0, None), "rrf_k": (1, None),
-    "embed_batch": (1, None), "embed_in_flight": (1, None), "max_file_bytes": (1, None), "file_timeout_s": (0.1, None),
-    "max_pages": (1, None), "max_chunks_per_file": (1, None), "context_tokens": (100, None),
-    "temperature": (0, 2), "ollama_timeout_s": (0.1, None), "ollama_retries": (0, 20),
+    "top_k": (1, 100),
+    "min_score": (-1, 1),
+    "chunk_tokens": (16, None),
+    "chunk_overlap": (0, None),
+    "rrf_k": (1, None),
+    "embed_batch": (1, None),
+    "embed_in_flight": (1, None),
+    "max_file_bytes": (1, None),
+    "file_timeout_s": (0.1, None),
+    "max_pages": (1, None),
+    "max_chunks_per_file": (1, None),
+    "context_tokens": (100, None),
+    "temperature": (0, 2),
+    "ollama_timeout_s": (0.1, None),
+    "ollama_retries": (0, 20),
 }
 """Accepted numeric ranges, checked wherever a value comes from (flag values are checked by click as well)."""
 
@@ -222,8 +243,9 @@ _CONVERTERS: dict[Any, Any] = {bool: _to_bool, int: _to_int, float: _to_float, P
 def _describe(target: Any) -> str:
     if typing.get_origin(target) is Literal:
         return "one of " + ", ".join(str(a) for a in typing.get_args(target))
-    return {bool: "true or false", int: "a whole number", float: "a number", Path: "a folder path",
-            str: "text"}.get(target, str(target))
+    return {bool: "true or false", int: "a whole number", float: "a number", Path: "a folder path", str: "text"}.get(
+        target, str(target)
+    )
 
 
 def load_config_file(path: Path | None = None) -> dict[str, object]:

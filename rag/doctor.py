@@ -6,6 +6,7 @@ index needs, an explicitly chosen embedding model disagrees with the index, a Ch
 unusable gguf: chat model). Exit codes (`DoctorReport.exit_code`): 0 ready (warnings allowed), 1 warnings under
 `strict`, 2 broken.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -102,14 +103,26 @@ def doctor(settings: Settings, client: Client) -> DoctorReport:
 def _probe_ollama(client: Client, checks: list[Check]) -> _Ollama:
     version = client.probe_version()
     if version is None:
-        checks.append(Check("ollama", WARNING, f"not reachable at {client.host}: embeddings use the built-in "
-                            "embedder and answers are extractive", SERVE_FIX))
+        checks.append(
+            Check(
+                "ollama",
+                WARNING,
+                f"not reachable at {client.host}: embeddings use the built-in embedder and answers are extractive",
+                SERVE_FIX,
+            )
+        )
         return _Ollama()
     try:
         models = client.tags()
     except OllamaError as exc:
-        checks.append(Check("ollama", ERROR, f"{client.host} answered with an error: {exc.error}",
-                            "Check the server log (`journalctl -u ollama` or the terminal running `ollama serve`)."))
+        checks.append(
+            Check(
+                "ollama",
+                ERROR,
+                f"{client.host} answered with an error: {exc.error}",
+                "Check the server log (`journalctl -u ollama` or the terminal running `ollama serve`).",
+            )
+        )
         return _Ollama()
     checks.append(Check("ollama", OK, f"Ollama {version} at {client.host}, {len(models)} models installed"))
     return _Ollama(version=version, models=models)
@@ -151,8 +164,14 @@ def _check_builtin(checks: list[Check]) -> bool:
         with open_embedder(BUILTIN_MODEL, backend="builtin") as embedder:
             vector = embedder.embed_query(PROBE_WORD)
     except RagError as exc:
-        checks.append(Check("built-in embedder", WARNING, f"cannot load: {exc}",
-                            "Reinstall ollama-rag (`pip install ollama-rag`) to restore the model files."))
+        checks.append(
+            Check(
+                "built-in embedder",
+                WARNING,
+                f"cannot load: {exc}",
+                "Reinstall ollama-rag (`pip install ollama-rag`) to restore the model files.",
+            )
+        )
         return False
     checks.append(Check("built-in embedder", OK, f"{BUILTIN_MODEL} loads in-process ({len(vector)} dims)"))
     return True
@@ -167,18 +186,30 @@ def _collection(settings: Settings, checks: list[Check]) -> CollectionStatus | N
     try:
         status = index_status(settings)
     except RagError as exc:
-        checks.append(Check("index", ERROR, f"cannot read the index in {settings.index_dir}: {exc}",
-                            "Rebuild it with `rag index FOLDER --rebuild`."))
+        checks.append(
+            Check(
+                "index",
+                ERROR,
+                f"cannot read the index in {settings.index_dir}: {exc}",
+                "Rebuild it with `rag index FOLDER --rebuild`.",
+            )
+        )
         return None
     found = next((c for c in status.collections if c.name == settings.collection), None)
     if found is None:
-        checks.append(Check("index", WARNING, f"no collection {settings.collection!r} in {status.home} yet",
-                            "Index a folder: `rag index FOLDER` (try `rag index sample_docs`)."))
+        checks.append(
+            Check(
+                "index",
+                WARNING,
+                f"no collection {settings.collection!r} in {status.home} yet",
+                "Index a folder: `rag index FOLDER` (try `rag index sample_docs`).",
+            )
+        )
     return found
 
 
 def _embed_source(model: str, settings: Settings, server: _Ollama, builtin_ok: bool) -> str | None:
-    """"ollama" or "builtin" when that backend can embed with `model` now (in the order `auto` tries), else None."""
+    """ "ollama" or "builtin" when that backend can embed with `model` now (in the order `auto` tries), else None."""
     from rag.embed import is_builtin
 
     if settings.embed_backend != "builtin" and server.up and _installed(server, model):
@@ -196,8 +227,14 @@ def _unavailable_fix(model: str, settings: Settings, server: _Ollama) -> str:
     return PULL_FIX.format(model=model) if server.up else "Start Ollama with `ollama serve` (then pull the model)."
 
 
-def _check_embed(settings: Settings, client: Client, server: _Ollama, builtin_ok: bool,
-                 collection: CollectionStatus | None, checks: list[Check]) -> None:
+def _check_embed(
+    settings: Settings,
+    client: Client,
+    server: _Ollama,
+    builtin_ok: bool,
+    collection: CollectionStatus | None,
+    checks: list[Check],
+) -> None:
 
     configured = settings.embed_model_or_default
     explicit = settings.embed_model is not None
@@ -209,46 +246,89 @@ def _check_embed(settings: Settings, client: Client, server: _Ollama, builtin_ok
     role = "used by the index" if model == indexed else "configured"
     source = _embed_source(model, settings, server, builtin_ok)
     if source is None:
-        checks.append(Check("embed model", ERROR, f"{model} ({role}) is available from no backend "
-                            f"(backend {settings.embed_backend})", _unavailable_fix(model, settings, server)))
+        checks.append(
+            Check(
+                "embed model",
+                ERROR,
+                f"{model} ({role}) is available from no backend (backend {settings.embed_backend})",
+                _unavailable_fix(model, settings, server),
+            )
+        )
         return
     if source == "builtin":
         if server.up and settings.embed_backend == "auto":
-            checks.append(Check("embed model", WARNING, f"{model} ({role}) is not installed on Ollama; the built-in "
-                                "embedder serves it", PULL_FIX.format(model=model)))
+            checks.append(
+                Check(
+                    "embed model",
+                    WARNING,
+                    f"{model} ({role}) is not installed on Ollama; the built-in embedder serves it",
+                    PULL_FIX.format(model=model),
+                )
+            )
         else:
             checks.append(Check("embed model", OK, f"{model} ({role}) served by the built-in embedder"))
         return
     show = _show(client, model)
     detail = f"{model} ({role}) on Ollama{_facts(show, dims=True)}"
     if show is not None and show.capabilities and "embedding" not in show.capabilities:
-        checks.append(Check("embed model", ERROR, detail + ": not an embedding model",
-                            "Choose an embedding model, e.g. `--embed-model all-minilm`."))
+        checks.append(
+            Check(
+                "embed model",
+                ERROR,
+                detail + ": not an embedding model",
+                "Choose an embedding model, e.g. `--embed-model all-minilm`.",
+            )
+        )
         return
     dimension = collection.dimension if collection is not None and model == indexed else None
     if dimension and show is not None and show.embedding_length and show.embedding_length != dimension:
-        checks.append(Check("embed model", ERROR, f"{detail}: gives {show.embedding_length} dims, the index holds "
-                            f"{dimension}", "Rebuild the index: `rag index FOLDER --rebuild`."))
+        checks.append(
+            Check(
+                "embed model",
+                ERROR,
+                f"{detail}: gives {show.embedding_length} dims, the index holds {dimension}",
+                "Rebuild the index: `rag index FOLDER --rebuild`.",
+            )
+        )
         return
     checks.append(Check("embed model", OK, detail))
 
 
-def _check_index(settings: Settings, collection: CollectionStatus, configured: str, explicit: bool,
-                 checks: list[Check]) -> None:
+def _check_index(
+    settings: Settings, collection: CollectionStatus, configured: str, explicit: bool, checks: list[Check]
+) -> None:
     from rag.ollama.models import normalize_model
 
     where = f"collection {collection.name!r}: {collection.files} files, {collection.chunks} chunks"
     built = f"built with {collection.model} ({collection.dimension} dims)"
     if collection.model and explicit and normalize_model(configured) != normalize_model(collection.model):
-        checks.append(Check("index", ERROR, f"{where}, {built}, but the embedding model is set to {configured}",
-                            f"Re-index with `rag index FOLDER --rebuild`, or use `--embed-model {collection.model}`."))
+        checks.append(
+            Check(
+                "index",
+                ERROR,
+                f"{where}, {built}, but the embedding model is set to {configured}",
+                f"Re-index with `rag index FOLDER --rebuild`, or use `--embed-model {collection.model}`.",
+            )
+        )
     elif collection.vectors is None:
-        checks.append(Check("index", WARNING, f"{where}, {built}; Chroma could not be read",
-                            "See the chroma check; `rag index FOLDER` re-embeds what is missing."))
+        checks.append(
+            Check(
+                "index",
+                WARNING,
+                f"{where}, {built}; Chroma could not be read",
+                "See the chroma check; `rag index FOLDER` re-embeds what is missing.",
+            )
+        )
     elif collection.vectors != collection.chunks or collection.stale_files:
-        checks.append(Check("index", WARNING, f"{where}, {built}; Chroma holds {collection.vectors} vectors "
-                            f"({collection.stale_files} files waiting for re-embedding)",
-                            "Run `rag index FOLDER` again: it reconciles Chroma with the catalog."))
+        checks.append(
+            Check(
+                "index",
+                WARNING,
+                f"{where}, {built}; Chroma holds {collection.vectors} vectors "
+                f"({collection.stale_files} files waiting for re-embedding)",
+                "Run `rag index FOLDER` again: it reconciles Chroma with the catalog.",
+            )
+        )
     else:
         checks.append(Check("index", OK, f"{where}, {built}, consistent with Chroma"))
 
@@ -284,12 +364,17 @@ def _check_languages(settings: Settings, collection: CollectionStatus | None, ch
     finally:
         catalog.close()
     if seen and cjk / seen >= CJK_WARN_SHARE:
-        checks.append(Check(
-            "languages", WARNING,
-            f"{cjk / seen:.0%} of the indexed chunks are Chinese/Japanese/Korean, but {collection.model} reads only "
-            "English: dense retrieval cannot rank them (answers fall back on word matches and abstain more)",
-            f"`ollama pull {PULL_FOR_CHINESE}` and re-index: `rag index FOLDER --rebuild --embed-model {PULL_FOR_CHINESE}`.",
-        ))
+        checks.append(
+            Check(
+                "languages",
+                WARNING,
+                f"{cjk / seen:.0%} of the indexed chunks are Chinese/Japanese/Korean, but {collection.model} reads "
+                "only "
+                "English: dense retrieval cannot rank them (answers fall back on word matches and abstain more)",
+                f"`ollama pull {PULL_FOR_CHINESE}` and re-index: "
+                f"`rag index FOLDER --rebuild --embed-model {PULL_FOR_CHINESE}`.",
+            )
+        )
 
 
 # ---- chat model ----
@@ -312,29 +397,49 @@ def _check_chat(settings: Settings, client: Client, server: _Ollama, checks: lis
         checks.append(Check("chat model", OK, f"{path} ({size_mb:.0f} MB) runs in-process with llama.cpp"))
         return
     if not server.up:
-        checks.append(Check("chat model", WARNING, f"{model} needs Ollama, which is not reachable: answers are "
-                            "extractive", SERVE_FIX))
+        checks.append(
+            Check(
+                "chat model",
+                WARNING,
+                f"{model} needs Ollama, which is not reachable: answers are extractive",
+                SERVE_FIX,
+            )
+        )
         return
     if _installed(server, model) is None:
         from rag.ollama.names import is_embedding_only, missing_chat_model_fix
 
-        chat_models = [m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model,
-                                                                                                 m.family)]
-        checks.append(Check("chat model", WARNING, f"{model} is not installed on Ollama: answers are extractive",
-                            missing_chat_model_fix(model, chat_models)))
+        chat_models = [
+            m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model, m.family)
+        ]
+        checks.append(
+            Check(
+                "chat model",
+                WARNING,
+                f"{model} is not installed on Ollama: answers are extractive",
+                missing_chat_model_fix(model, chat_models),
+            )
+        )
         return
     show = _show(client, model)
     detail = f"{model} on Ollama{_facts(show, dims=False)}"
     if show is not None and show.capabilities and "completion" not in show.capabilities:
         from rag.ollama.names import is_embedding_only, not_a_chat_model_message
 
-        chat_models = [m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model,
-                                                                                                 m.family)]
+        chat_models = [
+            m.name or m.model for m in server.models or [] if not is_embedding_only(m.name or m.model, m.family)
+        ]
         fix = not_a_chat_model_message(model, chat_models).split(": it cannot write answers. ", 1)[-1]
         checks.append(Check("chat model", ERROR, detail + ": cannot generate text", fix))
     elif show is not None and show.context_length and show.context_length < settings.context_tokens + PROMPT_HEADROOM:
-        checks.append(Check("chat model", WARNING, detail + f": shorter than the {settings.context_tokens}-token "
-                            "context budget plus the prompt", "Choose a model with a longer context."))
+        checks.append(
+            Check(
+                "chat model",
+                WARNING,
+                detail + f": shorter than the {settings.context_tokens}-token context budget plus the prompt",
+                "Choose a model with a longer context.",
+            )
+        )
     else:
         checks.append(Check("chat model", OK, detail))
 
@@ -357,9 +462,14 @@ def _check_chroma(settings: Settings, checks: list[Check]) -> None:
     if reason is None:
         checks.append(Check("chroma", OK, f"server at {lay.chroma_url} answers its heartbeat; catalog in {lay.home}"))
     else:
-        checks.append(Check("chroma", ERROR, f"server at {lay.chroma_url} does not answer: {reason}",
-                            "Start it with `chroma run --path DIR --port PORT`, or drop --chroma-url to use the "
-                            "embedded store."))
+        checks.append(
+            Check(
+                "chroma",
+                ERROR,
+                f"server at {lay.chroma_url} does not answer: {reason}",
+                "Start it with `chroma run --path DIR --port PORT`, or drop --chroma-url to use the embedded store.",
+            )
+        )
 
 
 def _heartbeat(url: str) -> str | None:

@@ -17,6 +17,7 @@
 
 Programmer mistakes raise ValueError/TypeError, never RagError.
 """
+
 from __future__ import annotations
 
 from ingest.errors import IngestError as _IngestBase

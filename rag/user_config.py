@@ -3,6 +3,7 @@
 The file holds top-level `key = value` lines, one per `Settings` field; `rag config set KEY VALUE` writes it.
 Validation against the fields lives in `rag.config`; this module only reads and writes the table.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ def load(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The config file {path} is not valid TOML ({exc}). Fix it, or delete it to start "
-                          "again with `rag config set KEY VALUE`.") from exc
+        raise ConfigError(
+            f"The config file {path} is not valid TOML ({exc}). Fix it, or delete it to start "
+            "again with `rag config set KEY VALUE`."
+        ) from exc
 
 
 def save(path: Path, table: dict[str, Any], header: str = "") -> None:

@@ -6,6 +6,7 @@
 >>> check_choice("bm25", RETRIEVAL_MODES, "mode")
 'bm25'
 """
+
 from __future__ import annotations
 
 from typing import Literal, TypeVar, get_args

@@ -4,6 +4,7 @@ summary and its public names (`__all__`). `--check` exits 1 when the file is out
     python scripts/architecture.py          # rewrite the generated part
     python scripts/architecture.py --check  # fail if it differs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,20 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "ARCHITECTURE.md"
 BEGIN = "<!-- BEGIN GENERATED: scripts/architecture.py -->"
 END = "<!-- END GENERATED -->"
-PACKAGES = ("ingest", "ingest/loaders", "rag", "rag/ollama", "rag/embed", "rag/store", "rag/index", "rag/retrieve",
-            "rag/answer", "rag/eval", "rag/cli", "rag/server")
+PACKAGES = (
+    "ingest",
+    "ingest/loaders",
+    "rag",
+    "rag/ollama",
+    "rag/embed",
+    "rag/store",
+    "rag/index",
+    "rag/retrieve",
+    "rag/answer",
+    "rag/eval",
+    "rag/cli",
+    "rag/server",
+)
 
 
 def _summary(tree: ast.Module) -> str:
@@ -33,8 +46,11 @@ def _public(tree: ast.Module) -> list[str]:
                 value = value.args[0]
             if isinstance(value, (ast.List, ast.Tuple)):
                 return [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-    return [n.name for n in tree.body  # no __all__: the top-level classes and functions without an underscore
-            if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and not n.name.startswith("_")]
+    return [
+        n.name
+        for n in tree.body  # no __all__: the top-level classes and functions without an underscore
+        if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and not n.name.startswith("_")
+    ]
 
 
 def _table(package: str) -> str:

@@ -1,8 +1,9 @@
 """Write the README's "Configuration" table from the Settings field docs (`--check`: fail when it is out of date).
 
-    python scripts/config_docs.py            # rewrite the block between the markers in README.md
-    python scripts/config_docs.py --check    # exit 1 when README.md differs from what would be written
+python scripts/config_docs.py            # rewrite the block between the markers in README.md
+python scripts/config_docs.py --check    # exit 1 when README.md differs from what would be written
 """
+
 from __future__ import annotations
 
 import dataclasses

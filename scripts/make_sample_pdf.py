@@ -10,6 +10,7 @@ deterministic (reportlab's invariant mode: fixed dates and document id), so re-r
 Markdown understood: `# ` title, `## ` section, `- ` bullets (continuation lines indented), paragraphs separated by
 blank lines, and `inline code`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,9 @@ def parse(text: str) -> list[tuple[str, str]]:
 def _markup(text: str, code_font: str) -> str:
     """Escape for reportlab's paragraph markup, rendering `code` in the code font."""
     parts = text.split("`")
-    return "".join(escape(p) if i % 2 == 0 else f'<font face="{code_font}">{escape(p)}</font>' for i, p in enumerate(parts))
+    return "".join(
+        escape(p) if i % 2 == 0 else f'<font face="{code_font}">{escape(p)}</font>' for i, p in enumerate(parts)
+    )
 
 
 def build(source: Path, out: Path) -> Path:
@@ -102,8 +105,9 @@ def build(source: Path, out: Path) -> Path:
 
     def end_list() -> None:
         if bullets:
-            story.append(ListFlowable(list(bullets), bulletType="bullet", start="-", leftIndent=12,
-                                      bulletFontName=body_font))
+            story.append(
+                ListFlowable(list(bullets), bulletType="bullet", start="-", leftIndent=12, bulletFontName=body_font)
+            )
             bullets.clear()
 
     sections = 0
@@ -126,8 +130,15 @@ def build(source: Path, out: Path) -> Path:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = SimpleDocTemplate(
-        str(out), pagesize=A4, invariant=True, title=parse(text)[0][1], author="ollama-rag",
-        leftMargin=22 * mm, rightMargin=22 * mm, topMargin=20 * mm, bottomMargin=20 * mm,
+        str(out),
+        pagesize=A4,
+        invariant=True,
+        title=parse(text)[0][1],
+        author="ollama-rag",
+        leftMargin=22 * mm,
+        rightMargin=22 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
     )
     doc.build(story)
     return out

@@ -1,5 +1,6 @@
 """Shared fixtures. Autouse: each test gets its own user dir and index folder, no proxies, and an OLLAMA_HOST that
 points at a closed port, so nothing ever talks to a real Ollama the developer may have running."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,14 @@ from support.paths import SHARED_EVAL, free_port
 def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("rag_home")
     monkeypatch.setenv("RAG_HOME", str(home))
-    for var in ("RAG_INDEX", "RAG_CHROMA_URL", "RAG_EMBED_MODEL", "RAG_CHAT_MODEL", "RAG_COLLECTION", "RAG_RAISE_ERRORS"):
+    for var in (
+        "RAG_INDEX",
+        "RAG_CHROMA_URL",
+        "RAG_EMBED_MODEL",
+        "RAG_CHAT_MODEL",
+        "RAG_COLLECTION",
+        "RAG_RAISE_ERRORS",
+    ):
         monkeypatch.delenv(var, raising=False)
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
@@ -61,8 +69,12 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory):
     port = free_port()
     data = tmp_path_factory.mktemp("chroma_server")
     log = open(data / "server.log", "wb")
-    proc = subprocess.Popen([exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"ANONYMIZED_TELEMETRY": "False"})
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

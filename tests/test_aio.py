@@ -1,5 +1,6 @@
 """`AsyncRAG`: the blocking work runs off the event loop, answers match `RAG`, and cancellation returns at once
 and stops the stream's producing thread."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ def test_async_faces_match_the_blocking_ones(rag: RAG) -> None:
     async def main():
         async with AsyncRAG(rag) as arag:
             answer, hits, status, pieces = await asyncio.gather(
-                arag.ask(QUESTION), arag.retrieve(QUESTION, k=3), arag.status(),
+                arag.ask(QUESTION),
+                arag.retrieve(QUESTION, k=3),
+                arag.status(),
                 _collect(arag.ask_stream(QUESTION)),
             )
             chunk = await arag.chunk(hits[0].id)

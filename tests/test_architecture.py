@@ -1,5 +1,6 @@
 """The house plan, checked: imports point one way (cli -> api -> answer/retrieve/index/eval -> store/embed/ollama ->
 ingest), no sub-package imports another in a cycle, and every module imports on its own in a fresh interpreter."""
+
 from __future__ import annotations
 
 import ast
@@ -13,11 +14,25 @@ from support.paths import REPO
 
 LAYERS: dict[str, int] = {
     "ingest": 0,
-    "rag._result": 1, "rag._version": 1, "rag.errors": 1, "rag.config": 1, "rag.vocab": 1, "rag.user_config": 1,
-    "rag.ollama": 2, "rag.embed": 2, "rag.store": 2,
-    "rag.retrieve": 3, "rag.index": 3, "rag.answer": 3, "rag.eval": 3, "rag.doctor": 3,
-    "rag.api": 4, "rag.aio": 4,
-    "rag.cli": 5, "rag.__main__": 5, "rag.server": 5,
+    "rag._result": 1,
+    "rag._version": 1,
+    "rag.errors": 1,
+    "rag.config": 1,
+    "rag.vocab": 1,
+    "rag.user_config": 1,
+    "rag.ollama": 2,
+    "rag.embed": 2,
+    "rag.store": 2,
+    "rag.retrieve": 3,
+    "rag.index": 3,
+    "rag.answer": 3,
+    "rag.eval": 3,
+    "rag.doctor": 3,
+    "rag.api": 4,
+    "rag.aio": 4,
+    "rag.cli": 5,
+    "rag.__main__": 5,
+    "rag.server": 5,
     "rag": 6,  # rag/__init__.py: lazy re-exports of the public names
 }
 """Each unit's layer: a module may import its own layer (without cycles) or lower ones, never higher."""
@@ -104,7 +119,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -140,14 +155,21 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 @pytest.mark.parametrize("module", sorted(m for m in _modules() if m != "rag.__main__"))
 def test_each_module_imports_alone_in_a_fresh_interpreter(module: str) -> None:
-    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_architecture_doc_lists_the_modules_as_they_are() -> None:
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "architecture.py"), "--check"], cwd=REPO,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "architecture.py"), "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -1,4 +1,5 @@
 """Settings: every field documented where it is declared."""
+
 from __future__ import annotations
 
 import ast

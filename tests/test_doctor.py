@@ -1,5 +1,6 @@
 """`rag doctor` against the fake Ollama (up, down, model missing), a real embedded Chroma index and the real built-in
 embedder. Exit codes: 0 ready (warnings allowed), 1 warnings with --strict, 2 something needed is broken."""
+
 from __future__ import annotations
 
 import json

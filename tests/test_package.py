@@ -1,4 +1,5 @@
 """Package-level checks: public names, dependency direction, CLI entry point."""
+
 from __future__ import annotations
 
 import ast
@@ -51,20 +52,44 @@ def test_wheel_holds_every_package_and_the_prompts(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(src)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = tmp_path.glob("ollama_rag-*.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    expected = {p.parent.relative_to(REPO).as_posix() for top in ("rag", "ingest", "prompts") for p in (REPO / top).rglob("__init__.py")}
+    expected = {
+        p.parent.relative_to(REPO).as_posix()
+        for top in ("rag", "ingest", "prompts")
+        for p in (REPO / top).rglob("__init__.py")
+    }
     assert expected <= {p.parent.relative_to(site).as_posix() for p in site.rglob("__init__.py")}
     code = (
         "import rag, ingest, ingest.loaders; from rag.answer.prompts import load_template, answer_schema; "
-        f"assert rag.__file__.startswith({str(site)!r}) and ingest.loaders.__file__.startswith({str(site)!r}); assert load_template('system.txt').strip(); "
+        f"assert rag.__file__.startswith({str(site)!r}) and ingest.loaders.__file__.startswith({str(site)!r}); "
+        "assert load_template('system.txt').strip(); "
         "print(sorted(answer_schema(['S1'], None)['properties']))"
     )
-    out = subprocess.run(check=False, args=[sys.executable, "-c", code], cwd=site, env={"PYTHONPATH": str(site), "PATH": ""},
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        check=False,
+        args=[sys.executable, "-c", code],
+        cwd=site,
+        env={"PYTHONPATH": str(site), "PATH": ""},
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert "citations" in out.stdout

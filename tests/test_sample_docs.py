@@ -1,6 +1,7 @@
 """sample_docs/: the generated PDFs have several pages with extractable text (Chinese included), the generator is
 deterministic and in sync with the committed files, and the quickstart works offline (built-in embedder, extractive
 answer with a page-numbered citation)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -68,8 +69,13 @@ def test_generator_is_deterministic_and_matches_the_committed_pdfs(tmp_path: Pat
 
 def test_markdown_subset_parser() -> None:
     blocks = _generator().parse("# T\n\n## S\n\nline one\nline two\n\n- item\n  continued\n- 中文\n  续行\n")
-    assert blocks == [("title", "T"), ("section", "S"), ("para", "line one line two"),
-                      ("bullet", "item continued"), ("bullet", "中文续行")]
+    assert blocks == [
+        ("title", "T"),
+        ("section", "S"),
+        ("para", "line one line two"),
+        ("bullet", "item continued"),
+        ("bullet", "中文续行"),
+    ]
 
 
 def test_quickstart_offline_cites_a_pdf_page(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ thread indexes more files into the same collection. Zero errors of any kind, eve
 The index is built by a `rag index` subprocess, so the `RAG` objects under test are the process's first: nothing
 (Ollama client, query engine, Chroma client, BM25) is warmed up before the threads race to create it.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,13 @@ from support.hits import write_docs
 THREADS = 8
 QUESTIONS = 25
 ROOT = Path(__file__).resolve().parent.parent
-ASKS = ["What does the embed endpoint return?", "How are models downloaded?", "What controls how long a model stays "
-        "loaded?", "Which option sets the context window?", "How do chat replies stream?"]
+ASKS = [
+    "What does the embed endpoint return?",
+    "How are models downloaded?",
+    "What controls how long a model stays loaded?",
+    "Which option sets the context window?",
+    "How do chat replies stream?",
+]
 
 
 @pytest.fixture
@@ -32,8 +38,22 @@ def built(tmp_path: Path, ollama) -> Path:
     write_docs(tmp_path / "docs")
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, "-m", "rag", "index", str(tmp_path / "docs"), "--index", str(tmp_path / "index"),
-         "--embed-backend", "ollama"], check=False, capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "index",
+            str(tmp_path / "docs"),
+            "--index",
+            str(tmp_path / "index"),
+            "--embed-backend",
+            "ollama",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     make_docs(tmp_path / "more", n=12)

@@ -1,4 +1,5 @@
 """Loaders: one file -> Document, chosen by `SourceFile.kind`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,9 @@ def _missing_library(src: SourceFile, exc: ImportError) -> IngestError:
     return IngestError(src.source, f"{src.kind} files need {exc.name or 'a library'}: install ollama-rag[office]")
 
 
-def load(src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES,
-         ocr: bool = True) -> Document:
+def load(
+    src: SourceFile, *, pdf_password: str | None = None, max_pages: int = DEFAULT_MAX_PAGES, ocr: bool = True
+) -> Document:
     """Read and extract one file.
 
     Args:

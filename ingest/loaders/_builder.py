@@ -1,4 +1,5 @@
 """Assemble a Document's text from paragraphs, headings and pages, keeping their character spans."""
+
 from __future__ import annotations
 
 from ingest.document import Document, Page
@@ -48,10 +49,19 @@ class TextBuilder:
         self.pages.append(Page(number, start, self.pos) if start >= 0 else Page(number, self.pos, self.pos))
         self._page = None
 
-    def document(self, source: str, kind: str, sha256: str, *, title: str | None = None,
-                 warnings: tuple[str, ...] = ()) -> Document:
+    def document(
+        self, source: str, kind: str, sha256: str, *, title: str | None = None, warnings: tuple[str, ...] = ()
+    ) -> Document:
         self.end_page()
         text = "".join(self.parts)
         sections, first_title = sections_from_headings(self.heads, len(text))
-        return Document(source, kind, text, sha256, title=title or first_title, pages=tuple(self.pages),
-                        sections=sections, warnings=warnings)
+        return Document(
+            source,
+            kind,
+            text,
+            sha256,
+            title=title or first_title,
+            pages=tuple(self.pages),
+            sections=sections,
+            warnings=warnings,
+        )

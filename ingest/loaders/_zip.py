@@ -1,4 +1,5 @@
 """Refuse hostile ZIP containers (OOXML, EPUB, ODF) before a library inflates them."""
+
 from __future__ import annotations
 
 import io
@@ -26,10 +27,15 @@ def check_zip(data: bytes, source: str, what: str) -> zipfile.ZipFile:
         raise IngestError(source, f"refused: {len(members)} ZIP members (limit {MAX_MEMBERS}; a zip bomb?)")
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise IngestError(source, f"refused: inflates to {total / 1e6:.0f} MB "
-                                  f"(limit {MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB; a zip bomb?)")
+        raise IngestError(
+            source,
+            f"refused: inflates to {total / 1e6:.0f} MB (limit {MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB; a zip bomb?)",
+        )
     for m in members:
         if m.file_size >= RATIO_FLOOR_BYTES and m.file_size > MAX_RATIO * max(m.compress_size, 1):
-            raise IngestError(source, f"refused: {m.filename} inflates {m.file_size // max(m.compress_size, 1)}x "
-                                      f"(limit {MAX_RATIO}x; a zip bomb?)")
+            raise IngestError(
+                source,
+                f"refused: {m.filename} inflates {m.file_size // max(m.compress_size, 1)}x "
+                f"(limit {MAX_RATIO}x; a zip bomb?)",
+            )
     return archive

@@ -1,4 +1,5 @@
 """.epub: chapters in spine order, each as a section with its own headings (ebooklib + the HTML loader)."""
+
 from __future__ import annotations
 
 import io

@@ -3,6 +3,7 @@
 Text a browser would not show is left out: scripts, styles, `<template>`, `<textarea>`, and elements marked `hidden`,
 `aria-hidden="true"` or styled `display: none` / `visibility: hidden` inline, with everything inside them.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,17 +12,73 @@ from html.parser import HTMLParser
 from ingest.loaders.markdown import sections_from_headings
 
 _DROP = frozenset({"script", "style", "nav", "noscript", "template", "head", "svg", "iframe", "object", "textarea"})
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-                   "track", "wbr"})
-_CLOSES_P = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "pre",
-                       "table", "ul", "ol", "dl", "figure", "form", "fieldset", "details", "hr", "address",
-                       "h1", "h2", "h3", "h4", "h5", "h6"})
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+_CLOSES_P = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "aside",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "figure",
+        "form",
+        "fieldset",
+        "details",
+        "hr",
+        "address",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
 _SELF_CLOSING = frozenset({"li", "dt", "dd", "option", "tr", "td", "th"})  # a second one closes the first
 _HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _PARAGRAPH = frozenset(
-    {"p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote", "pre", "table", "ul", "ol",
-     "dl", "figure", "figcaption", "form", "fieldset", "details", "summary", "hr", "address", "body",
-     "h1", "h2", "h3", "h4", "h5", "h6"}
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "aside",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "figure",
+        "figcaption",
+        "form",
+        "fieldset",
+        "details",
+        "summary",
+        "hr",
+        "address",
+        "body",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
 )
 _LINE = frozenset({"br", "li", "tr", "dt", "dd", "caption", "option"})
 _CELL = frozenset({"td", "th"})
@@ -60,7 +117,9 @@ class _TextBuilder(HTMLParser):
 
     def _track(self, tag: str, attrs) -> None:
         """Keep the open-element stack (with HTML's implied end tags for p, li, ...) and the hidden region."""
-        if self.open and ((tag in _CLOSES_P and self.open[-1] == "p") or (tag in _SELF_CLOSING and self.open[-1] == tag)):
+        if self.open and (
+            (tag in _CLOSES_P and self.open[-1] == "p") or (tag in _SELF_CLOSING and self.open[-1] == tag)
+        ):
             self._close_to(len(self.open) - 1)
         if tag in _VOID:
             return

@@ -1,4 +1,5 @@
 """.png/.jpg/.tiff: text by OCR (the [ocr] extra); one page per image frame."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Markdown: the text as written, with the heading hierarchy (ATX and setext) as sections. Code fences are known."""
+
 from __future__ import annotations
 
 import re
@@ -27,9 +28,11 @@ def fence_spans(text: str) -> list[tuple[int, int]]:
     for pos, line in _lines(text):
         m = _FENCE.match(line)
         if opening is None:
-            if m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):
+            if m and not (m.group(1)[0] == "`" and "`" in line[m.end() :]):
                 opening = (pos, m.group(1))
-        elif m and m.group(1)[0] == opening[1][0] and len(m.group(1)) >= len(opening[1]) and not line[m.end():].strip():
+        elif (
+            m and m.group(1)[0] == opening[1][0] and len(m.group(1)) >= len(opening[1]) and not line[m.end() :].strip()
+        ):
             spans.append((opening[0], pos + len(line)))
             opening = None
     if opening is not None:  # an unclosed fence runs to the end
@@ -74,5 +77,5 @@ def sections_from_headings(heads: list[tuple[int, int, str]], end: int) -> tuple
         stop = heads[i + 1][0] if i + 1 < len(heads) else end
         if stop > pos:
             sections.append(Section(pos, stop, tuple(t for _, t in stack)))
-    title = next((t for _, level, t in heads if level == 1 and t), None)
-    return tuple(sections), title
+    first = next((t for _, level, t in heads if level == 1 and t), None)
+    return tuple(sections), first

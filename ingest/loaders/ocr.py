@@ -1,4 +1,5 @@
 """OCR of page images with RapidOCR (the [ocr] extra: PP-OCR Chinese + English ONNX models inside the wheel)."""
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """PDF: text per page with PDFium (pypdfium2), pypdf for passwords and as fallback, garbage detection, cleaning, OCR."""
+
 from __future__ import annotations
 
 import contextlib
@@ -90,7 +91,13 @@ def _open(data: bytes, source: str, password: str | None):
 
 
 def load_pdf(
-    data: bytes, source: str, sha256: str, *, password: str | None, max_pages: int, ocr: bool = True,
+    data: bytes,
+    source: str,
+    sha256: str,
+    *,
+    password: str | None,
+    max_pages: int,
+    ocr: bool = True,
 ) -> Document:
     """The text of a PDF, pages from 1 joined by a blank line. Raises IngestError for a file to skip.
 
@@ -268,11 +275,18 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
         if failed and not dropped:  # e.g. a decompression bomb stopped by pypdf's limits: not a scan
             reason = f"text extraction failed (pages {_page_list(failed)})"
         if count > max_pages:
-            reason = (f"no extractable text in the first {max_pages} pages; stopped at page {max_pages} of {count} "
-                      f"(max_pages)")
+            reason = (
+                f"no extractable text in the first {max_pages} pages; stopped at page {max_pages} of {count} "
+                f"(max_pages)"
+            )
         raise IngestError(source, reason)
     return Document(
-        source=source, kind="pdf", text="".join(parts), sha256=sha256, title=ex.title(), pages=tuple(pages),
+        source=source,
+        kind="pdf",
+        text="".join(parts),
+        sha256=sha256,
+        title=ex.title(),
+        pages=tuple(pages),
         warnings=tuple(warnings),
     )
 
@@ -283,8 +297,9 @@ def _no_text_reason() -> str:
     return NO_TEXT_REASON if ocr.available() else NO_TEXT_NO_OCR_REASON
 
 
-def _ocr_blank_pages(ex: _Pdfium | _Pypdf, texts: list[str],
-                     flagged: dict[str, list[int]]) -> tuple[list[int], int | None]:
+def _ocr_blank_pages(
+    ex: _Pdfium | _Pypdf, texts: list[str], flagged: dict[str, list[int]]
+) -> tuple[list[int], int | None]:
     """OCR in place the pages that have no text but an image (not those left out as garbled), within
     `OCR_BUDGET_S`; the numbers of the pages OCR'd, and the page where the budget ran out (or None)."""
     from ingest.loaders import ocr

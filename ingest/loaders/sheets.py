@@ -1,4 +1,5 @@
 """.xlsx and .csv: one section per sheet, each row as "Header: value; ..." (openpyxl, stdlib csv)."""
+
 from __future__ import annotations
 
 import csv

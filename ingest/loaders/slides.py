@@ -1,4 +1,5 @@
 """.pptx: one page per slide (title as its section, text frames, tables, speaker notes), with python-pptx."""
+
 from __future__ import annotations
 
 import io

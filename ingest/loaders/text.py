@@ -1,5 +1,6 @@
 """Plain text files: decode bytes (UTF-8, UTF-16 with or without BOM, detected legacy encodings) and normalise
 newlines. UTF-8 with a few stray invalid bytes is decoded with replacement characters and a warning."""
+
 from __future__ import annotations
 
 import codecs
@@ -42,14 +43,14 @@ def _decode(data: bytes, source: str) -> tuple[str, tuple[str, ...]]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(encoding), ()
+                return data[len(bom) :].decode(encoding), ()
             except UnicodeDecodeError:
                 raise IngestError(source, f"{BINARY_REASON} (invalid {encoding} after its byte-order mark)") from None
     if b"\x00" in data[:_SAMPLE]:
         utf16 = utf16_without_bom(data[:_SAMPLE])
         if utf16 is None:
             raise IngestError(source, BINARY_REASON)
-        text = data[:len(data) // 2 * 2].decode(utf16, errors="replace")
+        text = data[: len(data) // 2 * 2].decode(utf16, errors="replace")
         if not _looks_like_text(text):
             raise IngestError(source, BINARY_REASON)
         return text, (f"read as {utf16.upper()} without a byte-order mark",)

@@ -1,4 +1,5 @@
 """.docx: paragraphs in order, headings (Title, Heading 1-9) as sections, tables as text rows (python-docx)."""
+
 from __future__ import annotations
 
 import io

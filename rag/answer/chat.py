@@ -4,6 +4,7 @@ The rewrite is one /api/chat call without `format`, from prompts/condense.txt wi
 usable chat model (extractive mode) the previous question is prepended to the follow-up instead, which keeps its
 key terms in the BM25 and dense queries.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -42,8 +43,14 @@ class ChatSession:
         **search: retrieval options for every turn (k, mode, path, file_types, mmr, min_score).
     """
 
-    def __init__(self, engine: QueryEngine, *, history_tokens: int = HISTORY_TOKENS,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None, **search: Any) -> None:
+    def __init__(
+        self,
+        engine: QueryEngine,
+        *,
+        history_tokens: int = HISTORY_TOKENS,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        **search: Any,
+    ) -> None:
         self.engine = engine
         self.on_event = on_event
         """Progress callback: "rewriting" {model} before the follow-up rewrite call, then the engine's events."""

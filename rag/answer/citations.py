@@ -1,4 +1,5 @@
 """Citations: the labels the model sees, page labels, and citations built from quotes verified against their hits."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ def source_ids(hits: Sequence[Hit]) -> list[str]:
 
 
 def page_label(page_start: int | None, page_end: int | None) -> str:
-    """"p. 3", "p. 3-4", or "" for documents without pages."""
+    """ "p. 3", "p. 3-4", or "" for documents without pages."""
     if page_start is None:
         return ""
     if page_end is None or page_end == page_start:
@@ -24,15 +25,26 @@ def page_label(page_start: int | None, page_end: int | None) -> str:
     return f"p. {page_start}-{page_end}"
 
 
-def make_citation(n: int, hit: Hit, quote: str, *, verified: bool | None = None, score: float | None = None) -> Citation:
+def make_citation(
+    n: int, hit: Hit, quote: str, *, verified: bool | None = None, score: float | None = None
+) -> Citation:
     """A citation of `hit`; the quote is verified against the hit's text unless `verified` is given."""
     if verified is None or score is None:
         verified, score = verify_quote(quote, hit.text, VERIFY_THRESHOLD)
     span = locate(quote, hit.text)
     start, end = (hit.char_start + span[0], hit.char_start + span[1]) if span else (hit.char_start, hit.char_end)
     return Citation(
-        n=n, id=hit.id, source=hit.source, page_start=hit.page_start, page_end=hit.page_end, char_start=start,
-        char_end=end, heading_path=tuple(hit.heading_path), quote=quote, verified=verified, match_score=score,
+        n=n,
+        id=hit.id,
+        source=hit.source,
+        page_start=hit.page_start,
+        page_end=hit.page_end,
+        char_start=start,
+        char_end=end,
+        heading_path=tuple(hit.heading_path),
+        quote=quote,
+        verified=verified,
+        match_score=score,
     )
 
 
@@ -78,8 +90,10 @@ def cite_items(
     if unknown:
         warnings.append(f"dropped {unknown} citation(s) of sources that were not retrieved")
     if moved:
-        warnings.append(f"{moved} quote(s) were not in the source the model cited but in another retrieved source: "
-                        "re-attributed to it")
+        warnings.append(
+            f"{moved} quote(s) were not in the source the model cited but in another retrieved source: "
+            "re-attributed to it"
+        )
     if unverified:
         warnings.append(f"--strict: dropped {unverified} citation(s) whose quote was not found in the cited source")
     return out

@@ -10,6 +10,7 @@ Consistency is a cheap lexical check: a number or date in a claim that none of i
 question) contains, or a capitalised name that neither its cited chunks nor the question contain, flags the claim
 "inconsistent" (a quote saying 1643 does not back a claim saying 1661). `strict` drops flagged and unsupported claims.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,7 +51,9 @@ def mismatches(claim: str, quotes: Sequence[str], chunks: Sequence[str], questio
     out = [n for n in sorted(_numbers(claim)) if n not in evidence_numbers]
     haystack = compact(" ".join(chunks) + " " + question)
     for match in _NAME.finditer(claim):
-        if _SENTENCE_START.fullmatch(claim[: match.start()]) or claim[: match.start()].rstrip().endswith((".", "!", "?")):
+        if _SENTENCE_START.fullmatch(claim[: match.start()]) or claim[: match.start()].rstrip().endswith(
+            (".", "!", "?")
+        ):
             continue  # a capital that starts a sentence says nothing
         if compact(match.group()) not in haystack and match.group() not in out:
             out.append(match.group())
@@ -123,8 +126,10 @@ def assemble(data: dict[str, Any], labels: dict[str, Hit], question: str, *, str
     citations = tuple(_renumbered(c, renumber[c.n]) for c in used.values())
     claims = [Claim(c.text, tuple(renumber[n] for n in c.citations), c.verified, c.flags) for c in claims]
     if scrubbed:
-        warnings.append(f"removed {scrubbed} link(s) or image(s) that are not in the cited sources "
-                        "(a document may be trying to inject them)")
+        warnings.append(
+            f"removed {scrubbed} link(s) or image(s) that are not in the cited sources "
+            "(a document may be trying to inject them)"
+        )
     if dropped:
         warnings.append(f"--strict: dropped {dropped} claim(s) without consistent verified support")
     text = " ".join(with_markers(c.text, c.citations) for c in claims)

@@ -1,4 +1,5 @@
 """The sources block of the answer prompt: which hits fit the token budget, and how each is labelled."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def format_sources(hits: Sequence[Hit], key: str = "") -> str:
     key = key or new_key()
     blocks = []
     for label, hit in zip(source_ids(hits), hits, strict=False):
-        where = ", ".join(p for p in (hit.source, page_label(hit.page_start, hit.page_end), " > ".join(hit.heading_path)) if p)
+        where = ", ".join(
+            p for p in (hit.source, page_label(hit.page_start, hit.page_end), " > ".join(hit.heading_path)) if p
+        )
         blocks.append(f"[{label}] ({neutralise(where)}) key={key}\n{neutralise(hit.text.strip())}\n[/{label} {key}]")
     return "\n\n".join(blocks)
 

@@ -8,6 +8,7 @@ was unavailable) only an empty result abstains. A CJK question over an index who
 "none", Ollama unreachable, chat model not installed. A model whose replies break the schema twice raises
 `ModelOutputError` instead: the user should know their model is unsuitable.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,10 @@ from rag.vocab import NO_CHAT_MODEL, RetrievalMode
 if TYPE_CHECKING:
     from rag.ollama import Client
 
-UNREACHABLE_WARNING = ("Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated "
-                       "answers, or pass `--chat-model none` to silence this)")
+UNREACHABLE_WARNING = (
+    "Ollama is not reachable at {host}: extractive answer (start `ollama serve` for generated "
+    "answers, or pass `--chat-model none` to silence this)"
+)
 OnEvent = Callable[[str, dict[str, Any]], None]
 """A progress callback: `on_event(name, data)`."""
 DENSE_DOWN_WARNING = "dense retrieval unavailable ({error}); using BM25 only"
@@ -46,8 +49,9 @@ class QueryEngine:
         settings: models, k, floors, prompts, strictness.
     """
 
-    def __init__(self, retriever: Retriever, client: Client, settings: Settings,
-                 closers: Iterable[Callable[[], None]] = ()) -> None:
+    def __init__(
+        self, retriever: Retriever, client: Client, settings: Settings, closers: Iterable[Callable[[], None]] = ()
+    ) -> None:
         self.retriever = retriever
         self.client = client
         self.settings = settings
@@ -84,10 +88,19 @@ class QueryEngine:
                 return UNREACHABLE_WARNING.format(host=self.client.host)
         return None
 
-    def retrieve(self, query: str, *, k: int | None = None, mode: RetrievalMode = "hybrid", path: str | None = None,
-                 file_types: Iterable[str] | None = None, mmr: float | None = None,
-                 warnings: list[str] | None = None) -> list[Hit]:
-        """Hits for `query`; in hybrid mode a dense leg that cannot embed (Ollama down) degrades to BM25 with a warning."""
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        mode: RetrievalMode = "hybrid",
+        path: str | None = None,
+        file_types: Iterable[str] | None = None,
+        mmr: float | None = None,
+        warnings: list[str] | None = None,
+    ) -> list[Hit]:
+        """Hits for `query`; in hybrid mode a dense leg that cannot embed (Ollama down) degrades to BM25 with a
+        warning."""
         k = k or self.settings.top_k
         try:
             return self.retriever.retrieve(query, k, mode, path, file_types, mmr)
@@ -115,8 +128,9 @@ class QueryEngine:
         except (OSError, ValueError):  # the idf is a refinement: evidence without it weighs every token 1
             return None
 
-    def _retrieve_or_abstain(self, question: str, query: str, search: dict[str, Any], floor: float | None,
-                             warnings: list[str]) -> tuple[list[Hit], float, Answer | None]:
+    def _retrieve_or_abstain(
+        self, question: str, query: str, search: dict[str, Any], floor: float | None, warnings: list[str]
+    ) -> tuple[list[Hit], float, Answer | None]:
         start = time.perf_counter()
         hits = self.retrieve(query, warnings=warnings, **search)
         retrieval_ms = elapsed_ms(start)
@@ -126,20 +140,31 @@ class QueryEngine:
         if not hits:
             reason = "no indexed chunk matched the question"
         elif best is not None and best < floor:
-            reason = (f"no passage is close enough to the question (best match {best:.2f}, needs {floor:.2f}; "
-                      "lower --min-score to answer anyway)")
+            reason = (
+                f"no passage is close enough to the question (best match {best:.2f}, needs {floor:.2f}; "
+                "lower --min-score to answer anyway)"
+            )
         elif floor > 0 and needs_lexical_floor(query, self._embedder_multilingual()):
             evidence = evidence_of(query, hits, self._bm25())
             if evidence < CJK_EVIDENCE_FLOOR:
-                reason = (f"lexical evidence {evidence:.2f} is under the CJK floor {CJK_EVIDENCE_FLOOR} (the embedding "
-                          f"model cannot judge Chinese text; `ollama pull {PULL_FOR_CHINESE}` for one that can)")
+                reason = (
+                    f"lexical evidence {evidence:.2f} is under the CJK floor {CJK_EVIDENCE_FLOOR} (the embedding "
+                    f"model cannot judge Chinese text; `ollama pull {PULL_FOR_CHINESE}` for one that can)"
+                )
         if not reason:
             return hits, retrieval_ms, None
         timings = Timings(retrieval_ms=retrieval_ms, total_ms=elapsed_ms(start))
         return hits, retrieval_ms, abstained(question, hits, query=query, timings=timings, reason=reason)
 
-    def ask(self, question: str, *, query: str | None = None, min_score: float | None = None,
-            on_event: OnEvent | None = None, **search: Any) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        query: str | None = None,
+        min_score: float | None = None,
+        on_event: OnEvent | None = None,
+        **search: Any,
+    ) -> Answer:
         """Answer `question`, retrieving with `query` when given (a rewritten chat follow-up).
 
         `search`: k, mode, path, file_types, mmr (see `retrieve`); `min_score` overrides the abstention floor.
@@ -151,17 +176,32 @@ class QueryEngine:
         assert isinstance(answer, Answer)
         return answer
 
-    def ask_stream(self, question: str, *, query: str | None = None, min_score: float | None = None,
-                   on_event: OnEvent | None = None, on_retrieval: Callable[[list[Hit]], None] | None = None,
-                   **search: Any) -> Iterator[str | Answer]:
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        query: str | None = None,
+        min_score: float | None = None,
+        on_event: OnEvent | None = None,
+        on_retrieval: Callable[[list[Hit]], None] | None = None,
+        **search: Any,
+    ) -> Iterator[str | Answer]:
         """Like `ask`, but yield answer text pieces as they are generated, then the final `Answer`.
 
         `on_retrieval(hits)` is called once retrieval is done, before the first piece."""
         return self._run(question, query, min_score, search, stream=True, on_event=on_event, on_retrieval=on_retrieval)
 
-    def _run(self, question: str, query: str | None, min_score: float | None, search: dict[str, Any], *, stream: bool,
-             on_event: OnEvent | None = None, on_retrieval: Callable[[list[Hit]], None] | None = None
-             ) -> Iterator[str | Answer]:
+    def _run(
+        self,
+        question: str,
+        query: str | None,
+        min_score: float | None,
+        search: dict[str, Any],
+        *,
+        stream: bool,
+        on_event: OnEvent | None = None,
+        on_retrieval: Callable[[list[Hit]], None] | None = None,
+    ) -> Iterator[str | Answer]:
         start = time.perf_counter()
         query = query or question
         warnings: list[str] = []
@@ -244,7 +284,8 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
             if "embedder" not in lazy:
                 from rag.embed import open_embedder
 
-                lazy["embedder"] = open_embedder(manifest.embed_model, settings.embed_backend, client)
+                model = manifest.embed_model if manifest is not None else ""
+                lazy["embedder"] = open_embedder(model, settings.embed_backend, client)
             embedder = lazy["embedder"]
         return embedder.embed_query(text)
 
@@ -264,8 +305,11 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
 
     dense = manifest is not None and bool(manifest.dimension)
     retriever = _Refreshing(
-        reader, query_dense=query_dense if dense else None,  # type: ignore[arg-type]
-        embed_query=embed_query if dense else None, bm25_path=index.reader_bm25, rrf_k=settings.rrf_k,
+        reader,
+        query_dense=query_dense if dense else None,
+        embed_query=embed_query if dense else None,
+        bm25_path=index.reader_bm25,
+        rrf_k=settings.rrf_k,
     )
     return QueryEngine(retriever, client, settings, closers=[close])
 
@@ -273,7 +317,7 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
 def _replace(answer: _R, **changes: Any) -> _R:
     import dataclasses
 
-    return dataclasses.replace(answer, **changes)
+    return dataclasses.replace(answer, **changes)  # type: ignore[type-var]
 
 
 def _with_warnings(answer: Answer, warnings: list[str]) -> Answer:

@@ -9,6 +9,7 @@ contains (each idf divided by the largest possible one: a token found in one chu
 is the evidence. A rare name or a long copied phrase is strong evidence; a few
 everyday words (今天, 天气) are weak. Calibrated on CMRC2018 and 50 off-topic Chinese questions (BENCHMARKS.md, "QA").
 """
+
 from __future__ import annotations
 
 import math
@@ -31,7 +32,7 @@ _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
 
 def query_script(text: str) -> Script:
-    """"cjk" when at least a third of the letters are Han/Kana/Hangul, "latin" when most are ASCII, else "other"."""
+    """ "cjk" when at least a third of the letters are Han/Kana/Hangul, "latin" when most are ASCII, else "other"."""
     letters = _LETTER.findall(text)
     if not letters:
         return "latin"
@@ -70,7 +71,9 @@ def chunk_evidence(query: str, text: str, idf: Any = None) -> float:
     score = 0.0
     for run in _runs(query):
         for length in range(len(run), 1, -1):
-            found = next((run[i : i + length] for i in range(len(run) - length + 1) if run[i : i + length] in text), None)
+            found = next(
+                (run[i : i + length] for i in range(len(run) - length + 1) if run[i : i + length] in text), None
+            )
             if found:
                 score = max(score, sum(idf(found[i : i + 2]) for i in range(length - 1)))
                 break
@@ -94,5 +97,12 @@ def evidence_of(query: str, hits: Sequence[Any], index: Any = None) -> float:
     return cjk_evidence(query, (h.text for h in hits), index)
 
 
-__all__ = ["CJK_EVIDENCE_FLOOR", "Script", "chunk_evidence", "cjk_evidence", "evidence_of", "needs_lexical_floor",
-           "query_script"]
+__all__ = [
+    "CJK_EVIDENCE_FLOOR",
+    "Script",
+    "chunk_evidence",
+    "cjk_evidence",
+    "evidence_of",
+    "needs_lexical_floor",
+    "query_script",
+]

@@ -4,13 +4,15 @@ Used when chat_model is "none", when Ollama is unreachable, or when the chat mod
 scored by the share of the question's tokens (words, Han bigrams) they contain, weighted by how rare each token is
 among the candidate sentences, plus small bonuses for better-ranked chunks and for sentences in the question's script
 (an English question over bilingual documents is answered in English); code and JSON blocks count half, and
-headings and fragments are skipped. Sentences come from `rag.answer.sentences` (abbreviation-aware). A sentence that ends
+headings and fragments are skipped. Sentences come from `rag.answer.sentences` (abbreviation-aware). A sentence that
+ends
 in ":" brings the code block or list after it (bounded); a chunk with no quotable sentence offers its list items
 (under its heading) as one quote; sentences in the question's script are used when any matches (others only when
 none does); a quote that overlaps an already picked one (neighbouring chunks overlap) is skipped. Code blocks are
 rendered as fenced code in the answer. Every quote is a verbatim slice of its chunk, so every citation is verified
 by construction.
 """
+
 from __future__ import annotations
 
 import math
@@ -211,12 +213,24 @@ def extractive_answer(
     )
     parts = [render_quote(c.quote, c.n) for c in citations]
     text = "\n".join(parts) if any("\n" in p for p in parts) else " ".join(parts)
-    claims = tuple(Claim(text=" ".join(c.quote.split()) if "```" not in c.quote else c.quote.strip(), citations=(c.n,),
-                         verified=True) for c in citations)
+    claims = tuple(
+        Claim(
+            text=" ".join(c.quote.split()) if "```" not in c.quote else c.quote.strip(), citations=(c.n,), verified=True
+        )
+        for c in citations
+    )
     return Answer(
-        question=question, answerable=bool(citations), answer=text.strip() if citations else NOT_FOUND,
-        mode="extractive", citations=citations, hits=tuple(hits), model=None, timings=timings or Timings(),
-        warnings=tuple(warnings), query=query or question, claims=claims,
+        question=question,
+        answerable=bool(citations),
+        answer=text.strip() if citations else NOT_FOUND,
+        mode="extractive",
+        citations=citations,
+        hits=tuple(hits),
+        model=None,
+        timings=timings or Timings(),
+        warnings=tuple(warnings),
+        query=query or question,
+        claims=claims,
     )
 
 

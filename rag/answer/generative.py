@@ -5,6 +5,7 @@ so the model cannot cite anything else, and `build_citations` drops any other id
 JSON valid for the schema is retried once; a second failure raises `ModelOutputError` (the CLI prints it and exits
 2), whether the model broke the JSON or ignored `format` altogether.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,9 @@ BAD_OUTPUT_MESSAGE = (
     "Use a model that supports structured outputs (Ollama 0.5 or later, e.g. `--chat-model llama3.2`), "
     "or `--chat-model none` for extractive answers."
 )
-UNSUPPORTED_WARNING = "the model's answer has no verified citation: nothing in the sources backs it (--strict refuses it)"
+UNSUPPORTED_WARNING = (
+    "the model's answer has no verified citation: nothing in the sources backs it (--strict refuses it)"
+)
 UNSUPPORTED_ANSWER = "The model's answer had no verified support in the indexed documents."
 LABELS_ONLY_WARNING = "the model answered with source ids only; read the cited sources"
 _LABELS_ONLY = re.compile(r"\[?S\d+\]?(?:\s*(?:,|and|、|和)?\s*\[?S\d+\]?)*[.。]?")
@@ -71,7 +74,8 @@ def parse_reply(content: str, schema: dict[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(content)
     except ValueError as exc:
-        raise _InvalidReply(f"not JSON: {exc.msg} at character {exc.pos}") from exc
+        where = f"{exc.msg} at character {exc.pos}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise _InvalidReply(f"not JSON: {where}") from exc
     try:
         jsonschema.validate(data, schema)
     except jsonschema.ValidationError as exc:
@@ -115,15 +119,23 @@ class GenerativeAnswerer:
         key = new_key()
         system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
-            prompts.USER, self.settings.prompts_dir, context=format_sources(packed, key), question=question,
-            ids=", ".join(labels), key=key,
+            prompts.USER,
+            self.settings.prompts_dir,
+            context=format_sources(packed, key),
+            question=question,
+            ids=", ".join(labels),
+            key=key,
         )
         needed = overhead + sum(estimate_tokens(h.text) + 20 for h in packed) + ANSWER_TOKENS
         num_ctx = -(-needed // NUM_CTX_STEP) * NUM_CTX_STEP
         if cap:
             num_ctx = min(num_ctx, cap)
-        options = {"temperature": self.settings.temperature, "seed": self.settings.seed, "num_ctx": num_ctx,
-                   "num_predict": self.settings.max_answer_tokens}  # a looping model stops there
+        options = {
+            "temperature": self.settings.temperature,
+            "seed": self.settings.seed,
+            "num_ctx": num_ctx,
+            "num_predict": self.settings.max_answer_tokens,
+        }  # a looping model stops there
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         schema = prompts.answer_schema(list(labels), self.settings.prompts_dir)
         return _Request(tuple(packed), labels, schema, messages, options, tuple(warnings))
@@ -161,8 +173,11 @@ class GenerativeAnswerer:
             more, data = self._reply_with_retry(req, [str(exc)])
             replies += more
             if not field.done:
-                yield str(data.get("answer", "")) if not claims else " ".join(
-                    str(c.get("claim", "")) for c in data.get("citations") or [] if isinstance(c, dict))
+                yield (
+                    str(data.get("answer", ""))
+                    if not claims
+                    else " ".join(str(c.get("claim", "")) for c in data.get("citations") or [] if isinstance(c, dict))
+                )
         yield self._finish(question, req, data, replies, query or question, retrieval_ms)
 
     def _reply_with_retry(self, req: _Request, problems: list[str]) -> tuple[list[Any], dict[str, Any]]:
@@ -206,9 +221,17 @@ class GenerativeAnswerer:
         if last is not None and last.done_reason == "length":
             warnings.append("the model stopped at its length limit: the answer may be incomplete")
         return Answer(
-            question=question, answerable=answerable, answer=text, mode="generative", citations=citations,
-            hits=req.hits, model=self.model, timings=_timings(replies, retrieval_ms), warnings=tuple(warnings),
-            query=query, claims=claims,
+            question=question,
+            answerable=answerable,
+            answer=text,
+            mode="generative",
+            citations=citations,
+            hits=req.hits,
+            model=self.model,
+            timings=_timings(replies, retrieval_ms),
+            warnings=tuple(warnings),
+            query=query,
+            claims=claims,
         )
 
 
@@ -218,7 +241,7 @@ def _timings(replies: Sequence[Any], retrieval_ms: float) -> Timings:
         return sum(values) if values else None
 
     names = [f.name for f in dataclasses.fields(ModelStats)]
-    return Timings(retrieval_ms=round(retrieval_ms, 3), **{n: total(n) for n in names})
+    return Timings(retrieval_ms=round(retrieval_ms, 3), **{n: total(n) for n in names})  # type: ignore[arg-type]
 
 
 __all__ = ["ANSWER_TOKENS", "BAD_OUTPUT_MESSAGE", "ChatBackend", "GenerativeAnswerer", "parse_reply"]

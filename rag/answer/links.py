@@ -6,6 +6,7 @@ chunks it cites (a URL with data filled into it does not); any other Markdown li
 replaced. Markdown images are always dropped: a viewer fetches them unasked, so even a document's own image URL is a
 tracking pixel in an answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,11 @@ REMOVED = "[link removed]"
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HTML = re.compile(r"<\s*(?:img|a|iframe|script)\b[^>]*>(?:[^<]*</\s*a\s*>)?", re.IGNORECASE)
-_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\"'`\]\\\x00-\x1f\x7f-\x9f]+"
-                  r"|\bdata:[a-z]+/[a-z0-9.+-]+[;,][^\s)\"'\x00-\x1f\x7f-\x9f]+", re.IGNORECASE)
+_URL = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s<>()\"'`\]\\\x00-\x1f\x7f-\x9f]+"
+    r"|\bdata:[a-z]+/[a-z0-9.+-]+[;,][^\s)\"'\x00-\x1f\x7f-\x9f]+",
+    re.IGNORECASE,
+)
 """A URL; it ends at whitespace, quotes, brackets, backslashes and control characters (terminal escapes)."""
 _TRAILING = ".,;:!?。，；：！？"
 
@@ -56,7 +60,7 @@ def scrub_links(text: str, evidence: Iterable[str]) -> tuple[str, list[str]]:
         if known(url):
             return m.group(0)
         removed.append(url)
-        return REMOVED + m.group(0)[len(url):]
+        return REMOVED + m.group(0)[len(url) :]
 
     out = _IMAGE.sub(image, text)
     out = _LINK.sub(link, out)

@@ -7,6 +7,7 @@ A JSON schema passed as `format` becomes a llama.cpp grammar, so the reply follo
     >>> backend = open_chat_backend(Settings.resolve(chat_model="gguf:/models/qwen.gguf"), client)  # doctest: +SKIP
     >>> backend.chat("gguf:/models/qwen.gguf", [{"role": "user", "content": "Hi"}]).message.content  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import importlib
@@ -64,7 +65,7 @@ def gguf_path(model: str) -> Path:
     """The file named by `gguf:PATH` (`~` expanded). ValueError for another spelling."""
     if not is_gguf(model):
         raise ValueError(f"not a gguf:PATH model: {model!r}")
-    return Path(model[len(GGUF_PREFIX):]).expanduser()
+    return Path(model[len(GGUF_PREFIX) :]).expanduser()
 
 
 def llama_cpp_available() -> bool:
@@ -228,7 +229,9 @@ class LlamaCppChat:
             self._n_ctx = wanted
             return self._llama, time.perf_counter_ns() - start
 
-    def _run(self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None, stream: bool) -> tuple[Any, int]:
+    def _run(
+        self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None, stream: bool
+    ) -> tuple[Any, int]:
         llama, load_ns = self._load(num_ctx)
         try:
             return llama.create_chat_completion(messages=wire, stream=stream, **kwargs), load_ns
@@ -240,8 +243,9 @@ class LlamaCppChat:
                 ) from exc
             raise
 
-    def _complete(self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None,
-                  unload: bool) -> ChatResponse:
+    def _complete(
+        self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None, unload: bool
+    ) -> ChatResponse:
         start = time.perf_counter_ns()
         try:
             reply, load_ns = self._run(wire, kwargs, num_ctx, stream=False)
@@ -263,13 +267,16 @@ class LlamaCppChat:
             # None rather than label the sum as generation time (total_duration has it).
         )
 
-    def _stream(self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None,
-                unload: bool) -> Iterator[ChatResponse]:
+    def _stream(
+        self, wire: list[dict[str, str]], kwargs: dict[str, Any], num_ctx: int | None, unload: bool
+    ) -> Iterator[ChatResponse]:
         start = time.perf_counter_ns()
         chunks, load_ns = self._run(wire, kwargs, num_ctx, stream=True)  # errors before the first chunk raise here
         return self._stream_chunks(chunks, start, load_ns, unload)
 
-    def _stream_chunks(self, chunks: Iterator[dict[str, Any]], start: int, load_ns: int, unload: bool) -> Iterator[ChatResponse]:
+    def _stream_chunks(
+        self, chunks: Iterator[dict[str, Any]], start: int, load_ns: int, unload: bool
+    ) -> Iterator[ChatResponse]:
         pieces = 0
         first_ns: int | None = None
         finish: str | None = None
@@ -300,8 +307,9 @@ class LlamaCppChat:
 
     def _response(self, *, content: str, **stats: Any) -> ChatResponse:
         created = datetime.now(timezone.utc).isoformat()
-        return ChatResponse(model=self.model, created_at=created, message=Message(role="assistant", content=content),
-                            **stats)
+        return ChatResponse(
+            model=self.model, created_at=created, message=Message(role="assistant", content=content), **stats
+        )
 
 
 def _done_reason(finish: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Incremental extraction of one string field (top-level, or every nested occurrence) from JSON text that arrives in pieces.
+"""Incremental extraction of one string field (top-level, or every nested occurrence) from JSON text that arrives in
+pieces.
 
 Used to print the `answer` of a streamed structured reply as it is generated:
 
@@ -8,6 +9,7 @@ Used to print the `answer` of a streamed structured reply as it is generated:
     >>> field.done
     True
 """
+
 from __future__ import annotations
 
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -56,7 +58,9 @@ class StringFieldStream:
             self._high = text
             return
         if "\udc00" <= text <= "\udfff":
-            text = (self._high + text).encode("utf-16-le", "surrogatepass").decode("utf-16-le") if self._high else "\ufffd"
+            text = (
+                (self._high + text).encode("utf-16-le", "surrogatepass").decode("utf-16-le") if self._high else "\ufffd"
+            )
             self._high = None
         self._put(text, out)
 
@@ -111,8 +115,9 @@ class StringFieldStream:
             self._in_string = True
             self._is_key = top_object and self._expect_key
             self._key = []
-            self._capturing = (top_object and not self._expect_key and self._last_key == self.name
-                               and (self.nested or not self.done))
+            self._capturing = (
+                top_object and not self._expect_key and self._last_key == self.name and (self.nested or not self.done)
+            )
             if self._capturing and self._count:
                 self._pending_space = True
         elif ch == ":" and top_object:

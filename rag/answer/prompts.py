@@ -3,6 +3,7 @@
 Templates use `string.Template` placeholders (`$question`, `$context`, `$ids`, `$history`), so braces in prompt text
 (JSON examples) need no escaping.
 """
+
 from __future__ import annotations
 
 import copy

@@ -5,21 +5,98 @@ at blank lines and before list items; a single line break (hard-wrapped text) do
 split after abbreviations (e.g., i.e., etc. before a lower-case word, Dr., Fig., No., vs.), single initials
 ("J. Smith") or inside numbers and versions (v1.2, 3.5 GB: no space follows the dot). A fenced code block is one span.
 """
+
 from __future__ import annotations
 
 import re
 
 ABBREVIATIONS = frozenset(
-    ["e.g", "i.e", "etc", "vs", "cf", "al", "approx", "dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "inc", "ltd", "co", "corp", "fig", "figs", "no", "nos", "vol", "vols", "eq", "eqs", "sec", "ch", "p", "pp", "ed", "eds", "rev", "est", "dept", "univ", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ft", "resp"]
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "cf",
+        "al",
+        "approx",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "jr",
+        "sr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "fig",
+        "figs",
+        "no",
+        "nos",
+        "vol",
+        "vols",
+        "eq",
+        "eqs",
+        "sec",
+        "ch",
+        "p",
+        "pp",
+        "ed",
+        "eds",
+        "rev",
+        "est",
+        "dept",
+        "univ",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mt",
+        "ft",
+        "resp",
+    ]
 )
 """Lower-cased, without the final dot: words after which a "." does not end a sentence."""
-_ALWAYS_INSIDE = frozenset({"e.g", "i.e", "cf", "vs", "dr", "mr", "mrs", "ms", "prof", "st", "fig", "figs", "no", "eq",
-                            "eqs", "pp", "p", "vol", "approx", "al"})
+_ALWAYS_INSIDE = frozenset(
+    {
+        "e.g",
+        "i.e",
+        "cf",
+        "vs",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "st",
+        "fig",
+        "figs",
+        "no",
+        "eq",
+        "eqs",
+        "pp",
+        "p",
+        "vol",
+        "approx",
+        "al",
+    }
+)
 """Abbreviations that never end a sentence even before a capital ("e.g. Llama", "Dr. Smith"); the others ("etc.",
 "Inc.") end one when a capital follows."""
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.DOTALL | re.MULTILINE)
 _SENTENCE = re.compile(
-    r".+?(?:[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？；…]+[」』”’）)]*|\n[ \t]*\n|\n(?=[ \t]*(?:[-*•+]|\d+[.)])\s)|$)", re.DOTALL
+    r".+?(?:[.!?]+[\"'”’)\]]*(?=\s|$)|[。！？；…]+[」』”’）)]*|\n[ \t]*\n|\n(?=[ \t]*(?:[-*•+]|\d+[.)])\s)|$)",
+    re.DOTALL,
 )
 _MARKER = re.compile(r"(?:[-*•+]|\d+[.)])\s+")
 _LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'”’)\]]*$")
@@ -55,8 +132,11 @@ def _prose_spans(text: str, offset: int, out: list[tuple[int, int]]) -> None:
         if end <= start:
             continue
         gap = text[pending[1] : start] if pending else ""
-        if pending and not marker and "\n\n" not in gap.replace(" ", "") and _ends_in_abbreviation(
-            text[pending[0] : pending[1]], text[start:]
+        if (
+            pending
+            and not marker
+            and "\n\n" not in gap.replace(" ", "")
+            and _ends_in_abbreviation(text[pending[0] : pending[1]], text[start:])
         ):
             pending = (pending[0], end)
             continue

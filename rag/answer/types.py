@@ -3,6 +3,7 @@
 Citations are built in `rag.answer.citations`, the context in `rag.answer.context`; the generative call lives in
 `rag.answer.generative`, the extractive fallback in `rag.answer.extractive`.
 """
+
 from __future__ import annotations
 
 import time
@@ -103,8 +104,16 @@ class Answer(Result):
 def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timings, reason: str) -> Answer:
     """The "not found" answer given without calling a model."""
     return Answer(
-        question=question, answerable=False, answer=NOT_FOUND, mode="abstained", citations=(), hits=tuple(hits),
-        model=None, timings=timings, warnings=(reason,) if reason else (), query=query,
+        question=question,
+        answerable=False,
+        answer=NOT_FOUND,
+        mode="abstained",
+        citations=(),
+        hits=tuple(hits),
+        model=None,
+        timings=timings,
+        warnings=(reason,) if reason else (),
+        query=query,
     )
 
 

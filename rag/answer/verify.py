@@ -1,10 +1,12 @@
 """Check that a quoted passage really occurs in the chunk it cites.
 
-Both sides are compared in `rag.retrieve.text.compact` form (NFKC, casefold, no punctuation, no whitespace), so line breaks,
+Both sides are compared in `rag.retrieve.text.compact` form (NFKC, casefold, no punctuation, no whitespace), so line
+breaks,
 PDF spacing between Han characters, curly quotes and hyphenation don't matter. An exact compact substring scores 1.0;
 otherwise the score is the best `difflib` similarity between the quote and a window of the chunk anchored at their
 longest common runs. A quote with ellipses ("...", "…") is checked piece by piece; its score is the weakest piece.
 """
+
 from __future__ import annotations
 
 import re

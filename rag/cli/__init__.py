@@ -3,6 +3,7 @@
 One module per command; each defines a `click.command` that is registered here with `add_command`. Shared options
 and error translation live in `_common`.
 """
+
 from __future__ import annotations
 
 import click
@@ -63,8 +64,20 @@ def help_cmd(ctx: click.Context, command: tuple[str, ...]) -> None:
         click.echo(target.get_help(sub_ctx))
 
 
-for _command in (index_cmd, status_cmd, remove_cmd, ask_cmd, chat_cmd, open_cmd, eval_cmd, doctor_cmd, models_cmd,
-                 pull_cmd, config_cmd, help_cmd):
+for _command in (
+    index_cmd,
+    status_cmd,
+    remove_cmd,
+    ask_cmd,
+    chat_cmd,
+    open_cmd,
+    eval_cmd,
+    doctor_cmd,
+    models_cmd,
+    pull_cmd,
+    config_cmd,
+    help_cmd,
+):
     cli.add_command(_command)
 cli.add_command(serve_cmd)
 

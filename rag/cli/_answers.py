@@ -1,4 +1,5 @@
 """What `ask` and `chat` share: answer options, opening the answering `RAG`, and printing answers and sources."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,29 +21,57 @@ _SEARCH_KEYS = ("k", "mode", "path", "file_types", "mmr", "min_score")
 def answer_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by `ask` and `chat`: retrieval, models, prompts, strictness."""
     decorators = [
-        click.option("-k", "k", type=click.IntRange(1, 100),
-                     help="Chunks to retrieve (default: the top_k setting, 6; see `rag config show`)."),
-        click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default="hybrid", show_default=True,
-                     help="Retrieval: dense + BM25 fused, or one leg."),
+        click.option(
+            "-k",
+            "k",
+            type=click.IntRange(1, 100),
+            help="Chunks to retrieve (default: the top_k setting, 6; see `rag config show`).",
+        ),
+        click.option(
+            "--mode",
+            type=click.Choice(RETRIEVAL_MODES),
+            default="hybrid",
+            show_default=True,
+            help="Retrieval: dense + BM25 fused, or one leg.",
+        ),
         click.option("--path", help="Only sources matching this glob, e.g. '*.pdf' or 'manuals/*'."),
-        click.option("--type", "file_types", multiple=True, type=click.Choice(FILE_TYPES),
-                     help="Only these file types (repeatable)."),
-        click.option("--mmr", type=click.FloatRange(0, 1),
-                     help="Diversify hits by MMR with this lambda (1 = relevance only)."),
-        click.option("--chat-model", envvar="RAG_CHAT_MODEL",
-                     help="Ollama chat model, gguf:PATH, or 'none' for extractive answers (default llama3.2)."),
+        click.option(
+            "--type",
+            "file_types",
+            multiple=True,
+            type=click.Choice(FILE_TYPES),
+            help="Only these file types (repeatable).",
+        ),
+        click.option(
+            "--mmr", type=click.FloatRange(0, 1), help="Diversify hits by MMR with this lambda (1 = relevance only)."
+        ),
+        click.option(
+            "--chat-model",
+            envvar="RAG_CHAT_MODEL",
+            help="Ollama chat model, gguf:PATH, or 'none' for extractive answers (default llama3.2).",
+        ),
         click.option("--embed-model", envvar="RAG_EMBED_MODEL", help="Embedding model (queries use the index's own)."),
-        click.option("--embed-backend", type=click.Choice(EMBED_BACKENDS),
-                     help="Embed the query through Ollama, the built-in all-minilm (in-process, never waits behind "
-                          "a chat call), or auto (default; also RAG_EMBED_BACKEND)."),
-        click.option("--strict", is_flag=True, default=None,
-                     help="Drop citations whose quote is not found in the source."),
-        click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-                     help="Folder whose system.txt / user.txt / condense.txt / answer.schema.json override the "
-                          "shipped ones."),
-        click.option("--min-score", type=float,
-                     help="Abstain when no passage is at least this similar to the question (dense cosine, 0-1; "
-                          "default: the min_score setting, 0.25)."),
+        click.option(
+            "--embed-backend",
+            type=click.Choice(EMBED_BACKENDS),
+            help="Embed the query through Ollama, the built-in all-minilm (in-process, never waits behind "
+            "a chat call), or auto (default; also RAG_EMBED_BACKEND).",
+        ),
+        click.option(
+            "--strict", is_flag=True, default=None, help="Drop citations whose quote is not found in the source."
+        ),
+        click.option(
+            "--prompts",
+            "prompts_dir",
+            type=click.Path(file_okay=False, exists=True, path_type=Path),
+            help="Folder whose system.txt / user.txt / condense.txt / answer.schema.json override the shipped ones.",
+        ),
+        click.option(
+            "--min-score",
+            type=float,
+            help="Abstain when no passage is at least this similar to the question (dense cosine, 0-1; "
+            "default: the min_score setting, 0.25).",
+        ),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -53,8 +82,21 @@ def open_answering(options: dict[str, Any]) -> Any:
     """The `RAG` for ask/chat/eval: index options plus model settings; None values fall through to env/config."""
     from rag.api import RAG
 
-    settings = {k: options.get(k) for k in ("index_dir", "chroma_url", "collection", "embed_model", "chat_model",
-                                            "ollama_host", "strict", "prompts_dir", "embed_backend", "ollama_timeout_s")}
+    settings = {
+        k: options.get(k)
+        for k in (
+            "index_dir",
+            "chroma_url",
+            "collection",
+            "embed_model",
+            "chat_model",
+            "ollama_host",
+            "strict",
+            "prompts_dir",
+            "embed_backend",
+            "ollama_timeout_s",
+        )
+    }
     return RAG(**{k: v for k, v in settings.items() if v is not None})
 
 
@@ -109,8 +151,13 @@ def wrap(text: str, width: int | None = None) -> str:
     out = []
     for line in text.splitlines():
         indent = len(line) - len(line.lstrip())
-        out.append(textwrap.fill(line, width=width, subsequent_indent=" " * indent, break_long_words=False,
-                                 break_on_hyphens=False) if len(line) > width else line)
+        out.append(
+            textwrap.fill(
+                line, width=width, subsequent_indent=" " * indent, break_long_words=False, break_on_hyphens=False
+            )
+            if len(line) > width
+            else line
+        )
     return "\n".join(out)
 
 
@@ -125,9 +172,14 @@ def print_answer(answer: Any, *, body: bool = True, paths: dict[str, str] | None
             echo_raw(line)
 
 
-def print_stream(items: Iterator[Any], json_: bool, *, before_text: Callable[[], None] = lambda: None,
-                 paths_for: Callable[[Any], dict[str, str]] = lambda answer: {},
-                 warn: Callable[[Any], None] = print_warnings) -> Any:
+def print_stream(
+    items: Iterator[Any],
+    json_: bool,
+    *,
+    before_text: Callable[[], None] = lambda: None,
+    paths_for: Callable[[Any], dict[str, str]] = lambda answer: {},
+    warn: Callable[[Any], None] = print_warnings,
+) -> Any:
     """Print streamed pieces (text, or NDJSON {"delta": ...} lines), then the sources; return the final Answer.
 
     `before_text` runs once before the first piece (erases the status line); `paths_for(answer)` maps sources to
@@ -162,6 +214,14 @@ def print_stream(items: Iterator[Any], json_: bool, *, before_text: Callable[[],
 
 
 __all__ = [
-    "EXTRACTIVE_NOTE", "answer_options", "format_sources", "open_answering", "prepare", "print_answer", "print_stream",
-    "print_warnings", "search_options", "wrap",
+    "EXTRACTIVE_NOTE",
+    "answer_options",
+    "format_sources",
+    "open_answering",
+    "prepare",
+    "print_answer",
+    "print_stream",
+    "print_warnings",
+    "search_options",
+    "wrap",
 ]

@@ -1,4 +1,5 @@
 """What every command shares: the options that pick the index, --json, JSON output and error translation."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ def index_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options that pick the index: folder or Chroma server, and collection."""
     fn = click.option("--collection", envvar="RAG_COLLECTION", help="Collection name (default: default).")(fn)
     fn = click.option(
-        "--chroma-url", envvar="RAG_CHROMA_URL",
-        help="Use a Chroma server (http://HOST:PORT) instead of the embedded store."
+        "--chroma-url",
+        envvar="RAG_CHROMA_URL",
+        help="Use a Chroma server (http://HOST:PORT) instead of the embedded store.",
     )(fn)
     fn = click.option(
         "--index",
@@ -44,7 +46,10 @@ def ollama_host_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 def timeout_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """`--timeout`: the wall-clock deadline of each Ollama model call (settings `ollama_timeout_s`)."""
     return click.option(
-        "--timeout", "ollama_timeout_s", envvar="RAG_OLLAMA_TIMEOUT", type=click.FloatRange(min=0, min_open=True),
+        "--timeout",
+        "ollama_timeout_s",
+        envvar="RAG_OLLAMA_TIMEOUT",
+        type=click.FloatRange(min=0, min_open=True),
         metavar="SECONDS",
         help="Deadline of each Ollama call that runs a model (chat, embed; default 300); tags/show get 10.",
     )(fn)
@@ -60,8 +65,9 @@ def print_json(data: Any) -> None:
     click.echo(json_text(data))
 
 
-CRASH_MESSAGE = ("Error: unexpected {kind}: {message} (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the "
-                 "traceback)")
+CRASH_MESSAGE = (
+    "Error: unexpected {kind}: {message} (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the traceback)"
+)
 INTERRUPTED_MESSAGE = "Interrupted."
 
 
@@ -134,7 +140,23 @@ def open_rag(options: dict[str, Any], **extra: Any) -> Any:
 
 
 __all__ = [
-    "CRASH_MESSAGE", "EXIT_FATAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "INDEX_KEYS", "INTERRUPTED_MESSAGE",
-    "RagGroup", "crash", "debugging", "fail", "guard", "index_options", "json_option", "ollama_host_option", "open_rag",
-    "print_json", "run_guarded", "timeout_option",
+    "CRASH_MESSAGE",
+    "EXIT_FATAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "INDEX_KEYS",
+    "INTERRUPTED_MESSAGE",
+    "RagGroup",
+    "crash",
+    "debugging",
+    "fail",
+    "guard",
+    "index_options",
+    "json_option",
+    "ollama_host_option",
+    "open_rag",
+    "print_json",
+    "run_guarded",
+    "timeout_option",
 ]

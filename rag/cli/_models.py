@@ -1,4 +1,5 @@
 """Check the chat model before asking, so a typo or an embedding model gets a message naming the fix."""
+
 from __future__ import annotations
 
 from typing import Any

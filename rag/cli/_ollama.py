@@ -1,4 +1,5 @@
 """The Ollama client the model commands use."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

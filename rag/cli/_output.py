@@ -9,6 +9,7 @@ only escapes we print are our own OSC 8 links to cited files (`file_link`), on a
 >>> sanitize("a\\x9b31mb\\x00c\\x7f")
 'abc'
 """
+
 from __future__ import annotations
 
 import json
@@ -74,9 +75,12 @@ def links_supported(stream: Any = None) -> bool:
     stream = stream or sys.stdout
     if not (hasattr(stream, "isatty") and stream.isatty()) or os.environ.get("TERM") in (None, "", "dumb"):
         return False
-    return any(os.environ.get(v) for v in ("WT_SESSION", "VTE_VERSION", "KITTY_WINDOW_ID", "WEZTERM_PANE")) or \
-        os.environ.get("TERM_PROGRAM") in ("iTerm.app", "WezTerm", "vscode", "ghostty") or \
-        "kitty" in os.environ.get("TERM", "") or "foot" in os.environ.get("TERM", "")
+    return (
+        any(os.environ.get(v) for v in ("WT_SESSION", "VTE_VERSION", "KITTY_WINDOW_ID", "WEZTERM_PANE"))
+        or os.environ.get("TERM_PROGRAM") in ("iTerm.app", "WezTerm", "vscode", "ghostty")
+        or "kitty" in os.environ.get("TERM", "")
+        or "foot" in os.environ.get("TERM", "")
+    )
 
 
 def file_link(label: str, path: str | Path | None, *, enabled: bool) -> str:

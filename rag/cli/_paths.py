@@ -1,4 +1,5 @@
 """Where a cited source is on disk, and the last answer's sources (for `rag open N` and `/sources N`)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -51,8 +52,10 @@ def with_paths(data: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
 
 def save_last(rag: Any, answer: Any, paths: dict[str, str]) -> None:
     """Remember the answer's citations in the index folder (nothing is written elsewhere), for `rag open N`."""
-    rows = [{"n": c.n, "source": c.source, "path": paths.get(c.source), "page": c.page_start, "quote": c.quote}
-            for c in answer.citations]
+    rows = [
+        {"n": c.n, "source": c.source, "path": paths.get(c.source), "page": c.page_start, "quote": c.quote}
+        for c in answer.citations
+    ]
     text = json.dumps({"question": answer.question, "citations": rows}, ensure_ascii=False)
     with contextlib.suppress(OSError):
         (Path(rag.settings.index_dir) / LAST_ANSWER_FILE).write_text(text, encoding="utf-8")

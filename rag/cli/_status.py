@@ -3,6 +3,7 @@
 Shown only on a terminal (never under --json or when stderr is piped), redrawn in place every quarter second by a
 daemon thread, and erased before the answer is printed. It is fed by the library's `on_event(name, data)` callback.
 """
+
 from __future__ import annotations
 
 import sys

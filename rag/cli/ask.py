@@ -1,5 +1,6 @@
 """`rag ask`. Exit codes: 0 answered (or abstained), 2 error (no index, Ollama error, bad model output, empty
 question), 130 interrupted."""
+
 from __future__ import annotations
 
 import sys
@@ -20,7 +21,7 @@ from rag.cli._common import EXIT_OK, index_options, json_option, print_json, run
 from rag.cli._paths import cited_sources, save_last, source_paths, with_paths
 from rag.cli._status import StatusLine, model_loaded
 
-EMPTY_QUESTION = "QUESTION is empty: ask something, e.g. rag ask \"What does /api/embed return?\""
+EMPTY_QUESTION = 'QUESTION is empty: ask something, e.g. rag ask "What does /api/embed return?"'
 
 
 @click.command(name="ask")
@@ -54,8 +55,12 @@ def ask_cmd(question: tuple[str, ...], stream: bool, json_: bool, **options: Any
 
             try:
                 if stream:
-                    print_stream(rag.ask_stream(text, on_event=status, **search_options(options)), json_,
-                                 before_text=status.clear, paths_for=paths_for)
+                    print_stream(
+                        rag.ask_stream(text, on_event=status, **search_options(options)),
+                        json_,
+                        before_text=status.clear,
+                        paths_for=paths_for,
+                    )
                     return EXIT_OK
                 answer = rag.ask(text, on_event=status, **search_options(options))
             finally:

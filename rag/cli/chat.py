@@ -1,4 +1,5 @@
 """`rag chat`: follow-up questions that keep the conversation's context (the loop is in `rag.cli.repl`)."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """`rag config path|show|set|unset`: the TOML config file in the user dir (precedence: flag > env > file > default)."""
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,9 @@ def show_cmd(json_: bool) -> None:
             if name == "pdf_password" and value:
                 value = "***"
             shown = value if value is None or isinstance(value, (bool, int, float)) else str(value)
-            rows.append({"key": name, "value": shown, "source": source, "env": env_name(name),
-                         "doc": docs.get(name, "")})
+            rows.append(
+                {"key": name, "value": shown, "source": source, "env": env_name(name), "doc": docs.get(name, "")}
+            )
         if json_:
             print_json(rows)
             return 0

@@ -1,4 +1,5 @@
 """`rag doctor`: what works, what is missing, and how to fix it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -14,12 +15,14 @@ if TYPE_CHECKING:
 _LEVEL_MARK = {"ok": "ok", "warning": "WARN", "error": "FAIL"}
 
 
-
 @click.command(name="doctor")
 @index_options
 @click.option("--embed-model", envvar="RAG_EMBED_MODEL", help="Embedding model to check (default all-minilm).")
-@click.option("--embed-backend", type=click.Choice(["auto", "ollama", "builtin"]),
-              help="Embedding backend to check (default auto: Ollama when reachable, else built-in).")
+@click.option(
+    "--embed-backend",
+    type=click.Choice(["auto", "ollama", "builtin"]),
+    help="Embedding backend to check (default auto: Ollama when reachable, else built-in).",
+)
 @click.option("--chat-model", envvar="RAG_CHAT_MODEL", help="Chat model to check: Ollama name, gguf:PATH or 'none'.")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are warnings (default: warnings still exit 0).")
 @json_option

@@ -1,4 +1,5 @@
 """Command: eval (score retrieval and answers against a gold question file)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,7 +57,13 @@ def format_report(report: EvalReport) -> str:
 
 @click.command(name="eval")
 @click.argument("gold", type=click.Path(exists=True, dir_okay=False))
-@click.option("-k", "--k", "k", type=click.IntRange(min=1), help="Chunks retrieved and given to the model; hit@k and recall@k use it (default: top_k).")
+@click.option(
+    "-k",
+    "--k",
+    "k",
+    type=click.IntRange(min=1),
+    help="Chunks retrieved and given to the model; hit@k and recall@k use it (default: top_k).",
+)
 @click.option("--mode", type=click.Choice(RETRIEVAL_MODES), default="hybrid", show_default=True, help="Retrieval mode.")
 @click.option("--retrieval-only", is_flag=True, help="Only retrieve: no chat model calls, no answer metrics.")
 @click.option("--min-score", type=float, help="Abstention floor on the best hit's dense cosine (default: settings).")
@@ -65,9 +72,18 @@ def format_report(report: EvalReport) -> str:
 @timeout_option
 @json_option
 def eval_cmd(  # noqa: PLR0913, PLR0917
-    gold: str, k: int | None, mode: RetrievalMode, retrieval_only: bool, min_score: float | None,
-    chat_model: str | None, index_dir: str | None, chroma_url: str | None, collection: str | None,
-    ollama_host: str | None, json_: bool, ollama_timeout_s: float | None = None,
+    gold: str,
+    k: int | None,
+    mode: RetrievalMode,
+    retrieval_only: bool,
+    min_score: float | None,
+    chat_model: str | None,
+    index_dir: str | None,
+    chroma_url: str | None,
+    collection: str | None,
+    ollama_host: str | None,
+    json_: bool,
+    ollama_timeout_s: float | None = None,
 ) -> None:
     """Score retrieval and answers on a gold question file (JSON Lines) against an existing index.
 
@@ -86,16 +102,23 @@ def eval_cmd(  # noqa: PLR0913, PLR0917
 
         items = load_gold(gold)
         with RAG(
-            index_dir, chroma_url=chroma_url, collection=collection, ollama_host=ollama_host, chat_model=chat_model,
-            top_k=k, min_score=min_score, ollama_timeout_s=ollama_timeout_s,
+            index_dir,
+            chroma_url=chroma_url,
+            collection=collection,
+            ollama_host=ollama_host,
+            chat_model=chat_model,
+            top_k=k,
+            min_score=min_score,
+            ollama_timeout_s=ollama_timeout_s,
         ) as rag:
             if not retrieval_only:
                 from rag.cli._models import check_chat_model
 
                 check_chat_model(rag, explicit=True)  # never score extractive answers under a missing model's name
             with click.progressbar(length=len(items), label="Evaluating", file=sys.stderr, show_pos=True) as bar:
-                report = rag.evaluate(items, k=k, mode=mode, retrieval_only=retrieval_only,
-                                      on_question=lambda _: bar.update(1))
+                report = rag.evaluate(
+                    items, k=k, mode=mode, retrieval_only=retrieval_only, on_question=lambda _: bar.update(1)
+                )
         report = dataclasses.replace(report, gold=gold)
         if json_:
             print_json(report.to_dict())

@@ -1,6 +1,7 @@
 """`rag index`. Exits 0 ok, 1 a file new or changed in this run was skipped (files still skipped from an earlier
 run, unchanged, do not count), 2 nothing indexed or fatal,
 130 interrupted (Ctrl-C; finished files are kept and the next run completes the rest)."""
+
 from __future__ import annotations
 
 import sys
@@ -38,9 +39,14 @@ class _Progress:
         if event.event == "message":
             echo(event.message, err=True)
         elif event.event == "start" and self.tty and event.files_total:
-            self.bar = click.progressbar(length=max(event.work_total, 1), label="Indexing", file=sys.stderr,
-                                         show_eta=True, show_percent=True,
-                                         item_show_func=lambda item: sanitize(item) if item else item)
+            self.bar = click.progressbar(
+                length=max(event.work_total, 1),
+                label="Indexing",
+                file=sys.stderr,
+                show_eta=True,
+                show_percent=True,
+                item_show_func=lambda item: sanitize(item) if item else item,
+            )
             self.bar.update(0, _status(event, 0.0))
             self.started = time.monotonic()
         elif event.event == "file":
@@ -51,7 +57,9 @@ class _Progress:
                 self.shown = max(self.shown, event.work_done)
             elif not self.tty:
                 extra = f" ({o.reason})" if o.reason else f" ({o.chunks} chunks)" if o.chunks else ""
-                share = f", {100 * event.work_done // max(event.work_total, 1)}% of the work" if event.work_total else ""
+                share = (
+                    f", {100 * event.work_done // max(event.work_total, 1)}% of the work" if event.work_total else ""
+                )
                 echo(f"[{event.files_done}/{event.files_total}] {o.status} {o.source}{extra}{share}", err=True)
 
     def close(self) -> None:
@@ -61,13 +69,13 @@ class _Progress:
 
 
 def _status(event: Any, rate: float) -> str:
-    """"12/40 files, 830 chunks (95/s), now: docs/book.pdf"."""
+    """ "12/40 files, 830 chunks (95/s), now: docs/book.pdf"."""
     now = f", now: {event.current}" if event.current else ""
     return f"{event.files_done}/{event.files_total} files, {event.chunks} chunks ({rate:.0f}/s){now}"
 
 
 def _ignored_summary(ignored: list[Any]) -> str:
-    """"unsupported type .key, .numbers; binary file without an extension" (types grouped under one reason)."""
+    """ "unsupported type .key, .numbers; binary file without an extension" (types grouped under one reason)."""
     types: dict[str, list[str]] = {}
     for o in ignored:
         head, _, suffix = (o.reason or "").partition(" type ")
@@ -93,19 +101,25 @@ def _headline(report: Any) -> str:
 
 def _print_report(report: Any) -> None:
     echo(_headline(report))
-    echo(f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
-         f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}")
+    echo(
+        f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
+        f"unchanged {report.unchanged}, skipped {report.skipped}, ignored {report.ignored}"
+    )
     if not report.dry_run:
         echo(f"  chunks: +{report.chunks_added} -{report.chunks_removed} ({report.chunks_per_s:.1f} chunks/s)")
     if report.orphans_removed or report.files_repaired:
-        echo(f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
-                   f"{report.files_repaired} files re-embedded")
+        echo(
+            f"  repaired after an interrupted run: {report.orphans_removed} orphan vectors deleted, "
+            f"{report.files_repaired} files re-embedded"
+        )
     ignored = [o for o in report.files if o.status == "ignored"]
     if ignored:
         echo(f"  {len(ignored)} ignored: {_ignored_summary(ignored)}")
     skipped = [o for o in report.files if o.status in ("skipped", "failed")]
     if skipped:
-        still = f" ({report.still_skipped} still skipped, unchanged since an earlier run)" if report.still_skipped else ""
+        still = (
+            f" ({report.still_skipped} still skipped, unchanged since an earlier run)" if report.still_skipped else ""
+        )
         echo(f"  skipped{still}:")
         for o in skipped[:_SHOWN_REASONS]:
             echo(f"    {o.source}: {o.reason}{' (still skipped)' if o.still else ''}")
@@ -123,20 +137,30 @@ def _print_report(report: Any) -> None:
 @click.command(name="index")
 @click.argument("path", type=click.Path(exists=True))
 @index_options
-@click.option("--embed-model", envvar="RAG_EMBED_MODEL",
-              help="Embedding model (default: the collection's own, else all-minilm).")
-@click.option("--embed-backend", type=click.Choice(EMBED_BACKENDS),
-              help="Embed through Ollama, the built-in all-minilm, or auto (Ollama when reachable).")
+@click.option(
+    "--embed-model", envvar="RAG_EMBED_MODEL", help="Embedding model (default: the collection's own, else all-minilm)."
+)
+@click.option(
+    "--embed-backend",
+    type=click.Choice(EMBED_BACKENDS),
+    help="Embed through Ollama, the built-in all-minilm, or auto (Ollama when reachable).",
+)
 @click.option("--rebuild", is_flag=True, help="Drop the collection and re-embed everything (to switch model).")
 @click.option("--dry-run", is_flag=True, help="Only report what would change; write nothing.")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another rag index holds the index (exit 2).")
-@click.option("--take-over", is_flag=True,
-              help="Chroma server: own a folder another writer indexed (its chunks there are deleted first).")
-@click.option("--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable).")
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Chroma server: own a folder another writer indexed (its chunks there are deleted first).",
+)
+@click.option(
+    "--include", multiple=True, metavar="GLOB", help="Only index matching files (gitignore style; repeatable)."
+)
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files (gitignore style; repeatable).")
 @click.option("--pdf-password", help="Password for encrypted PDFs.")
-@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True),
-              help="Skip files larger than this (default 50).")
+@click.option(
+    "--max-file-mb", type=click.FloatRange(min=0, min_open=True), help="Skip files larger than this (default 50)."
+)
 @timeout_option
 @json_option
 def index_cmd(path: str, json_: bool, **options: Any) -> None:
@@ -149,16 +173,28 @@ def index_cmd(path: str, json_: bool, **options: Any) -> None:
         rag index ~/Documents/manuals --exclude 'drafts/*'
     """
     max_mb = options.pop("max_file_mb")
-    rag = open_rag(options, embed_model=options["embed_model"], embed_backend=options["embed_backend"],
-                pdf_password=options["pdf_password"], ollama_timeout_s=options["ollama_timeout_s"],
-                max_file_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None)
+    rag = open_rag(
+        options,
+        embed_model=options["embed_model"],
+        embed_backend=options["embed_backend"],
+        pdf_password=options["pdf_password"],
+        ollama_timeout_s=options["ollama_timeout_s"],
+        max_file_bytes=int(max_mb * 1024 * 1024) if max_mb is not None else None,
+    )
     progress = _Progress()
 
     def action() -> int:
         try:
-            report = rag.index(path, rebuild=options["rebuild"], dry_run=options["dry_run"],
-                               no_wait=options["no_wait"], progress=progress, include=options["include"],
-                               exclude=options["exclude"], take_over=options["take_over"])
+            report = rag.index(
+                path,
+                rebuild=options["rebuild"],
+                dry_run=options["dry_run"],
+                no_wait=options["no_wait"],
+                progress=progress,
+                include=options["include"],
+                exclude=options["exclude"],
+                take_over=options["take_over"],
+            )
         except KeyboardInterrupt:  # before any file was written: nothing to summarise
             echo("Interrupted; run the same command again to complete.", err=True)
             return EXIT_INTERRUPTED

@@ -1,4 +1,5 @@
 """`rag models`: the models installed in Ollama, and which ones embed or chat."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,8 +12,6 @@ from rag.cli._output import echo
 
 if TYPE_CHECKING:
     from rag.ollama import ModelInfo
-
-
 
 
 def human_size(n: int) -> str:
@@ -57,8 +56,17 @@ def models_cmd(ollama_host: str | None, json_: bool) -> None:
 
 def _print_table(models: list[ModelInfo]) -> None:
     header = ("NAME", "SIZE", "FAMILY", "PARAMS", "QUANT", "MODIFIED")
-    rows = [(m.name or m.model, human_size(m.size), m.family, m.parameter_size, m.quantization_level,
-             m.modified_at[:19].replace("T", " ")) for m in sorted(models, key=lambda m: m.name or m.model)]
+    rows = [
+        (
+            m.name or m.model,
+            human_size(m.size),
+            m.family,
+            m.parameter_size,
+            m.quantization_level,
+            m.modified_at[:19].replace("T", " "),
+        )
+        for m in sorted(models, key=lambda m: m.name or m.model)
+    ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())

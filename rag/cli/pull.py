@@ -1,4 +1,5 @@
 """`rag pull`: download a model into Ollama, with progress."""
+
 from __future__ import annotations
 
 import sys
@@ -21,7 +22,6 @@ UNKNOWN_MODEL = (
     "Cannot pull {model!r}: {reason}. Check the name (and tag) at https://ollama.com/library; "
     "`rag models` lists what is installed."
 )
-
 
 
 @dataclass
@@ -72,8 +72,9 @@ class _Bars:
             self.finish()
             self.digest, self.shown = digest, 0
             label = digest.removeprefix("sha256:")[:12]
-            self.bar = click.progressbar(length=total, label=f"pulling {label}", file=self.stream,
-                                         show_percent=True, show_pos=False)
+            self.bar = click.progressbar(
+                length=total, label=f"pulling {label}", file=self.stream, show_percent=True, show_pos=False
+            )
             self.bar.__enter__()
         if done > self.shown:
             self.bar.update(done - self.shown)
@@ -99,9 +100,11 @@ def pull_model(client: Client, model: str, on_event: Callable[[PullProgress, Pul
             raise RagError(UNKNOWN_MODEL.format(model=model, reason=exc.error)) from exc
         raise
     if not state.success:
-        raise RagError(f"The pull of {model!r} ended without \"success\" (last status: "
-                       f"{state.statuses[-1] if state.statuses else 'none'}). Run `rag pull {model}` again: "
-                       "Ollama resumes where it stopped.")
+        raise RagError(
+            f'The pull of {model!r} ended without "success" (last status: '
+            f"{state.statuses[-1] if state.statuses else 'none'}). Run `rag pull {model}` again: "
+            "Ollama resumes where it stopped."
+        )
     return state
 
 

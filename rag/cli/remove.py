@@ -1,4 +1,5 @@
 """`rag remove`: drop a file or folder from the index."""
+
 from __future__ import annotations
 
 from typing import Any

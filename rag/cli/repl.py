@@ -1,6 +1,7 @@
 """The `rag chat` loop: a REPL on a terminal (readline editing and history, Ctrl-C cancels the answer, Ctrl-D quits,
 slash commands), or one question per line from piped input.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,8 +35,7 @@ EXIT_WORDS = ("exit", "quit", "/exit", "/quit", "/bye")
 def banner(rag: Any) -> str:
     """The first line of an interactive chat: what is being talked to, and how to get help or leave."""
     s = rag.settings
-    return (f"rag chat - collection {s.collection!r}, chat model {s.chat_model}. "
-            "/help for commands, Ctrl-D to quit.")
+    return f"rag chat - collection {s.collection!r}, chat model {s.chat_model}. /help for commands, Ctrl-D to quit."
 
 
 class Chat:
@@ -46,8 +46,9 @@ class Chat:
         self.stream = stream
         self.json_ = json_
         self.interactive = interactive
-        self.status = StatusLine(interactive and sys.stderr.isatty() and not json_,
-                                 loaded=model_loaded(rag.client.host))
+        self.status = StatusLine(
+            interactive and sys.stderr.isatty() and not json_, loaded=model_loaded(rag.client.host)
+        )
         self.session = rag.chat(on_event=self.status, **search)
         self.seen_warnings: set[str] = set()
         self.last: Any = None
@@ -107,8 +108,9 @@ class Chat:
             if self.stream:
                 items = self.session.ask_stream(message)
                 try:
-                    answer = print_stream(items, self.json_, before_text=self.status.clear, paths_for=self._paths_for,
-                                          warn=self._warn)
+                    answer = print_stream(
+                        items, self.json_, before_text=self.status.clear, paths_for=self._paths_for, warn=self._warn
+                    )
                 finally:
                     items.close()
             else:
@@ -171,8 +173,11 @@ class Chat:
         c = citations[int(arg)]
         hit = next((h for h in self.last.hits if h.id == c.id), None)
         where = self.paths.get(c.source) or c.source
-        pages = f", page {c.page_start}" + (f"-{c.page_end}" if c.page_end and c.page_end != c.page_start else "") \
-            if c.page_start else ""
+        pages = (
+            f", page {c.page_start}" + (f"-{c.page_end}" if c.page_end and c.page_end != c.page_start else "")
+            if c.page_start
+            else ""
+        )
         echo(f"[{c.n}] {c.source}{pages}")
         echo(f"    {where}")
         if c.heading_path:
@@ -208,5 +213,14 @@ def _save_history(path: Path | None) -> None:
         readline.write_history_file(path)
 
 
-__all__ = ["CANCELLED", "CTRL_C_AT_PROMPT", "EXTRACTIVE_NOTE", "HELP", "HISTORY_FILE", "NO_SOURCES", "RESET_DONE",
-           "Chat", "banner"]
+__all__ = [
+    "CANCELLED",
+    "CTRL_C_AT_PROMPT",
+    "EXTRACTIVE_NOTE",
+    "HELP",
+    "HISTORY_FILE",
+    "NO_SOURCES",
+    "RESET_DONE",
+    "Chat",
+    "banner",
+]

@@ -1,4 +1,5 @@
 """`rag status`: where the index lives and what each collection holds."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,10 @@ def status_cmd(json_: bool, **options: Any) -> None:
         for c in status.collections:
             vectors = "" if c.vectors == c.chunks or c.vectors is None else f", {c.vectors} vectors in Chroma"
             echo(f"Collection {c.name!r}: {c.files} files, {c.chunks} chunks{vectors}")
-            echo(f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
-                       f"chunks of {c.chunk_tokens} tokens / {c.chunk_overlap} overlap")
+            echo(
+                f"  model {c.model} ({c.dimension} dims, {c.backend or 'unknown backend'}), "
+                f"chunks of {c.chunk_tokens} tokens / {c.chunk_overlap} overlap"
+            )
             echo(f"  last indexed {c.updated_at or 'never'}")
             for root in c.roots:
                 echo(f"  folder {root}")

@@ -7,6 +7,7 @@
 Both backends record the same model name, so an index built through one can be queried through the other.
 `base` holds the interface, prefixes and model names; `builtin` and `ollama` the two backends; `minilm` the ONNX model.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -37,8 +38,14 @@ if TYPE_CHECKING:
 NEEDS_OLLAMA_REASON = "embedding model {model!r} is served only by Ollama; the built-in embedder serves {builtin}"
 
 
-def open_embedder(model: str, backend: str = "auto", client: Client | None = None, *,
-                  batch_size: int = DEFAULT_BATCH_SIZE, in_flight: int = DEFAULT_IN_FLIGHT) -> Embedder:
+def open_embedder(
+    model: str,
+    backend: str = "auto",
+    client: Client | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    in_flight: int = DEFAULT_IN_FLIGHT,
+) -> Embedder:
     """The embedder for `model` through `backend`.
 
     "ollama": the model on the Ollama server; "builtin": rag.embed.minilm (all-minilm only); "auto": Ollama when it is
@@ -66,7 +73,9 @@ def open_embedder(model: str, backend: str = "auto", client: Client | None = Non
     try:
         if backend == "auto" and not client.is_reachable():
             if not builtin:
-                raise OllamaUnreachable(client.host, reason=NEEDS_OLLAMA_REASON.format(model=model, builtin=BUILTIN_MODEL))
+                raise OllamaUnreachable(
+                    client.host, reason=NEEDS_OLLAMA_REASON.format(model=model, builtin=BUILTIN_MODEL)
+                )
             return _close_then(client, owns, BuiltinEmbedder(model))
         try:
             entry = require_model(client.tags(), model)
@@ -74,8 +83,7 @@ def open_embedder(model: str, backend: str = "auto", client: Client | None = Non
             if backend == "ollama" or not builtin:
                 raise
             return _close_then(client, owns, BuiltinEmbedder(model))
-        return OllamaEmbedder(client, model, batch_size, in_flight, digest=entry.digest or None,
-                              owns_client=owns)
+        return OllamaEmbedder(client, model, batch_size, in_flight, digest=entry.digest or None, owns_client=owns)
     except BaseException:
         if owns:
             client.close()
@@ -86,6 +94,8 @@ def _close_then(client: Client, owns: bool, embedder: Embedder) -> Embedder:
     if owns:
         client.close()
     return embedder
+
+
 __all__ = [
     "BACKENDS",
     "BUILTIN_MODEL",

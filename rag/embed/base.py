@@ -11,8 +11,10 @@ and `search_query: `; mxbai-embed-large and snowflake-arctic-embed (v1, v1.5) wa
 only; snowflake-arctic-embed2 wants `query: ` before queries; bge-m3, all-minilm and unknown models get none.
 
 Built-in names: Ollama's `all-minilm` library tags `latest`, `22m` and `l6-v2` (and their `22m-*`/`l6-v2-*` quantised
-variants) are all-MiniLM-L6-v2, the model rag.embed.minilm runs. `33m` / `l12-v2` are all-MiniLM-L12-v2, which is not built in.
+variants) are all-MiniLM-L6-v2, the model rag.embed.minilm runs. `33m` / `l12-v2` are all-MiniLM-L12-v2, which is not
+built in.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -231,5 +233,3 @@ class Embedder:
 
     def _embed(self, texts: list[str], *, query: bool) -> list[np.ndarray | None]:
         raise NotImplementedError
-
-

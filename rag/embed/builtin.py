@@ -1,4 +1,5 @@
 """The built-in embedder: all-MiniLM-L6-v2 in this process (rag.embed.minilm), no Ollama needed."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,9 @@ class BuiltinEmbedder(Embedder):
 
     def __init__(self, model: str = BUILTIN_MODEL) -> None:
         if not is_builtin(model):
-            raise EmbedderError(NOT_BUILTIN_MESSAGE.format(builtin=BUILTIN_MODEL, tags=", ".join(BUILTIN_TAGS), model=model))
+            raise EmbedderError(
+                NOT_BUILTIN_MESSAGE.format(builtin=BUILTIN_MODEL, tags=", ".join(BUILTIN_TAGS), model=model)
+            )
         super().__init__(model)
         self._minilm = minilm.load()
         self.max_tokens = self._minilm.max_tokens

@@ -6,6 +6,7 @@ documents indexed with an English-only embedder). Names are matched on the model
 ("jeffh/intfloat-multilingual-e5-large:f16" -> "intfloat-multilingual-e5-large"), by prefix. The built-in embedder
 is all-minilm. Unknown models are "unknown": callers keep their defaults for them.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -13,15 +14,38 @@ from typing import Literal
 Languages = Literal["multilingual", "english", "unknown"]
 
 MULTILINGUAL: tuple[str, ...] = (
-    "bge-m3", "nomic-embed-text-v2", "nomic-embed-text:v2", "multilingual-e5", "intfloat-multilingual-e5",
-    "paraphrase-multilingual", "snowflake-arctic-embed2", "granite-embedding:278m", "qwen3-embedding",
-    "embeddinggemma", "jina-embeddings-v3", "labse", "distiluse-base-multilingual",
+    "bge-m3",
+    "nomic-embed-text-v2",
+    "nomic-embed-text:v2",
+    "multilingual-e5",
+    "intfloat-multilingual-e5",
+    "paraphrase-multilingual",
+    "snowflake-arctic-embed2",
+    "granite-embedding:278m",
+    "qwen3-embedding",
+    "embeddinggemma",
+    "jina-embeddings-v3",
+    "labse",
+    "distiluse-base-multilingual",
 )
 """Models trained for many languages, Chinese among them (name prefixes)."""
 ENGLISH_ONLY: tuple[str, ...] = (
-    "all-minilm", "all-mpnet", "nomic-embed-text", "mxbai-embed-large", "snowflake-arctic-embed", "bge-large-en",
-    "bge-base-en", "bge-small-en", "granite-embedding:30m", "granite-embedding", "e5-large", "e5-base", "e5-small",
-    "gte-base", "gte-large", "builtin",
+    "all-minilm",
+    "all-mpnet",
+    "nomic-embed-text",
+    "mxbai-embed-large",
+    "snowflake-arctic-embed",
+    "bge-large-en",
+    "bge-base-en",
+    "bge-small-en",
+    "granite-embedding:30m",
+    "granite-embedding",
+    "e5-large",
+    "e5-base",
+    "e5-small",
+    "gte-base",
+    "gte-large",
+    "builtin",
 )
 """Models trained (almost) only on English: any two CJK texts look alike to them (name prefixes, checked after
 MULTILINGUAL, so "nomic-embed-text-v2" is multilingual and "nomic-embed-text" English)."""
@@ -38,7 +62,7 @@ def _base(model: str) -> str:
 
 
 def languages(model: str) -> Languages:
-    """"multilingual", "english" or "unknown" for an embedding model name (tags and namespaces ignored)."""
+    """ "multilingual", "english" or "unknown" for an embedding model name (tags and namespaces ignored)."""
     base = _base(model)
     bare = base.split(":", 1)[0]
     for prefix in MULTILINGUAL:
@@ -64,5 +88,13 @@ def dense_weight(model: str, script: str) -> float:
     return 1.0
 
 
-__all__ = ["ENGLISH_ONLY", "ENGLISH_ONLY_CJK_WEIGHT", "MULTILINGUAL", "PULL_FOR_CHINESE", "Languages", "dense_weight",
-           "is_multilingual", "languages"]
+__all__ = [
+    "ENGLISH_ONLY",
+    "ENGLISH_ONLY_CJK_WEIGHT",
+    "MULTILINGUAL",
+    "PULL_FOR_CHINESE",
+    "Languages",
+    "dense_weight",
+    "is_multilingual",
+    "languages",
+]

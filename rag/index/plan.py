@@ -9,6 +9,7 @@ already uses that name: then `<name>~<parent name>` (then `~2`, `~3`, ...). A ro
 have, so existing indexes read the same. A path inside an indexed root (a file or a subfolder) is synced as that part
 of the root, under the root's key.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -100,7 +101,8 @@ def plan_sync(
     max_file_bytes: int,
     skip_dirs: Iterable[Path] = (),
 ) -> SyncPlan:
-    """Compare the folder (or file) `root` with `indexed` (every catalog file, all roots) and decide each file's fate."""
+    """Compare the folder (or file) `root` with `indexed` (every catalog file, all roots) and decide each file's
+    fate."""
     path = Path(root).resolve()
     base = containing_root(path, indexed)
     if base is None:
@@ -109,8 +111,15 @@ def plan_sync(
     within = "" if within == "." else within
     key = root_key(base, indexed)
     plan = SyncPlan(root=base, key=key, within=within)
-    found = scan(base, include=include, exclude=exclude, max_file_bytes=max_file_bytes, skip_dirs=skip_dirs, key=key,
-                 within=within)
+    found = scan(
+        base,
+        include=include,
+        exclude=exclude,
+        max_file_bytes=max_file_bytes,
+        skip_dirs=skip_dirs,
+        key=key,
+        within=within,
+    )
     base_key = str(base)
     mine = {s: r for s, r in indexed.items() if r.root == base_key}
     seen: set[str] = set()
@@ -138,8 +147,13 @@ def plan_sync(
         else:
             plan.todo.append((src, record))
     for bad in found.unreadable:  # skipped, and whatever is indexed under it is kept
-        kept = [s for s in mine if bad.rel == "" or _under(s, bad.source)] if bad.is_dir else \
-            [bad.source] if bad.source in mine else []
+        kept = (
+            [s for s in mine if bad.rel == "" or _under(s, bad.source)]
+            if bad.is_dir
+            else [bad.source]
+            if bad.source in mine
+            else []
+        )
         seen.update(kept)
         plan.skipped += [FileOutcome(s, SKIPPED, bad.reason) for s in kept]
         if not kept and (bad.is_dir or bad.kind is not None):

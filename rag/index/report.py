@@ -1,4 +1,5 @@
 """Typed results of the index stage: what `rag index`, `rag remove` and `rag status` return (and print as --json)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

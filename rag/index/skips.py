@@ -3,6 +3,7 @@ and does not fail every later `rag index` (exit code 1 is for files new or chang
 
 Kept beside the catalog as `<collection>.skipped.json` ({source: [size, mtime_ns, reason]}), written atomically.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,8 +51,9 @@ class SkipMemory:
             pass  # losing the memory only makes old skips count as new again
 
 
-def mark_still(outcomes: list[FileOutcome], stats: dict[str, tuple[int, int]], path: Path, *,
-               save: bool) -> list[FileOutcome]:
+def mark_still(
+    outcomes: list[FileOutcome], stats: dict[str, tuple[int, int]], path: Path, *, save: bool
+) -> list[FileOutcome]:
     """`outcomes` with `still=True` on skips already remembered for the same file state; records this run's skips
     (when `save`) and forgets files that are no longer skipped."""
     memory = SkipMemory(path)

@@ -1,4 +1,5 @@
 """`rag status`: where the index lives and what each collection holds. Reads only; never takes the writer lock."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,18 @@ def _collection_status(index: IndexHandle) -> CollectionStatus | None:
     except CollectionMissing:  # listed by a local catalog or the settings, but not on the server
         return None
     except StoreUnreachable as exc:  # server down and no local copy: say so, with the fix
-        return CollectionStatus(name=lay.collection, model=None, dimension=None, files=0, chunks=0, vectors=None,
-                                updated_at=None, roots=[], catalog=str(lay.catalog), store_error=str(exc))
+        return CollectionStatus(
+            name=lay.collection,
+            model=None,
+            dimension=None,
+            files=0,
+            chunks=0,
+            vectors=None,
+            updated_at=None,
+            roots=[],
+            catalog=str(lay.catalog),
+            store_error=str(exc),
+        )
     with reader as catalog:
         manifest = catalog.manifest()
         files, chunks = catalog.counts()

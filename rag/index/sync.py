@@ -10,6 +10,7 @@ writer, is refused a folder another writer owns (unless `take_over`), and reconc
 there builds into a new physical collection (carrying the other writers' chunks over when the model is unchanged)
 and switches the registry pointer only when the run completed, so readers never see a half-built index.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -88,8 +89,9 @@ def _root(path: str | os.PathLike[str]) -> Path:
     try:
         str(root).encode("utf-8")
     except UnicodeEncodeError:  # names below a root may be undecodable (their keys escape them), the root may not
-        raise IngestError(escape_name(str(root)), "this path is not valid UTF-8: rename it, or index the folder above "
-                                                  "it") from None
+        raise IngestError(
+            escape_name(str(root)), "this path is not valid UTF-8: rename it, or index the folder above it"
+        ) from None
     return root
 
 
@@ -146,11 +148,21 @@ def _extract_params(settings: Settings) -> ExtractParams:
     )
 
 
-def _plan(root: Path, catalog: Catalog | None, lay: IndexLayout, settings: Settings, include: Iterable[str],
-          exclude: Iterable[str]) -> SyncPlan:
+def _plan(
+    root: Path,
+    catalog: Catalog | None,
+    lay: IndexLayout,
+    settings: Settings,
+    include: Iterable[str],
+    exclude: Iterable[str],
+) -> SyncPlan:
     return plan_sync(
-        root, catalog.files() if catalog is not None else {}, include=include, exclude=exclude,
-        max_file_bytes=settings.max_file_bytes, skip_dirs=[lay.index_dir, lay.home],
+        root,
+        catalog.files() if catalog is not None else {},
+        include=include,
+        exclude=exclude,
+        max_file_bytes=settings.max_file_bytes,
+        skip_dirs=[lay.index_dir, lay.home],
     )
 
 
@@ -179,20 +191,37 @@ def index_folder(  # noqa: PLR0913
     lay = index.layout
     if dry_run:
         return _dry_run(root, lay, settings, include, exclude, start)
-    with WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)), index.open_catalog() as catalog, \
-            index.open_store() as store:
+    with (
+        WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)),
+        index.open_catalog() as catalog,
+        index.open_store() as store,
+    ):
         if lay.chroma_url:
             _join(store, lay, root, take_over=take_over, progress=progress)
         if not rebuild:
-            return _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
-                         exclude, start)
+            return _sync(
+                root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
+            )
         if not lay.chroma_url:
             catalog.reset()  # catalog first: a crash here leaves only orphans, which the next run drops
             store.drop()
-            return _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
-                         exclude, start)
-        return _server_rebuild(root, lay, settings, catalog, store, open_embedder, model_explicit, progress,
-                               include, exclude, start, take_over=take_over)
+            return _sync(
+                root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
+            )
+        return _server_rebuild(
+            root,
+            lay,
+            settings,
+            catalog,
+            store,
+            open_embedder,
+            model_explicit,
+            progress,
+            include,
+            exclude,
+            start,
+            take_over=take_over,
+        )
 
 
 def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, progress: Progress | None) -> None:
@@ -206,24 +235,45 @@ def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, 
         roots = {k: v for k, v in other.roots.items() if k != name}
         gen = other.generation + 1
         store.registry.put_writer(dataclasses.replace(other, roots=roots, generation=gen, deleted_at=gen))
-        _emit(progress, IndexProgress("message", message=(
-            f"took {name!r} over from writer {other.id} ({other.host}, {other.home}): deleted its {len(ids)} chunks")))
+        _emit(
+            progress,
+            IndexProgress(
+                "message",
+                message=(
+                    f"took {name!r} over from writer {other.id} ({other.host}, {other.home}): "
+                    f"deleted its {len(ids)} chunks"
+                ),
+            ),
+        )
     record = store.registry.state().writers.get(me.id) or WriterRecord(me.id, me.host, me.home)
     record = dataclasses.replace(record, host=me.host, home=me.home, roots={**record.roots, name: str(root)})
     store.registry.put_writer(record)
     store.attach_writer(WriterSession(store.registry, record, root=name))
 
 
-def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
-                    open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
-                    include: Iterable[str], exclude: Iterable[str], start: float, *, take_over: bool) -> IndexReport:
+def _server_rebuild(  # noqa: PLR0913, PLR0917
+    root: Path,
+    lay: IndexLayout,
+    settings: Settings,
+    catalog: Catalog,
+    store: ChromaStore,
+    open_embedder: Callable[[str], Embedder],
+    model_explicit: bool,
+    progress: Progress | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    start: float,
+    *,
+    take_over: bool,
+) -> IndexReport:
     """Build into a new physical collection; switch the pointer to it only when the run completed."""
     assert store.registry is not None and store.writer is not None
     old = store.physical
     server_manifest = store.manifest()
     local = catalog.manifest() or server_manifest
-    model = normalize_model(local.embed_model if local is not None and not model_explicit
-                            else settings.embed_model_or_default)
+    model = normalize_model(
+        local.embed_model if local is not None and not model_explicit else settings.embed_model_or_default
+    )
     me = store.writer.record.id
     others = [r for w, r in store.registry.state().writers.items() if w != me and r.roots]
     same_model = server_manifest is None or server_manifest.embed_model == model
@@ -244,16 +294,25 @@ def _server_rebuild(root: Path, lay: IndexLayout, settings: Settings, catalog: C
             store.registry.drop_writer(other.id)
     catalog.reset()  # the run writes the new collection's manifest (a rebuild may change the chunking)
     try:
-        report = _sync(root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include,
-                       exclude, start)
+        report = _sync(
+            root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
+        )
     except BaseException:
         store.drop_physical(new)
         raise
     if report.error is not None or report.interrupted:
         store.drop_physical(new)  # readers stay on the old one; the next run repairs this writer's catalog
-        return dataclasses.replace(report, warnings=[*report.warnings, (
-            f"rebuild not switched: readers still use the previous collection ({report.error or 'interrupted'}); "
-            "run `rag index --rebuild` again")])
+        return dataclasses.replace(
+            report,
+            warnings=[
+                *report.warnings,
+                (
+                    "rebuild not switched: readers still use the previous collection "
+                    f"({report.error or 'interrupted'}); "
+                    "run `rag index --rebuild` again"
+                ),
+            ],
+        )
     store.registry.set_pointer(new)
     if others and same_model:
         carried += _carry_over(store, old, me, missing_only=True)  # what they wrote during the build
@@ -284,9 +343,19 @@ def _carry_over(store: ChromaStore, old: str, me: str, *, missing_only: bool = F
     return n
 
 
-def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
-          open_embedder: Callable[[str], Embedder], model_explicit: bool, progress: Progress | None,
-          include: Iterable[str], exclude: Iterable[str], start: float) -> IndexReport:
+def _sync(  # noqa: PLR0913, PLR0917
+    root: Path,
+    lay: IndexLayout,
+    settings: Settings,
+    catalog: Catalog,
+    store: ChromaStore,
+    open_embedder: Callable[[str], Embedder],
+    model_explicit: bool,
+    progress: Progress | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    start: float,
+) -> IndexReport:
     stored = catalog.manifest()
     if store.writer is not None:  # server: the collection's manifest is the shared truth
         shared = store.manifest()
@@ -298,9 +367,19 @@ def _sync(root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, st
         return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
 
 
-def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Settings, catalog: Catalog, store: ChromaStore,  # noqa: PLR0913, PLR0917
-               stored: Manifest | None, progress: Progress | None, include: Iterable[str], exclude: Iterable[str],
-               start: float) -> IndexReport:
+def _sync_with(  # noqa: PLR0913, PLR0917
+    embedder: Embedder,
+    root: Path,
+    lay: IndexLayout,
+    settings: Settings,
+    catalog: Catalog,
+    store: ChromaStore,
+    stored: Manifest | None,
+    progress: Progress | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    start: float,
+) -> IndexReport:
     manifest = wanted_manifest(embedder.info(), settings, stored, root)
     warnings = check_compatible(stored, manifest, collection=settings.collection) if stored is not None else []
     orphans, repaired = reconcile(catalog, store)
@@ -317,8 +396,9 @@ def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Setti
     weights = {src.source: work(src) for src, _ in plan.todo} if progress is not None else {}
     work_total = sum(weights.values())
     order = [src.source for src, _ in plan.todo]
-    _emit(progress, IndexProgress("start", files_total=total, work_total=work_total,
-                                  current=order[0] if order else None))
+    _emit(
+        progress, IndexProgress("start", files_total=total, work_total=work_total, current=order[0] if order else None)
+    )
     done = [0, 0, 0]  # files, work units, index in `order` of the first file not done
     finished: set[str] = set()
 
@@ -329,23 +409,54 @@ def _sync_with(embedder: Embedder, root: Path, lay: IndexLayout, settings: Setti
         while done[2] < len(order) and order[done[2]] in finished:
             done[2] += 1
         current = order[done[2]] if done[2] < len(order) else None
-        _emit(progress, IndexProgress("file", files_done=done[0], files_total=total, chunks=chunks, outcome=outcome,
-                                      work_done=done[1], work_total=work_total, current=current))
+        _emit(
+            progress,
+            IndexProgress(
+                "file",
+                files_done=done[0],
+                files_total=total,
+                chunks=chunks,
+                outcome=outcome,
+                work_done=done[1],
+                work_total=work_total,
+                current=current,
+            ),
+        )
 
     group = settings.embed_batch * settings.embed_in_flight
-    pipeline = IndexPipeline(embedder, store, catalog, manifest, _extract_params(settings), workers=_workers(),
-                             group_chunks=group, on_outcome=on_outcome)
+    pipeline = IndexPipeline(
+        embedder,
+        store,
+        catalog,
+        manifest,
+        _extract_params(settings),
+        workers=_workers(),
+        group_chunks=group,
+        on_outcome=on_outcome,
+    )
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes
-    outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection),
-                          save=result.error is None)
+    outcomes = mark_still(
+        outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=result.error is None
+    )
     if result.error is None and (stored is not None or catalog.counts()[0]):
         final = dataclasses.replace(manifest, dimension=result.dimension, updated_at=now_iso())
         catalog.write_manifest(final)
         store.write_manifest(final)
     warnings += _refresh_bm25(catalog, lay)
-    return _report(root, settings, outcomes, plan, result, warnings, manifest.embed_model, orphans, repaired, start,
-                   chunks_removed=len(removed_ids))
+    return _report(
+        root,
+        settings,
+        outcomes,
+        plan,
+        result,
+        warnings,
+        manifest.embed_model,
+        orphans,
+        repaired,
+        start,
+        chunks_removed=len(removed_ids),
+    )
 
 
 def _same_vectors(a: Manifest, b: Manifest) -> bool:
@@ -364,29 +475,54 @@ def _refresh_bm25(catalog: Catalog, lay: IndexLayout) -> list[str]:
     return warnings
 
 
-def _report(root: Path, settings: Settings, outcomes: list[FileOutcome], plan: SyncPlan, result: PipelineResult | None,  # noqa: PLR0913, PLR0917
-            warnings: list[str], model: str, orphans: int, repaired: int, start: float, *, chunks_removed: int,
-            dry_run: bool = False) -> IndexReport:
+def _report(  # noqa: PLR0913, PLR0917
+    root: Path,
+    settings: Settings,
+    outcomes: list[FileOutcome],
+    plan: SyncPlan,
+    result: PipelineResult | None,
+    warnings: list[str],
+    model: str,
+    orphans: int,
+    repaired: int,
+    start: float,
+    *,
+    chunks_removed: int,
+    dry_run: bool = False,
+) -> IndexReport:
     seconds = time.monotonic() - start
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in (ADDED, UPDATED, REMOVED, SKIPPED, FAILED)}
     still = sum(1 for o in outcomes if o.still)
     ignored = sum(1 for o in outcomes if o.status == IGNORED)
     chunks_added = result.chunks_added if result is not None else 0
     return IndexReport(
-        root=str(root), collection=settings.collection, added=counts[ADDED], updated=counts[UPDATED],
-        removed=counts[REMOVED], unchanged=plan.unchanged, skipped=counts[SKIPPED] + counts[FAILED],
+        root=str(root),
+        collection=settings.collection,
+        added=counts[ADDED],
+        updated=counts[UPDATED],
+        removed=counts[REMOVED],
+        unchanged=plan.unchanged,
+        skipped=counts[SKIPPED] + counts[FAILED],
         chunks_added=chunks_added,
         chunks_removed=chunks_removed + (result.chunks_removed if result is not None else 0),
-        seconds=round(seconds, 3), chunks_per_s=round(chunks_added / seconds, 1) if seconds > 0 else 0.0,
-        files=sorted(outcomes, key=lambda o: o.source), warnings=warnings,
-        interrupted=bool(result is not None and result.interrupted), error=result.error if result is not None else None,
-        dry_run=dry_run, embed_model=normalize_model(model), orphans_removed=orphans, files_repaired=repaired,
-        still_skipped=still, ignored=ignored,
+        seconds=round(seconds, 3),
+        chunks_per_s=round(chunks_added / seconds, 1) if seconds > 0 else 0.0,
+        files=sorted(outcomes, key=lambda o: o.source),
+        warnings=warnings,
+        interrupted=bool(result is not None and result.interrupted),
+        error=result.error if result is not None else None,
+        dry_run=dry_run,
+        embed_model=normalize_model(model),
+        orphans_removed=orphans,
+        files_repaired=repaired,
+        still_skipped=still,
+        ignored=ignored,
     )
 
 
-def _dry_run(root: Path, lay: IndexLayout, settings: Settings, include: Iterable[str], exclude: Iterable[str],
-             start: float) -> IndexReport:
+def _dry_run(
+    root: Path, lay: IndexLayout, settings: Settings, include: Iterable[str], exclude: Iterable[str], start: float
+) -> IndexReport:
     catalog = Catalog(lay.catalog, create=False) if lay.catalog.exists() else None
     try:
         stored = catalog.manifest() if catalog is not None else None
@@ -397,17 +533,31 @@ def _dry_run(root: Path, lay: IndexLayout, settings: Settings, include: Iterable
     outcomes = list(plan.skipped)
     for src, rec in plan.todo:  # the cheap checks (header, encryption, ZIP directory) predict skips
         reason = precheck(src, pdf_password=settings.pdf_password)
-        outcomes.append(FileOutcome(src.source, SKIPPED, reason) if reason else
-                        FileOutcome(src.source, UPDATED if rec else ADDED))
+        outcomes.append(
+            FileOutcome(src.source, SKIPPED, reason) if reason else FileOutcome(src.source, UPDATED if rec else ADDED)
+        )
     outcomes += [FileOutcome(r.source, REMOVED, chunks=r.chunks) for r in plan.gone]
     outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=False)
     model = stored.embed_model if stored is not None else settings.embed_model_or_default
-    return _report(root, settings, outcomes, plan, None, [], model, 0, 0, start,
-                   chunks_removed=sum(r.chunks for r in plan.gone), dry_run=True)
+    return _report(
+        root,
+        settings,
+        outcomes,
+        plan,
+        None,
+        [],
+        model,
+        0,
+        0,
+        start,
+        chunks_removed=sum(r.chunks for r in plan.gone),
+        dry_run=True,
+    )
 
 
-def remove_path(path: str | os.PathLike[str], *, settings: Settings, no_wait: bool = False,
-                progress: Progress | None = None) -> RemoveReport:
+def remove_path(
+    path: str | os.PathLike[str], *, settings: Settings, no_wait: bool = False, progress: Progress | None = None
+) -> RemoveReport:
     """Drop a file or folder (a path on disk, or a source prefix such as `docs/old`) from the collection."""
     index = open_index(settings)
     with WriterLock(index.layout.lock, no_wait=no_wait, on_wait=_message(progress)):  # noqa: SIM117
@@ -467,6 +617,9 @@ def _match_sources(path: str | os.PathLike[str], files: dict[str, FileRecord]) -
         raise IngestError(str(path), "nothing in the index under this path (see `rag status` for the indexed folders)")
     roots = sorted({files[s].root for s in matched})
     if len(roots) > 1:  # an index from before keys were unique per root
-        raise IngestError(str(path), f"this name matches files of {len(roots)} indexed folders ({', '.join(roots)}); "
-                                     "give the folder's path instead")
+        raise IngestError(
+            str(path),
+            f"this name matches files of {len(roots)} indexed folders ({', '.join(roots)}); "
+            "give the folder's path instead",
+        )
     return matched, key

@@ -3,6 +3,7 @@ the model-name helpers.
 
 `client` sends and translates; `types` parses replies leniently into frozen dataclasses; `models` normalises names.
 """
+
 from __future__ import annotations
 
 from rag.ollama.client import (

@@ -14,6 +14,7 @@ socket down at the deadline. Replies are capped at `max_reply_bytes` (an over-si
 truncated silently). `pull` is the exception: a download takes as long as it takes, so it only has the per-read
 timeout (and Ctrl-C).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -114,8 +115,9 @@ def parse_host(value: str | None) -> str:
     hostport, _, path = rest.partition("/")
     host, port = _split_host_port(hostport)
     if not _HOST_CHARS.fullmatch(host):
-        raise _bad_host(original, "this is not a host name (use HOST, HOST:PORT or http://HOST:PORT, "
-                                  "e.g. 127.0.0.1:11434)")
+        raise _bad_host(
+            original, "this is not a host name (use HOST, HOST:PORT or http://HOST:PORT, e.g. 127.0.0.1:11434)"
+        )
     if host in ("", "0.0.0.0"):
         host = "127.0.0.1"
     elif host in ("::", "[::]"):
@@ -129,7 +131,7 @@ def parse_host(value: str | None) -> str:
     base = f"{scheme}://{host}:{port}"
     segments = path.split("/")
     if "api" in segments:  # a pasted endpoint URL: requests would go to /api/api/...
-        kept = "/".join(segments[:segments.index("api")])
+        kept = "/".join(segments[: segments.index("api")])
         raise _bad_host(original, f"drop the /api path (use {base}{'/' + kept if kept else ''})")
     return base + (f"/{path}" if path else "")
 
@@ -237,8 +239,9 @@ def _drop_none(body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _lines(response: httpx.Response, path: str, cap: int | None,
-           too_large: Callable[[str, int], Exception]) -> Iterator[str]:
+def _lines(
+    response: httpx.Response, path: str, cap: int | None, too_large: Callable[[str, int], Exception]
+) -> Iterator[str]:
     """The lines of a streamed body, decoded; more than `cap` bytes in all (None: no cap) or a line longer than
     MAX_LINE_BYTES raises `too_large(path, limit)`."""
     pending, size = b"", 0
@@ -334,11 +337,23 @@ class Client:
         if not inputs:
             return EmbedResponse(model=model)
         if not self._legacy_embed:
-            body = {"model": model, "input": inputs, "truncate": truncate, "options": options,
-                    "keep_alive": keep_alive, "dimensions": dimensions}
+            body = {
+                "model": model,
+                "input": inputs,
+                "truncate": truncate,
+                "options": options,
+                "keep_alive": keep_alive,
+                "dimensions": dimensions,
+            }
             try:
-                data = self._request("POST", "/api/embed", body, policy=_EMBED, model=model,
-                                     max_bytes=self.max_reply_bytes + EMBED_BYTES_PER_INPUT * len(inputs))
+                data = self._request(
+                    "POST",
+                    "/api/embed",
+                    body,
+                    policy=_EMBED,
+                    model=model,
+                    max_bytes=self.max_reply_bytes + EMBED_BYTES_PER_INPUT * len(inputs),
+                )
                 return _parse(EmbedResponse, data)
             except _EndpointMissing:
                 self._legacy_embed = True
@@ -366,8 +381,15 @@ class Client:
         Raises: ModelNotFound, ContextLengthExceeded, OllamaBusy, OllamaUnreachable (OllamaTimeout), OllamaError.
         """
         wire = [m.to_dict() if isinstance(m, Message) else dict(m) for m in messages]
-        body = {"model": model, "messages": [_drop_none(m) for m in wire], "format": format, "options": options,
-                "keep_alive": keep_alive, "stream": stream, "think": think}
+        body = {
+            "model": model,
+            "messages": [_drop_none(m) for m in wire],
+            "format": format,
+            "options": options,
+            "keep_alive": keep_alive,
+            "stream": stream,
+            "think": think,
+        }
         if stream:
             return map(_chat_response, self._stream("/api/chat", body, model=model))
         return _chat_response(self._request("POST", "/api/chat", body, policy=_LONG, model=model))
@@ -385,8 +407,16 @@ class Client:
         raw: bool | None = None,
     ) -> GenerateResponse | Iterator[GenerateResponse]:
         """Complete a prompt with POST /api/generate; like `chat` (stream=True gives an iterator of chunks)."""
-        body = {"model": model, "prompt": prompt, "system": system, "format": format, "options": options,
-                "keep_alive": keep_alive, "stream": stream, "raw": raw}
+        body = {
+            "model": model,
+            "prompt": prompt,
+            "system": system,
+            "format": format,
+            "options": options,
+            "keep_alive": keep_alive,
+            "stream": stream,
+            "raw": raw,
+        }
         if stream:
             return map(_generate_response, self._stream("/api/generate", body, model=model))
         return _generate_response(self._request("POST", "/api/generate", body, policy=_LONG, model=model))
@@ -457,8 +487,16 @@ class Client:
 
     # ---- the two HTTP helpers ----
 
-    def _request(self, method: str, path: str, body: Mapping[str, Any] | None, *, policy: _Policy,
-                 model: str | None = None, max_bytes: int | None = None) -> dict[str, Any]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        policy: _Policy,
+        model: str | None = None,
+        max_bytes: int | None = None,
+    ) -> dict[str, Any]:
         """Send one request (with safe retries, all within the call's deadline), check the status, return the parsed
         JSON object."""
         deadline = _Deadline(self.short_timeout if policy.short else self.timeout)
@@ -477,11 +515,10 @@ class Client:
         except ValueError as exc:
             text = raw.decode("utf-8", "replace")
             raise self.not_ollama_error(status) or OllamaError(
-                f"Ollama at {self.host} sent a reply for {path} that is not JSON: {text[:200]!r}",
-                status_code=status) from exc
+                f"Ollama at {self.host} sent a reply for {path} that is not JSON: {text[:200]!r}", status_code=status
+            ) from exc
         if not isinstance(data, dict):
-            raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}",
-                              status_code=status)
+            raise OllamaError(f"Ollama sent an unexpected reply for {path}: {data!r:.200}", status_code=status)
         return data
 
     def _fetch(self, method: str, path: str, payload: Any, deadline: _Deadline, cap: int) -> tuple[int, bytes]:
@@ -523,8 +560,9 @@ class Client:
         request.extensions = {**request.extensions, "trace": trace}
         limit = deadline.left()
         if limit is not None:
-            request.extensions["timeout"] = httpx.Timeout(max(limit, 0.001), connect=min(
-                self.connect_timeout, max(limit, 0.001))).as_dict()
+            request.extensions["timeout"] = httpx.Timeout(
+                max(limit, 0.001), connect=min(self.connect_timeout, max(limit, 0.001))
+            ).as_dict()
 
         def run() -> None:
             try:
@@ -556,12 +594,15 @@ class Client:
         return response
 
     def _too_large(self, path: str, cap: int) -> OllamaError:
-        return OllamaError(f"Ollama sent more than {cap / 2**20:g} MB for {path}, so the reply was dropped (a model "
-                           "that does not stop, or not an Ollama server). Lower max_answer_tokens, or check the "
-                           "server.")
+        return OllamaError(
+            f"Ollama sent more than {cap / 2**20:g} MB for {path}, so the reply was dropped (a model "
+            "that does not stop, or not an Ollama server). Lower max_answer_tokens, or check the "
+            "server."
+        )
 
-    def _stream(self, path: str, body: Mapping[str, Any], *, model: str | None,
-                needs_done: bool = True) -> Iterator[dict[str, Any]]:
+    def _stream(
+        self, path: str, body: Mapping[str, Any], *, model: str | None, needs_done: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """Open an NDJSON stream (retrying only before it starts) and return a generator over its parsed lines.
 
         The whole stream must end within the call's deadline (`timeout`) and `max_reply_bytes`; pull has neither."""
@@ -585,8 +626,9 @@ class Client:
         response = self._with_retries(open_stream, _LONG, deadline)
         return self._iter_lines(response, path, model, needs_done, deadline)
 
-    def _iter_lines(self, response: httpx.Response, path: str, model: str | None,
-                    needs_done: bool, deadline: _Deadline) -> Iterator[dict[str, Any]]:
+    def _iter_lines(
+        self, response: httpx.Response, path: str, model: str | None, needs_done: bool, deadline: _Deadline
+    ) -> Iterator[dict[str, Any]]:
         finished = False
         watchdog = _Watchdog(response, deadline)
         cap = self.max_reply_bytes if deadline.seconds is not None else None
@@ -607,16 +649,19 @@ class Client:
         except httpx.TransportError as exc:
             if watchdog.fired:
                 raise self._timeout(deadline) from exc
-            raise OllamaError(f"Ollama closed the {path} stream before it finished ({_describe(exc)}). "
-                              "Check the server log and retry.") from exc
+            raise OllamaError(
+                f"Ollama closed the {path} stream before it finished ({_describe(exc)}). "
+                "Check the server log and retry."
+            ) from exc
         finally:
             watchdog.stop()
             response.close()
         if watchdog.fired:
             raise self._timeout(deadline)
         if needs_done and not finished:
-            raise OllamaError(f"Ollama ended the {path} stream without a final done=true line. "
-                              "Check the server log and retry.")
+            raise OllamaError(
+                f"Ollama ended the {path} stream without a final done=true line. Check the server log and retry."
+            )
 
     def _timeout(self, deadline: _Deadline) -> OllamaTimeout:
         return OllamaTimeout(self.host, timeout=deadline.seconds or self.timeout)
@@ -643,7 +688,8 @@ class Client:
             except OllamaError as exc:
                 error, cause = exc, exc.__cause__
                 retry = isinstance(exc, OllamaBusy) or (
-                    policy.retry_500 and exc.status_code == 500 and not isinstance(exc, ContextLengthExceeded))
+                    policy.retry_500 and exc.status_code == 500 and not isinstance(exc, ContextLengthExceeded)
+                )
             pause = self.backoff * 2 ** (self.retries - tries_left)
             left = deadline.left()
             if not retry or tries_left == 0 or (left is not None and left <= pause):
@@ -659,21 +705,29 @@ class Client:
         except ValueError:
             error = None
         is_json = error is not None
-        error = error if is_json else (text.strip()[:500] or f"HTTP {status}")
+        error = error if error is not None else (text.strip()[:500] or f"HTTP {status}")
         if _CONTEXT_WORDING.search(error):
             return ContextLengthExceeded(
                 f"The input is longer than the context of model {model!r} ({error}). Split it into smaller pieces, "
-                "or let Ollama truncate it.", status_code=status, error=error)
+                "or let Ollama truncate it.",
+                status_code=status,
+                error=error,
+            )
         if is_json and model and (status == 404 or re.search(r"model .*not found", error)) and "not found" in error:
             return ModelNotFound(model, status_code=status, error=error)
         if status is not None and not is_json and (foreign := self.not_ollama_error(status)) is not None:
             return foreign
         if status == 404 and not is_json:
-            return _EndpointMissing(f"Ollama at {self.host} has no {path} endpoint ({error}). Upgrade Ollama.",
-                                    status_code=404, error=error)
+            return _EndpointMissing(
+                f"Ollama at {self.host} has no {path} endpoint ({error}). Upgrade Ollama.", status_code=404, error=error
+            )
         if status == 503:
-            return OllamaBusy(f"Ollama at {self.host} is busy ({error}). Wait and retry, or raise OLLAMA_MAX_QUEUE "
-                              "or OLLAMA_NUM_PARALLEL on the server.", status_code=503, error=error)
+            return OllamaBusy(
+                f"Ollama at {self.host} is busy ({error}). Wait and retry, or raise OLLAMA_MAX_QUEUE "
+                "or OLLAMA_NUM_PARALLEL on the server.",
+                status_code=503,
+                error=error,
+            )
         where = f"HTTP {status}" if status else "an error mid-stream"
         return OllamaError(f"Ollama answered {path} with {where}: {error}", status_code=status, error=error)
 

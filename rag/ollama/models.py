@@ -27,7 +27,6 @@ def find_model(models: Iterable[ModelInfo], name: str) -> ModelInfo | None:
     return next((m for m in models if normalize_model(m.name or m.model) == wanted), None)
 
 
-
 def require_model(models: Iterable[ModelInfo], name: str) -> ModelInfo:
     """The /api/tags entry for `name` (":latest" implied). Raises ModelNotFound with the pull hint."""
     entry = find_model(models, name)

@@ -7,6 +7,7 @@ True
 >>> close_matches("lama3.2", ["llama3.2:latest"])
 ['llama3.2']
 """
+
 from __future__ import annotations
 
 import difflib
@@ -64,8 +65,10 @@ def missing_chat_model_fix(model: str, chat_models: Sequence[str]) -> str:
     names = ", ".join(short(m) for m in chat_models)
     installed = INSTALLED_CHAT_MODELS.format(names=names) if chat_models else NO_CHAT_MODELS
     if guesses:
-        return (f"{DID_YOU_MEAN.format(names=' or '.join(guesses))} {installed} "
-                f"{CHAT_MODEL_FIX}, e.g. `--chat-model {guesses[0]}`.")
+        return (
+            f"{DID_YOU_MEAN.format(names=' or '.join(guesses))} {installed} "
+            f"{CHAT_MODEL_FIX}, e.g. `--chat-model {guesses[0]}`."
+        )
     choose = f"Or {CHAT_MODEL_FIX[0].lower()}{CHAT_MODEL_FIX[1:]} with an installed one, " if chat_models else "Or "
     return f"{PULL_FIX.format(model=model)} {installed} {choose}{OR_NONE}"
 
@@ -82,6 +85,12 @@ def not_a_chat_model_message(model: str, chat_models: Sequence[str]) -> str:
 
 
 __all__ = [
-    "EMBEDDING_FAMILIES", "close_matches", "is_embedding_only", "missing_chat_model_fix", "missing_chat_model_message",
-    "not_a_chat_model_message", "same_model", "short",
+    "EMBEDDING_FAMILIES",
+    "close_matches",
+    "is_embedding_only",
+    "missing_chat_model_fix",
+    "missing_chat_model_message",
+    "not_a_chat_model_message",
+    "same_model",
+    "short",
 ]

@@ -1,5 +1,6 @@
 """Typed results of the Ollama API (re-exported by `rag.ollama`), parsed leniently: unknown keys are ignored and
 missing ones take the field default, so newer or older servers don't break us. Durations are nanoseconds."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -18,6 +18,7 @@ the source -> version map used for updates. Every file is written to a temp name
 A missing, torn or foreign file makes `load` return None, and `load_or_build` rebuilds from the catalog (with a warning
 unless the files are simply of another format). An update reads the header and the files map, never the segments.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,8 +62,13 @@ def bm25_tokens(text: str) -> list[str]:
 
 
 def _signature() -> dict[str, Any]:
-    return {"format": _FORMAT, "tokenizer": TOKENIZER_VERSION, "stem": STEM, "stopwords": STOPWORDS,
-            "headings": HEADINGS}
+    return {
+        "format": _FORMAT,
+        "tokenizer": TOKENIZER_VERSION,
+        "stem": STEM,
+        "stopwords": STOPWORDS,
+        "headings": HEADINGS,
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,7 +141,9 @@ class BM25Index:
         self.avgdl = float(lengths[self.live].mean()) if self.n_live else 1.0
         self._lookup: dict[str, int] | None = None
         self._df = self._document_frequencies()
-        self._weights = [self._segment_weights(offset, seg) for offset, seg in zip(self.offsets, self.segments, strict=False)]
+        self._weights = [
+            self._segment_weights(offset, seg) for offset, seg in zip(self.offsets, self.segments, strict=False)
+        ]
 
     def _document_frequencies(self) -> dict[str, int]:
         """Live documents per term, over all segments."""
@@ -254,9 +262,15 @@ def _atomic(path: Path, write: Callable[[Any], None], binary: bool = True) -> No
 def _save_segment(stem: Path, seg: Segment) -> None:
     terms = sorted(seg.vocab, key=seg.vocab.__getitem__)
     arrays: dict[str, Any] = {
-        "ids": np.array(seg.ids, dtype=str), "sources": np.array(seg.sources, dtype=str),
-        "terms": np.array(terms, dtype=str), "indptr": seg.indptr, "doc": seg.doc, "tf": seg.tf,
-        "doc_len": seg.doc_len, "tag": np.array(seg.tag)}
+        "ids": np.array(seg.ids, dtype=str),
+        "sources": np.array(seg.sources, dtype=str),
+        "terms": np.array(terms, dtype=str),
+        "indptr": seg.indptr,
+        "doc": seg.doc,
+        "tf": seg.tf,
+        "doc_len": seg.doc_len,
+        "tag": np.array(seg.tag),
+    }
     _atomic(_segment_path(stem, seg.tag), lambda fh: np.savez(fh, **arrays))
 
 
@@ -265,8 +279,16 @@ def _load_segment(stem: Path, tag: str, docs: int) -> Segment:
         if str(a["tag"]) != tag:
             raise ValueError("segment tag mismatch")
         ids, sources, terms = a["ids"].tolist(), a["sources"].tolist(), a["terms"].tolist()
-        seg = Segment(tuple(ids), tuple(sources), {t: i for i, t in enumerate(terms)}, a["indptr"], a["doc"],
-                      a["tf"], a["doc_len"], tag)
+        seg = Segment(
+            tuple(ids),
+            tuple(sources),
+            {t: i for i, t in enumerate(terms)},
+            a["indptr"],
+            a["doc"],
+            a["tf"],
+            a["doc_len"],
+            tag,
+        )
     if len(ids) != docs or len(sources) != docs or len(seg.doc_len) != docs or len(seg.indptr) != len(terms) + 1:
         raise ValueError("segment sizes disagree")
     if int(seg.indptr[-1]) != len(seg.doc) or len(seg.doc) != len(seg.tf) or (len(seg.doc) and seg.doc.max() >= docs):
@@ -336,15 +358,20 @@ def save(index: BM25Index, path: str | Path, files: dict[str, str] | None = None
     _write_tables(stem, index.generation, segments, dead, ranges)
 
 
-def _write_tables(stem: Path, generation: int, segments: list[dict[str, Any]], dead: list[list[Any]],
-                  files: dict[str, list[Any]]) -> None:
+def _write_tables(
+    stem: Path, generation: int, segments: list[dict[str, Any]], dead: list[list[Any]], files: dict[str, list[Any]]
+) -> None:
     """Write the files map, then the header naming it and the segments (the commit point); drop unnamed files."""
     files_tag = _tag()
     _atomic(_files_path(stem, files_tag), lambda fh: json.dump(files, fh, ensure_ascii=False), binary=False)
     docs = sum(int(s["docs"]) for s in segments)
     header = _signature() | {
-        "generation": generation, "docs": docs, "live": docs - sum(int(d[2]) for d in dead),
-        "segments": segments, "dead": dead, "files": files_tag,
+        "generation": generation,
+        "docs": docs,
+        "live": docs - sum(int(d[2]) for d in dead),
+        "segments": segments,
+        "dead": dead,
+        "files": files_tag,
     }
     _atomic(_header_path(stem), lambda fh: json.dump(header, fh), binary=False)
     _remove_unreferenced(stem, {str(s["tag"]) for s in segments}, files_tag)
@@ -468,8 +495,10 @@ def _sync(catalog: _ChunkSource, stem: Path, warn: Callable[[str], None] | None,
         except OSError:
             pass  # read-only folder, disk full: fall through to an in-memory build
     if _header_path(stem).exists() and not _foreign(stem) and (header is None or load(stem) is None):
-        (warn or log.warning)(f"The BM25 side index at {_header_path(stem)} was unreadable (torn or corrupt); "
-                              "rebuilt it from the catalog.")
+        (warn or log.warning)(
+            f"The BM25 side index at {_header_path(stem)} was unreadable (torn or corrupt); "
+            "rebuilt it from the catalog."
+        )
     index = build(_all_rows(catalog, versions), generation)
     if catalog.generation() == generation:  # don't persist a build that raced a writer
         try:
@@ -516,6 +545,18 @@ def refresh(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[str], No
 
 
 __all__ = [
-    "HEADINGS", "K1", "B", "BM25Index", "Segment", "bm25_tokens", "build", "is_current", "load", "load_or_build",
-    "read_header", "refresh", "save", "segment",
+    "HEADINGS",
+    "K1",
+    "B",
+    "BM25Index",
+    "Segment",
+    "bm25_tokens",
+    "build",
+    "is_current",
+    "load",
+    "load_or_build",
+    "read_header",
+    "refresh",
+    "save",
+    "segment",
 ]

@@ -13,6 +13,7 @@ candidates are, which ranks throw away; BENCHMARKS.md "## Retrieval" has the mea
     >>> sorted(score_fusion(dense, sparse, dense_weight=0.5).items())
     [('a', 0.0), ('b', 0.0), ('c', -1.0)]
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -49,7 +50,10 @@ def _normalised(leg: Sequence[tuple[str, float]], norm: Norm) -> tuple[dict[str,
 
 
 def score_fusion(
-    dense: Sequence[tuple[str, float]], sparse: Sequence[tuple[str, float]], *, dense_weight: float,
+    dense: Sequence[tuple[str, float]],
+    sparse: Sequence[tuple[str, float]],
+    *,
+    dense_weight: float,
     norm: Norm = "zscore",
 ) -> dict[str, float]:
     """dense_weight * norm(dense) + (1 - dense_weight) * norm(BM25), over the union of candidates.
@@ -64,8 +68,10 @@ def score_fusion(
     if not dense or not sparse:
         dense_weight = 1.0 if dense else 0.0
     (a, a_missing), (b, b_missing) = _normalised(dense, norm), _normalised(sparse, norm)
-    return {cid: round(dense_weight * a.get(cid, a_missing) + (1.0 - dense_weight) * b.get(cid, b_missing), 9)
-            for cid in a.keys() | b.keys()}
+    return {
+        cid: round(dense_weight * a.get(cid, a_missing) + (1.0 - dense_weight) * b.get(cid, b_missing), 9)
+        for cid in a.keys() | b.keys()
+    }
 
 
 def dense_weight_for(query: str, base: float, *, multilingual: bool, cjk_weight: float) -> float:
@@ -74,8 +80,14 @@ def dense_weight_for(query: str, base: float, *, multilingual: bool, cjk_weight:
     return cjk_weight if (not multilingual and is_cjk(query)) else base
 
 
-def collapse(order: Sequence[str], spans: dict[str, tuple[str, int, int]], texts: dict[str, str], k: int,
-             *, jaccard: float = NEAR_DUPLICATE_JACCARD) -> list[str]:
+def collapse(
+    order: Sequence[str],
+    spans: dict[str, tuple[str, int, int]],
+    texts: dict[str, str],
+    k: int,
+    *,
+    jaccard: float = NEAR_DUPLICATE_JACCARD,
+) -> list[str]:
     """The first `k` ids of `order` with near-duplicates of a better-ranked id dropped.
 
     A near-duplicate is a chunk of the same source whose character span overlaps the better one's, or any chunk
@@ -116,6 +128,7 @@ def mmr(candidates: Sequence[tuple[str, float]], texts: dict[str, str], k: int, 
     chosen: list[str] = []
     pool = dict(candidates)
     while pool and len(chosen) < k:
+
         def gain(cid: str) -> float:
             redundancy = max((_jaccard(tokens[cid], tokens[c]) for c in chosen), default=0.0)
             return lam * pool[cid] / top - (1.0 - lam) * redundancy

@@ -1,8 +1,10 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 legs fused (rag.retrieve.fusion), near-duplicates dropped, filters, optional MMR.
+"""Hybrid retrieval: dense (Chroma) and BM25 legs fused (rag.retrieve.fusion), near-duplicates dropped, filters,
+optional MMR.
 
 Every hit comes from the catalog (the committed state): dense ids the catalog does not know yet (an index run in
 progress) are dropped, so an answer never mixes two states of the index. Each hit keeps its leg scores.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -10,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rag._result import Result
 from rag.config import DEFAULT_COLLAPSE, DEFAULT_DENSE_WEIGHT, DEFAULT_DENSE_WEIGHT_CJK, DEFAULT_FUSION, DEFAULT_RRF_K
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.store.catalog import Catalog
+    from rag.store.server_catalog import ServerCatalog
 
 CANDIDATES_PER_K = 4
 """Each leg returns max(CANDIDATES_PER_K * k, MIN_CANDIDATES) candidates before fusion."""
@@ -83,7 +86,7 @@ class Retriever:
 
     def __init__(  # noqa: PLR0913
         self,
-        catalog: Catalog,
+        catalog: Catalog | ServerCatalog,
         *,
         query_dense: Callable[[Any, int, dict[str, Any] | None], list[tuple[str, float]]] | None,
         embed_query: Callable[[str], np.ndarray] | None,
@@ -104,7 +107,7 @@ class Retriever:
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()  # one thread reloads or rebuilds it; the others wait for that one
         self.rrf_k = rrf_k
-        self.fusion = cast(Fusion, fusion)
+        self.fusion: Fusion = fusion
         self.dense_weight = dense_weight
         self.dense_weight_cjk = dense_weight_cjk
         self.collapse = collapse
@@ -165,7 +168,11 @@ class Retriever:
         fused = self._fuse(question, list(dense_scores.items()), sparse)
         chunks = self.catalog.get_chunks(fused)
         ranked = sorted(
-            ((cid, s) for cid, s in fused.items() if cid in chunks and (allowed is None or chunks[cid].source in allowed)),
+            (
+                (cid, s)
+                for cid, s in fused.items()
+                if cid in chunks and (allowed is None or chunks[cid].source in allowed)
+            ),
             key=lambda item: (-item[1], item[0]),
         )
         if self.collapse:
@@ -173,7 +180,7 @@ class Retriever:
             kept = set(collapse([cid for cid, _ in ranked], spans, {cid: chunks[cid].text for cid, _ in ranked}, n))
             ranked = [item for item in ranked if item[0] in kept]
         if mmr_lambda is not None:
-            order = mmr(ranked[: n], {cid: chunks[cid].text for cid, _ in ranked[:n]}, k, mmr_lambda)
+            order = mmr(ranked[:n], {cid: chunks[cid].text for cid, _ in ranked[:n]}, k, mmr_lambda)
         else:
             order = [cid for cid, _ in ranked[:k]]
         bm25_scores = dict(sparse)
@@ -187,8 +194,9 @@ class Retriever:
             return rrf([[cid for cid, _ in dense], [cid for cid, _ in sparse]], self.rrf_k)
         weight = self.dense_weight
         if dense and sparse:
-            weight = dense_weight_for(question, weight, multilingual=self.multilingual(),
-                                      cjk_weight=self.dense_weight_cjk)
+            weight = dense_weight_for(
+                question, weight, multilingual=self.multilingual(), cjk_weight=self.dense_weight_cjk
+            )
         return score_fusion(dense, sparse, dense_weight=weight, norm=self.fusion)
 
     def _allowed_sources(self, path_glob: str | None, types: set[str]) -> set[str]:
@@ -214,10 +222,19 @@ class Retriever:
 
 def _hit(chunk: Any, dense: float | None, bm25: float | None, score: float, rank: int) -> Hit:
     return Hit(
-        id=chunk.id, text=chunk.text, source=chunk.source, page_start=chunk.page_start, page_end=chunk.page_end,
-        char_start=chunk.char_start, char_end=chunk.char_end, heading_path=tuple(chunk.heading_path),
-        ordinal=chunk.ordinal, dense_score=None if dense is None else round(dense, 6),
-        bm25_score=None if bm25 is None else round(bm25, 6), score=round(score, 8), rank=rank,
+        id=chunk.id,
+        text=chunk.text,
+        source=chunk.source,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        heading_path=tuple(chunk.heading_path),
+        ordinal=chunk.ordinal,
+        dense_score=None if dense is None else round(dense, 6),
+        bm25_score=None if bm25 is None else round(bm25, 6),
+        score=round(score, 8),
+        rank=rank,
     )
 
 

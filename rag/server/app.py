@@ -1,4 +1,5 @@
 """The ASGI app: the faces over one `RagPool`, the guard (token, size limit) and errors as JSON."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,8 +57,14 @@ def create_app(rag: RAG, *, token: str | None = None, max_body: int = DEFAULT_MA
         yield
         pool.close()
 
-    app = FastAPI(title="ollama-rag", version=__version__, summary="Cited answers over your documents.",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="ollama-rag",
+        version=__version__,
+        summary="Cited answers over your documents.",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
     app.state.pool = pool
 
     @app.exception_handler(RagError)

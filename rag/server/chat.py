@@ -1,4 +1,5 @@
 """What the chat faces (Ollama, OpenAI) share: model names as collections, and one streamed answer per request."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ def collection_of(model: str, default: str) -> str:
         name = name[: -len(":latest")]
     if name in ("", "rag"):
         return default
-    return name[len(MODEL_PREFIX):] if name.startswith(MODEL_PREFIX) else name
+    return name[len(MODEL_PREFIX) :] if name.startswith(MODEL_PREFIX) else name
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Errors as JSON: the same message and type name as `rag ... --json` prints, an HTTP status per error class, and the
 CLI's exit code; the Ollama and OpenAI faces wrap the same message in their own error shapes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,18 @@ from rag.errors import (
 from rag.vocab import EXIT_FATAL
 
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
-    (IndexLocked, 409), (ManifestMismatch, 409), (IngestError, 400), (ModelNotFound, 404), (OllamaTimeout, 504),
-    (OllamaBusy, 503), (OllamaUnreachable, 502), (ModelOutputError, 502), (OllamaError, 502), (StoreError, 503),
-    (ValueError, 422), (RagError, 500),
+    (IndexLocked, 409),
+    (ManifestMismatch, 409),
+    (IngestError, 400),
+    (ModelNotFound, 404),
+    (OllamaTimeout, 504),
+    (OllamaBusy, 503),
+    (OllamaUnreachable, 502),
+    (ModelOutputError, 502),
+    (OllamaError, 502),
+    (StoreError, 503),
+    (ValueError, 422),
+    (RagError, 500),
 )
 
 

@@ -1,4 +1,5 @@
 """ASGI middleware in front of every face: the bearer token and the request size limit."""
+
 from __future__ import annotations
 
 import hmac
@@ -21,9 +22,13 @@ TOO_LARGE_MESSAGE = "Request body over {limit} bytes: send less, or start rag se
 
 async def _reply(send: Send, status: int, body: dict[str, Any], headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -57,8 +62,9 @@ class Guard:
         path = scope.get("path", "")
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         if self.token and not self._public(path) and not self._authorized(headers.get(b"authorization", b"")):
-            await _reply(send, 401, _error("Unauthorized", TOKEN_MESSAGE, path, 401),
-                         ((b"www-authenticate", b"Bearer"),))
+            await _reply(
+                send, 401, _error("Unauthorized", TOKEN_MESSAGE, path, 401), ((b"www-authenticate", b"Bearer"),)
+            )
             return
         too_large = _error("RequestTooLarge", TOO_LARGE_MESSAGE.format(limit=self.max_body), path, 413)
         length = headers.get(b"content-length")

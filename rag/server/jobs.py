@@ -1,4 +1,5 @@
 """Index runs started over HTTP: each a background thread whose progress can be polled."""
+
 from __future__ import annotations
 
 import itertools
@@ -49,8 +50,13 @@ class Jobs:
         def progress(event: IndexProgress) -> None:
             with self._lock:
                 now = self._jobs[job.id]
-                self._jobs[job.id] = replace(now, files_done=event.files_done, files_total=event.files_total or
-                                             now.files_total, chunks=event.chunks, message=event.message)
+                self._jobs[job.id] = replace(
+                    now,
+                    files_done=event.files_done,
+                    files_total=event.files_total or now.files_total,
+                    chunks=event.chunks,
+                    message=event.message,
+                )
 
         def body() -> None:
             try:

@@ -4,6 +4,7 @@
 Ollama; `"stream": false` for one object). Replies carry the answer with its sources appended to the text, and the
 same sources as a structured `citations` field. Sampling `options` are ignored (the server's settings apply).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,12 @@ def _final_fields(reply: ChatReply, started: float) -> dict[str, Any]:
     elapsed_ns = int((time.perf_counter() - started) * 1e9)
     extra: dict[str, Any] = {"done": True, "done_reason": "stop", "total_duration": elapsed_ns}
     if answer is not None:
-        extra |= {"citations": citations(answer), "answerable": answer.answerable, "answer_mode": answer.mode,
-                  "warnings": list(answer.warnings)}
+        extra |= {
+            "citations": citations(answer),
+            "answerable": answer.answerable,
+            "answer_mode": answer.mode,
+            "warnings": list(answer.warnings),
+        }
     return extra
 
 
@@ -76,12 +81,22 @@ def router(pool: RagPool) -> APIRouter:
         models = []
         for c in pool.base.status().collections:
             name = model_name(c.name)
-            models.append({
-                "name": name, "model": name, "modified_at": c.updated_at or _now(), "size": 0,
-                "digest": hashlib.sha256(name.encode()).hexdigest(),
-                "details": {"format": "rag", "family": "rag", "families": ["rag"],
-                            "parameter_size": f"{c.chunks} chunks", "quantization_level": ""},
-            })
+            models.append(
+                {
+                    "name": name,
+                    "model": name,
+                    "modified_at": c.updated_at or _now(),
+                    "size": 0,
+                    "digest": hashlib.sha256(name.encode()).hexdigest(),
+                    "details": {
+                        "format": "rag",
+                        "family": "rag",
+                        "families": ["rag"],
+                        "parameter_size": f"{c.chunks} chunks",
+                        "quantization_level": "",
+                    },
+                }
+            )
         return {"models": models}
 
     def _reply(model: str, messages: list[dict[str, Any]], stream: bool, generate: bool) -> Any:
@@ -91,8 +106,12 @@ def router(pool: RagPool) -> APIRouter:
         def piece(text: str) -> dict[str, Any]:
             if generate:
                 return {"model": model, "created_at": _now(), "response": text, "done": False}
-            return {"model": model, "created_at": _now(), "message": {"role": "assistant", "content": text},
-                    "done": False}
+            return {
+                "model": model,
+                "created_at": _now(),
+                "message": {"role": "assistant", "content": text},
+                "done": False,
+            }
 
         if not stream:
             line = piece("".join(reply.text()))

@@ -1,5 +1,6 @@
 """The OpenAI-compatible face: `POST /v1/chat/completions` (JSON, or server-sent events with `"stream": true`) and
 `GET /v1/models`; collections are models named `rag:<collection>`. Citations ride along as a `citations` field."""
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,10 @@ def router(pool: RagPool) -> APIRouter:
 
     @api.get("/models", summary="OpenAI-compatible model list: each collection")
     def models() -> Any:
-        data = [{"id": model_name(c.name), "object": "model", "created": 0, "owned_by": "ollama-rag"}
-                for c in pool.base.status().collections]
+        data = [
+            {"id": model_name(c.name), "object": "model", "created": 0, "owned_by": "ollama-rag"}
+            for c in pool.base.status().collections
+        ]
         return {"object": "list", "data": data}
 
     @api.post("/chat/completions", summary="OpenAI-compatible chat completion answered from a collection")
@@ -57,8 +60,10 @@ def router(pool: RagPool) -> APIRouter:
             }
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return base | {"object": "chat.completion.chunk",
-                           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            return base | {
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
 
         def events() -> Iterator[bytes]:
             try:

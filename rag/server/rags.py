@@ -1,5 +1,6 @@
 """The `RAG` objects a server shares: the one it was started with, plus one per other collection, chat model or
 strictness a request asks for (made once, kept until the server stops)."""
+
 from __future__ import annotations
 
 import threading
@@ -26,8 +27,10 @@ class RagPool:
             rag = self._rags.get(key)
             if rag is None:
                 if len(self._rags) >= MAX_RAGS:
-                    raise ValueError(f"This server already keeps {MAX_RAGS} collection/chat-model combinations; "
-                                     "use one of those, or restart it.")
+                    raise ValueError(
+                        f"This server already keeps {MAX_RAGS} collection/chat-model combinations; "
+                        "use one of those, or restart it."
+                    )
                 rag = self._rags[key] = RAG(settings=s, collection=key[0], chat_model=key[1], strict=key[2])
             return rag
 

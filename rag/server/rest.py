@@ -1,4 +1,5 @@
 """The REST face: `/v1/ask` (JSON or NDJSON events), `/v1/retrieve`, `/v1/status`, `/v1/index` jobs, `/v1/chunks`."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ def router(pool: RagPool) -> APIRouter:
     @api.post("/ask", summary="Answer a question with verified citations")
     def ask(body: AskBody) -> Any:
         rag = pool.get(body.collection, body.chat_model, body.strict)
-        options: dict[str, Any] = dict(k=body.k, mode=body.mode, path=body.path, file_types=body.types,
-                                       min_score=body.min_score)
+        options: dict[str, Any] = dict(
+            k=body.k, mode=body.mode, path=body.path, file_types=body.types, min_score=body.min_score
+        )
         if not body.stream:
             return rag.ask(body.question, **options).to_dict()
         hits: list[Any] = []
@@ -89,8 +91,9 @@ def router(pool: RagPool) -> APIRouter:
 
     @api.post("/retrieve", summary="The top-k chunks for a question, with their scores")
     def retrieve(body: SearchBody) -> Any:
-        hits = pool.get(body.collection).retrieve(body.question, k=body.k, mode=body.mode, path=body.path,
-                                                  file_types=body.types)
+        hits = pool.get(body.collection).retrieve(
+            body.question, k=body.k, mode=body.mode, path=body.path, file_types=body.types
+        )
         return {"hits": [h.to_dict() for h in hits]}
 
     @api.get("/status", summary="Where the index lives and what each collection holds")
@@ -107,8 +110,12 @@ def router(pool: RagPool) -> APIRouter:
     @api.post("/index", status_code=202, summary="Start indexing a folder on the server; poll /v1/index/{id}")
     def index(body: IndexBody) -> Any:
         rag = pool.get(body.collection)
-        job = jobs.start(body.path, lambda progress: rag.index(
-            body.path, rebuild=body.rebuild, include=body.include, exclude=body.exclude, progress=progress))
+        job = jobs.start(
+            body.path,
+            lambda progress: rag.index(
+                body.path, rebuild=body.rebuild, include=body.include, exclude=body.exclude, progress=progress
+            ),
+        )
         return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/index/{job.id}"})
 
     @api.get("/index/{job_id}", summary="Progress of an index job")

@@ -1,4 +1,5 @@
 """Run the app with uvicorn, after the safety checks: loopback by default, a token required elsewhere."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -9,8 +10,10 @@ from rag.api import RAG
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8321
 SERVE_EXTRA_MISSING = "rag serve needs the [serve] extra: pip install 'ollama-rag[serve]' (FastAPI and uvicorn)."
-NEEDS_TOKEN = ("Refusing to serve on {host} without a token: anyone on the network could read your documents. "
-               "Pass --token SECRET (or set RAG_SERVE_TOKEN), or bind 127.0.0.1.")
+NEEDS_TOKEN = (
+    "Refusing to serve on {host} without a token: anyone on the network could read your documents. "
+    "Pass --token SECRET (or set RAG_SERVE_TOKEN), or bind 127.0.0.1."
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -36,8 +39,15 @@ def check_bind(host: str, token: str | None) -> None:
         raise ValueError(NEEDS_TOKEN.format(host=host))
 
 
-def serve(rag: RAG, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, token: str | None = None,
-          max_body: int | None = None, log_level: str = "info") -> None:
+def serve(
+    rag: RAG,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    token: str | None = None,
+    max_body: int | None = None,
+    log_level: str = "info",
+) -> None:
     """Serve `rag` until interrupted (Ctrl-C). Raises ValueError for a non-loopback `host` without `token`."""
     check_bind(host, token)
     import uvicorn

@@ -1,4 +1,5 @@
 """Answers as chat text for the Ollama and OpenAI faces: the answer, then its numbered sources."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """The web page at `/`: an ask box, the answer streaming in, numbered sources with the verified quote highlighted.
 Its files ship in `rag/server/static/` (package data); nothing is loaded from elsewhere, so it works offline."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ demand, so callers never re-derive paths. Readers ask `open_reader()`, which ans
 both modes: the local catalog (embedded store) or the server's own chunks (`rag.store.server_catalog`, Chroma
 server), so nothing above branches on the mode.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ every chunk), `state(key, value)` (the generation counter, bumped by every commi
 (`rag ask`, BM25) see the last committed state while a writer works. A file's row and its chunk rows change in one
 transaction, and only after its vectors are in Chroma, so the catalog never names a chunk Chroma lacks.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,16 +73,32 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
 
 def _chunk_from_row(row: sqlite3.Row) -> Chunk:
     return Chunk(
-        id=row[0], text=row[1], source=row[2], ordinal=row[3], char_start=row[4], char_end=row[5],
-        page_start=row[6], page_end=row[7], heading_path=tuple(json.loads(row[8])), file_sha256=row[9],
+        id=row[0],
+        text=row[1],
+        source=row[2],
+        ordinal=row[3],
+        char_start=row[4],
+        char_end=row[5],
+        page_start=row[6],
+        page_end=row[7],
+        heading_path=tuple(json.loads(row[8])),
+        file_sha256=row[9],
     )
 
 
 def _file_from_row(row: sqlite3.Row) -> FileRecord:
     return FileRecord(
-        source=row["source"], root=row["root"], size=row["size"], mtime_ns=row["mtime_ns"], sha256=row["sha256"],
-        kind=row["kind"], chunks=row["chunks"], pages=row["pages"], indexed_at=row["indexed_at"],
-        warnings=tuple(json.loads(row["warnings"])), stale=bool(row["stale"]),
+        source=row["source"],
+        root=row["root"],
+        size=row["size"],
+        mtime_ns=row["mtime_ns"],
+        sha256=row["sha256"],
+        kind=row["kind"],
+        chunks=row["chunks"],
+        pages=row["pages"],
+        indexed_at=row["indexed_at"],
+        warnings=tuple(json.loads(row["warnings"])),
+        stale=bool(row["stale"]),
     )
 
 
@@ -109,12 +126,15 @@ class Catalog:
                 self._db.executescript(f"BEGIN;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             elif not self._db.execute("PRAGMA user_version").fetchone()[0]:  # a writer is creating it right now
                 self._db.close()
-                raise StoreError(NO_INDEX_MESSAGE.format(collection=collection or self.path.name,
-                                                         home=self.path.parent))
+                raise StoreError(
+                    NO_INDEX_MESSAGE.format(collection=collection or self.path.name, home=self.path.parent)
+                )
         except sqlite3.Error as exc:
             if create and write_refused(exc):
                 raise StoreError(write_refused_message(self.path.parent, exc)) from exc
-            raise StoreError(f"Cannot open the catalog {self.path}: {exc}. Delete it and run `rag index --rebuild`.") from exc
+            raise StoreError(
+                f"Cannot open the catalog {self.path}: {exc}. Delete it and run `rag index --rebuild`."
+            ) from exc
         except OSError as exc:
             raise StoreError(write_refused_message(self.path.parent, exc)) from exc
 
@@ -212,7 +232,9 @@ class Catalog:
 
     # -- writes (each one transaction, each bumps the generation) -------------------------------------------
 
-    def commit_files(self, entries: Sequence[tuple[FileRecord, Sequence[Chunk]]], manifest: Manifest | None = None) -> set[str]:
+    def commit_files(
+        self, entries: Sequence[tuple[FileRecord, Sequence[Chunk]]], manifest: Manifest | None = None
+    ) -> set[str]:
         """Replace each file's row and chunk rows (and the manifest, if given) atomically.
 
         Returns the chunk ids these files had before and no longer have: the caller deletes them from Chroma.
@@ -225,16 +247,36 @@ class Catalog:
                 db.executemany(
                     f"INSERT OR REPLACE INTO chunks({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     [
-                        (c.id, c.text, c.source, c.ordinal, c.char_start, c.char_end, c.page_start, c.page_end,
-                         json.dumps(list(c.heading_path), ensure_ascii=False), c.file_sha256)
+                        (
+                            c.id,
+                            c.text,
+                            c.source,
+                            c.ordinal,
+                            c.char_start,
+                            c.char_end,
+                            c.page_start,
+                            c.page_end,
+                            json.dumps(list(c.heading_path), ensure_ascii=False),
+                            c.file_sha256,
+                        )
                         for c in chunks
                     ],
                 )
                 db.execute(
-                    "INSERT OR REPLACE INTO files(source, root, size, mtime_ns, sha256, kind, chunks, pages, indexed_at,"
-                    " warnings, stale) VALUES (?,?,?,?,?,?,?,?,?,?,0)",
-                    (record.source, record.root, record.size, record.mtime_ns, record.sha256, record.kind, len(chunks),
-                     record.pages, record.indexed_at or time.time(), json.dumps(list(record.warnings), ensure_ascii=False)),
+                    "INSERT OR REPLACE INTO files(source, root, size, mtime_ns, sha256, kind, chunks, pages,"
+                    " indexed_at, warnings, stale) VALUES (?,?,?,?,?,?,?,?,?,?,0)",
+                    (
+                        record.source,
+                        record.root,
+                        record.size,
+                        record.mtime_ns,
+                        record.sha256,
+                        record.kind,
+                        len(chunks),
+                        record.pages,
+                        record.indexed_at or time.time(),
+                        json.dumps(list(record.warnings), ensure_ascii=False),
+                    ),
                 )
                 dropped |= old - {c.id for c in chunks}
             if manifest is not None:
@@ -261,7 +303,9 @@ class Catalog:
         """Record new (source, size, mtime_ns) for files whose content hash did not change."""
         if updates:
             with self._tx() as db:
-                db.executemany("UPDATE files SET size=?, mtime_ns=? WHERE source=?", [(s, m, src) for src, s, m in updates])
+                db.executemany(
+                    "UPDATE files SET size=?, mtime_ns=? WHERE source=?", [(s, m, src) for src, s, m in updates]
+                )
 
     def mark_stale(self, sources: Iterable[str]) -> None:
         """Flag files whose vectors are (partly) missing, so the next sync re-embeds them."""
@@ -328,14 +372,18 @@ def write_refused(exc: BaseException) -> bool:
 
 
 def write_refused_message(folder: Path, exc: BaseException) -> str:
-    """"the index folder X is read-only" / "the disk is full", with the fix, for an error `_write_refused` accepts."""
+    """ "the index folder X is read-only" / "the disk is full", with the fix, for an error `_write_refused` accepts."""
     full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "full" in str(exc).lower()
     if full:
-        return (f"The disk holding the index folder {folder} is full ({exc}). Free some space, or pick another "
-                "folder with --index / RAG_INDEX; what was indexed so far is kept.")
-    return (f"The index folder {folder} is read-only for this user ({exc}). Writing needs write access: run as its "
-            "owner, fix its permissions, or pick another folder with --index / RAG_INDEX. Reading (rag ask, "
-            "rag status) works as it is.")
+        return (
+            f"The disk holding the index folder {folder} is full ({exc}). Free some space, or pick another "
+            "folder with --index / RAG_INDEX; what was indexed so far is kept."
+        )
+    return (
+        f"The index folder {folder} is read-only for this user ({exc}). Writing needs write access: run as its "
+        "owner, fix its permissions, or pick another folder with --index / RAG_INDEX. Reading (rag ask, "
+        "rag status) works as it is."
+    )
 
 
 def _bump(db: sqlite3.Connection) -> None:

@@ -9,6 +9,7 @@ char offsets, heading path, file sha256, ordinal, kind, and in server mode the w
 reader with nothing but the server can cite it. In server mode the logical collection name resolves through the
 registry's pointer (`rag.store.registry`) to the physical collection, which a rebuild replaces atomically.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,12 @@ SPACE = "cosine"
 _ID_PAGE = 50_000
 _ROW_PAGE = 2_000
 __all__ = [
-    "ChromaStore", "MISSING_COLLECTION", "SERVER_UNREACHABLE", "WriterSession", "chunk_from_row", "chunk_metadata",
+    "ChromaStore",
+    "MISSING_COLLECTION",
+    "SERVER_UNREACHABLE",
+    "WriterSession",
+    "chunk_from_row",
+    "chunk_metadata",
 ]
 
 
@@ -61,9 +67,15 @@ def chunk_from_row(cid: str, text: str | None, meta: dict[str, Any]) -> Chunk:
     else:
         heading = tuple(h for h in str(meta.get("heading", "")).split(" > ") if h)
     return Chunk(
-        id=cid, text=text or "", source=str(meta["source"]), ordinal=int(meta.get("ordinal", 0)),
-        char_start=int(meta.get("char_start", 0)), char_end=int(meta.get("char_end", 0)),
-        page_start=meta.get("page_start"), page_end=meta.get("page_end"), heading_path=heading,
+        id=cid,
+        text=text or "",
+        source=str(meta["source"]),
+        ordinal=int(meta.get("ordinal", 0)),
+        char_start=int(meta.get("char_start", 0)),
+        char_end=int(meta.get("char_end", 0)),
+        page_start=meta.get("page_start"),
+        page_end=meta.get("page_end"),
+        heading_path=heading,
         file_sha256=str(meta.get("file_sha256", "")),
     )
 
@@ -85,8 +97,9 @@ class WriterSession:
     def publish(self, *, deleted: bool = False) -> None:
         """Bump the generation in the registry (and record a delete, so readers look for vanished ids)."""
         gen = self.record.generation + 1
-        self.record = replace(self.record, generation=gen, deleted_at=gen if deleted else self.record.deleted_at,
-                              updated_at=now_iso())
+        self.record = replace(
+            self.record, generation=gen, deleted_at=gen if deleted else self.record.deleted_at, updated_at=now_iso()
+        )
         self.registry.put_writer(self.record)
 
 
@@ -104,8 +117,15 @@ class ChromaStore:
         StoreError: the server is unreachable, the name is invalid, or (create=False) the collection is missing.
     """
 
-    def __init__(self, index_dir: Path, chroma_url: str | None, collection: str, *, create: bool = True,
-                 physical: str | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        chroma_url: str | None,
+        collection: str,
+        *,
+        create: bool = True,
+        physical: str | None = None,
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.chroma_url = chroma_url
         self.name = collection
@@ -222,23 +242,28 @@ class ChromaStore:
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors[i : i + step], dtype=np.float32),
                     documents=[c.text for c in part],
-                    metadatas=[self._stamp(chunk_metadata(c, k))
-                               for c, k in zip(part, kinds[i : i + step], strict=True)],
+                    metadatas=[
+                        self._stamp(chunk_metadata(c, k)) for c, k in zip(part, kinds[i : i + step], strict=True)
+                    ],
                 )
 
         self._write(write, "upsert into")
         if self.writer is not None and len(chunks):
             self.writer.publish()
 
-    def upsert_rows(self, ids: Sequence[str], embeddings: Any, documents: Sequence[str],
-                    metadatas: Sequence[dict[str, Any]]) -> None:
+    def upsert_rows(
+        self, ids: Sequence[str], embeddings: Any, documents: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> None:
         """Write rows exactly as read from another collection (rebuild carry-over)."""
         step = self.max_batch
         for i in range(0, len(ids), step):
             with self._errors("upsert into"):
-                self._collection.upsert(ids=list(ids[i : i + step]), embeddings=embeddings[i : i + step],
-                                        documents=list(documents[i : i + step]),
-                                        metadatas=list(metadatas[i : i + step]))
+                self._collection.upsert(
+                    ids=list(ids[i : i + step]),
+                    embeddings=embeddings[i : i + step],
+                    documents=list(documents[i : i + step]),
+                    metadatas=list(metadatas[i : i + step]),
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete these ids (unknown ids are ignored)."""
@@ -260,10 +285,15 @@ class ChromaStore:
         """The `k` nearest chunk ids with their cosine distances (0 = same direction), nearest first."""
         if k <= 0:
             return []
-        found = self._retrying(lambda col: col.query(
-            query_embeddings=np.asarray([vector], dtype=np.float32), n_results=k, where=where or None,
-            include=["distances"],
-        ), "query")
+        found = self._retrying(
+            lambda col: col.query(
+                query_embeddings=np.asarray([vector], dtype=np.float32),
+                n_results=k,
+                where=where or None,
+                include=["distances"],
+            ),
+            "query",
+        )
         return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
 
     def iter_ids(self, where: dict[str, Any] | None = None) -> Iterator[str]:
@@ -287,8 +317,9 @@ class ChromaStore:
             return self.all_ids()
         return set(self.iter_ids({"writer": self.writer.record.id}))
 
-    def iter_rows(self, where: dict[str, Any] | None = None, *, embeddings: bool = False,
-                  page: int = _ROW_PAGE) -> Iterator[dict[str, Any]]:
+    def iter_rows(
+        self, where: dict[str, Any] | None = None, *, embeddings: bool = False, page: int = _ROW_PAGE
+    ) -> Iterator[dict[str, Any]]:
         """Pages of full rows (ids, documents, metadatas, and embeddings if asked) matching `where`."""
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         offset = 0

@@ -5,6 +5,7 @@ one row per record in `embeddings` for the collection's METADATA segment; writes
 first. When the file is absent, its schema is not the one expected, or the queue holds writes the segment has not
 applied yet, the answer is None and the caller asks Chroma itself.
 """
+
 from __future__ import annotations
 
 import sqlite3

@@ -4,6 +4,7 @@
 server does not answer) are the two kinds callers act on: readers reopen on the first and fall back to keyword-only
 retrieval on the second.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -66,6 +67,10 @@ def chroma_errors(what: str, *, name: str, where: object, url: str | None = None
 
 
 __all__ = [
-    "CollectionMissing", "DenseUnavailable", "MISSING_COLLECTION", "SERVER_UNREACHABLE", "StoreUnreachable",
+    "CollectionMissing",
+    "DenseUnavailable",
+    "MISSING_COLLECTION",
+    "SERVER_UNREACHABLE",
+    "StoreUnreachable",
     "chroma_errors",
 ]

@@ -4,6 +4,7 @@ chromadb fails when several threads create a `PersistentClient` for one folder a
 tenant default_tenant"), and each client holds its own connections. `acquire` creates the client once under a lock
 and counts its users; `release` closes it with the last one.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -64,7 +65,9 @@ def _create(index_dir: Path, chroma_url: str | None, *, reader: bool = False) ->
     ssl = parts.scheme == "https"
     try:
         client = chromadb.HttpClient(
-            host=parts.hostname or "localhost", port=parts.port or (443 if ssl else 8000), ssl=ssl,
+            host=parts.hostname or "localhost",
+            port=parts.port or (443 if ssl else 8000),
+            ssl=ssl,
             settings=_settings(),
         )
         client.heartbeat()
@@ -82,8 +85,10 @@ def _private_copy(path: Path) -> Path:
     try:
         shutil.copytree(path, tmp / "chroma")
     except OSError as exc:
-        raise StoreError(f"Chroma cannot read {path} where it is, nor copy it to {tmp} ({exc}). Give this user "
-                         "write access to the index folder, or free space in the temporary folder.") from exc
+        raise StoreError(
+            f"Chroma cannot read {path} where it is, nor copy it to {tmp} ({exc}). Give this user "
+            "write access to the index folder, or free space in the temporary folder."
+        ) from exc
     return tmp / "chroma"
 
 

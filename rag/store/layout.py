@@ -1,12 +1,13 @@
 """Where an index's files live on disk: one function that every reader and writer asks.
 
-    <index_dir>/
-        chroma/                          embedded Chroma data (PersistentClient)
-        <collection>.catalog.sqlite      the catalog: manifest, files, chunks (truth for "file is indexed")
-        <collection>.bm25.*              BM25 side index (rag.retrieve.bm25), keyed by the catalog generation
-        write.lock                       the writer lock (flock), holds the writer's pid
-        servers/<host>_<port>/           the same catalog/BM25/lock files for a Chroma server (--chroma-url)
+<index_dir>/
+    chroma/                          embedded Chroma data (PersistentClient)
+    <collection>.catalog.sqlite      the catalog: manifest, files, chunks (truth for "file is indexed")
+    <collection>.bm25.*              BM25 side index (rag.retrieve.bm25), keyed by the catalog generation
+    write.lock                       the writer lock (flock), holds the writer's pid
+    servers/<host>_<port>/           the same catalog/BM25/lock files for a Chroma server (--chroma-url)
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 `fcntl.flock` on `<home>/write.lock`; the kernel drops it when the holder exits, even on SIGKILL, so a crashed
 writer never leaves a stale lock. The holder writes its pid into the file so a waiter can say whom it waits for.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -2,6 +2,7 @@
 
 Indexing or querying with anything incompatible raises `ManifestMismatch` naming both sides and the fix.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,12 +83,19 @@ def check_compatible(stored: Manifest, wanted: Manifest, *, collection: str, que
     differ = [k for k in keys if getattr(stored, k) != getattr(wanted, k)]
     if differ:
         model_differs = {"embed_model", "prefix_scheme", "dimension"} & set(differ)
-        keep = (KEEP_MODEL.format(model=stored.embed_model) if model_differs
-                else KEEP_CHUNKER.format(tokens=stored.chunk_tokens, overlap=stored.chunk_overlap))
+        keep = (
+            KEEP_MODEL.format(model=stored.embed_model)
+            if model_differs
+            else KEEP_CHUNKER.format(tokens=stored.chunk_tokens, overlap=stored.chunk_overlap)
+        )
         raise ManifestMismatch(
-            MISMATCH_MESSAGE.format(collection=collection, stored=stored.describe(), wanted=wanted.describe(), keep=keep)
+            MISMATCH_MESSAGE.format(
+                collection=collection, stored=stored.describe(), wanted=wanted.describe(), keep=keep
+            )
         )
     same_backend = stored.embed_backend == wanted.embed_backend
     if same_backend and stored.embed_digest and wanted.embed_digest and stored.embed_digest != wanted.embed_digest:
-        return [DIGEST_WARNING.format(model=stored.embed_model, old=stored.embed_digest[:12], new=wanted.embed_digest[:12])]
+        return [
+            DIGEST_WARNING.format(model=stored.embed_model, old=stored.embed_digest[:12], new=wanted.embed_digest[:12])
+        ]
     return []

@@ -5,6 +5,7 @@ only the caller's chunks. A folder (its root name, the first part of every sourc
 the same collection is refused with `WriterConflict`, unless the caller takes it over (`--take-over`), which deletes
 the other writer's chunks under that root first.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,10 +76,16 @@ def check_owner(registry: Registry, me: str, name: str, *, take_over: bool) -> l
     others = claimants(registry, me, name)
     if others and not take_over:
         other = others[0]
-        raise WriterConflict(CONFLICT_MESSAGE.format(
-            root=name, collection=registry.collection, other=other.id, host=other.host or "?", home=other.home,
-            path=other.roots[name],
-        ))
+        raise WriterConflict(
+            CONFLICT_MESSAGE.format(
+                root=name,
+                collection=registry.collection,
+                other=other.id,
+                host=other.host or "?",
+                home=other.home,
+                path=other.roots[name],
+            )
+        )
     return others
 
 

@@ -5,6 +5,7 @@ build a new one and switch atomically) and one record per writer (who it is, whi
 generation counter it bumps after every write). Each writer only ever upserts its own record, so writers never race
 on a shared value; a reader's generation is a hash of the pointer and every writer's counter, read in one call.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -94,8 +95,12 @@ class Registry:
 
     def _put(self, rid: str, kind: str, body: dict[str, Any]) -> None:
         with self._errors(f"update the registry of {self.collection!r}"):
-            self._col.upsert(ids=[rid], embeddings=[[1.0]], documents=[json.dumps(body, ensure_ascii=False)],
-                             metadatas=[{"collection": self.collection, "kind": kind}])
+            self._col.upsert(
+                ids=[rid],
+                embeddings=[[1.0]],
+                documents=[json.dumps(body, ensure_ascii=False)],
+                metadatas=[{"collection": self.collection, "kind": kind}],
+            )
 
     def collections(self) -> list[str]:
         """Every logical collection with a record in the registry, sorted."""

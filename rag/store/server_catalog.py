@@ -6,6 +6,7 @@ changes, so a question on an unchanged index costs one registry read. BM25 (`rag
 built from `iter_chunks()` and keyed by `generation()`. When the server is unreachable and a mirror exists, the mirror
 answers (keyword-only) and `offline` says why.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,11 @@ def _open_mirror(path: Path, collection: str) -> Catalog:
 
 
 def _rows(pages: Iterable[dict[str, Any]]) -> dict[str, tuple[Chunk, dict[str, Any]]]:
-    return {cid: (chunk_from_row(cid, doc, dict(meta or {})), dict(meta or {}))
-            for page in pages for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)}
+    return {
+        cid: (chunk_from_row(cid, doc, dict(meta or {})), dict(meta or {}))
+        for page in pages
+        for cid, doc, meta in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+    }
 
 
 class ServerCatalog:
@@ -126,8 +130,13 @@ class ServerCatalog:
             self._full_sync(store, manifest)
         else:
             self._incremental(store, state, seen, manifest)
-        self._save_state({"generation": state.generation, "physical": state.physical,
-                          "seen": {w: r.generation for w, r in state.writers.items()}})
+        self._save_state(
+            {
+                "generation": state.generation,
+                "physical": state.physical,
+                "seen": {w: r.generation for w, r in state.writers.items()},
+            }
+        )
 
     def _full_sync(self, store: ChromaStore, manifest: Manifest | None) -> None:
         mirrored = self._mirror.chunk_ids()
@@ -140,8 +149,9 @@ class ServerCatalog:
             rows = store.get_rows(sorted(on_server - mirrored))
         self._apply(rows, gone, manifest, replace=False)
 
-    def _incremental(self, store: ChromaStore, state: RegistryState, seen: dict[str, int],
-                     manifest: Manifest | None) -> None:
+    def _incremental(
+        self, store: ChromaStore, state: RegistryState, seen: dict[str, int], manifest: Manifest | None
+    ) -> None:
         rows: dict[str, tuple[Chunk, dict[str, Any]]] = {}
         gone: set[str] = set()
         files = self._mirror.files()
@@ -159,8 +169,9 @@ class ServerCatalog:
         gone |= self._mirror.chunk_ids(unowned)
         self._apply(rows, gone, manifest, replace=True)
 
-    def _apply(self, rows: dict[str, tuple[Chunk, dict[str, Any]]], gone: set[str], manifest: Manifest | None, *,
-               replace: bool) -> None:
+    def _apply(
+        self, rows: dict[str, tuple[Chunk, dict[str, Any]]], gone: set[str], manifest: Manifest | None, *, replace: bool
+    ) -> None:
         """Update every touched source's chunks in the mirror, in one transaction. `replace`: the rows of a source
         are all of its chunks (a writer stores all chunks of a file in one write, stamped with one generation)."""
         by_source: dict[str, list[tuple[Chunk, dict[str, Any]]]] = {}
@@ -181,9 +192,14 @@ class ServerCatalog:
             meta = fresh[0][1] if fresh else {}
             old = self._mirror.files().get(source) if not fresh else None
             record = FileRecord(
-                source=source, root=str(meta.get("root") or (old.root if old else root_name(source))), size=0,
-                mtime_ns=0, sha256=chunks[0].file_sha256, kind=str(meta.get("kind") or (old.kind if old else "text")),
-                chunks=len(chunks), pages=max((c.page_end or 0 for c in chunks), default=0) or None,
+                source=source,
+                root=str(meta.get("root") or (old.root if old else root_name(source))),
+                size=0,
+                mtime_ns=0,
+                sha256=chunks[0].file_sha256,
+                kind=str(meta.get("kind") or (old.kind if old else "text")),
+                chunks=len(chunks),
+                pages=max((c.page_end or 0 for c in chunks), default=0) or None,
             )
             entries.append((record, chunks))
         if empty:

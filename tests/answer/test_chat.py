@@ -1,4 +1,5 @@
 """Multi-turn chat: follow-ups condensed into standalone queries (checked on the server), history trimming, REPL."""
+
 from __future__ import annotations
 
 import json

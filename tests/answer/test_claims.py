@@ -1,5 +1,6 @@
 """Per-claim answers over the fake Ollama (real sockets): evidence before verdict, inline markers, re-attribution,
 and the lexical consistency check."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ def _generator(ollama, **overrides) -> GenerativeAnswerer:
 
 
 def _reply(*items: tuple[str, str, str], answerable: bool = True) -> list[str]:
-    return [json.dumps({"citations": [{"id": i, "quote": q, "claim": c} for i, q, c in items],
-                        "answerable": answerable})]
+    return [
+        json.dumps({"citations": [{"id": i, "quote": q, "claim": c} for i, q, c in items], "answerable": answerable})
+    ]
 
 
 def test_schema_puts_evidence_before_the_claim_and_the_verdict_last(ollama) -> None:
@@ -38,9 +40,11 @@ def test_schema_puts_evidence_before_the_claim_and_the_verdict_last(ollama) -> N
 
 
 def test_each_claim_carries_its_own_citations_and_markers(ollama) -> None:
-    ollama.chat_reply = _reply(("S1", "The embed endpoint returns a list of embeddings.", "It returns embeddings."),
-                               ("S1", "One vector per input.", "There is one vector per input."),
-                               ("S2", "Chat replies stream as JSON lines.", "There is one vector per input."))
+    ollama.chat_reply = _reply(
+        ("S1", "The embed endpoint returns a list of embeddings.", "It returns embeddings."),
+        ("S1", "One vector per input.", "There is one vector per input."),
+        ("S2", "Chat replies stream as JSON lines.", "There is one vector per input."),
+    )
     answer = _generator(ollama).answer(QUESTION, HITS)
     assert [c.text for c in answer.claims] == ["It returns embeddings.", "There is one vector per input."]
     assert [c.citations for c in answer.claims] == [(1,), (2, 3)]

@@ -1,4 +1,5 @@
 """`rag doctor` warns when CJK documents were indexed with an English-only embedder (real index, fake Ollama)."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,10 @@ def _index(tmp_path: Path, model: str, texts: dict[str, str]) -> Path:
 
 
 def test_chinese_documents_under_an_english_only_embedder_are_a_warning(tmp_path: Path, ollama) -> None:
-    texts = {"zh.md": "# 指南\n\n嵌入接口返回向量列表，每个输入一个向量。\n", "en.md": "# Guide\n\nThe embed endpoint returns vectors.\n"}
+    texts = {
+        "zh.md": "# 指南\n\n嵌入接口返回向量列表，每个输入一个向量。\n",
+        "en.md": "# Guide\n\nThe embed endpoint returns vectors.\n",
+    }
     check = _languages_check(_index(tmp_path, "all-minilm", texts))
     assert check is not None and check["level"] == "warning"
     assert "all-minilm" in check["detail"] and "ollama pull bge-m3" in check["fix"]

@@ -1,4 +1,5 @@
 """Extractive answers: best supporting sentences from the retrieved chunks, cited, no model."""
+
 from __future__ import annotations
 
 from rag.answer.extractive import extractive_answer, pick_sentences, split_sentences
@@ -13,12 +14,21 @@ def _sentences(text: str) -> list[str]:
 
 def test_english_sentences_split_on_terminal_punctuation_not_decimals() -> None:
     assert _sentences("Ollama 0.5 added schemas. It works!  Does it?\nYes") == [
-        "Ollama 0.5 added schemas.", "It works!", "Does it?", "Yes"]
+        "Ollama 0.5 added schemas.",
+        "It works!",
+        "Does it?",
+        "Yes",
+    ]
 
 
 def test_chinese_sentences_split_on_full_width_marks() -> None:
     assert _sentences("嵌入接口返回向量。每个输入一个！真的吗？是的；结束") == [
-        "嵌入接口返回向量。", "每个输入一个！", "真的吗？", "是的；", "结束"]
+        "嵌入接口返回向量。",
+        "每个输入一个！",
+        "真的吗？",
+        "是的；",
+        "结束",
+    ]
 
 
 def test_best_sentence_is_the_one_sharing_the_question_terms() -> None:
@@ -39,7 +49,11 @@ def test_answer_cites_only_retrieved_chunks_and_quotes_verify() -> None:
 
 
 def test_chinese_question_picks_the_chinese_sentence() -> None:
-    hits = [make_hit("z" * 32, "Ollama 是一个本地运行模型的工具。嵌入接口返回向量列表，每个输入一个。聊天接口支持流式输出。")]
+    hits = [
+        make_hit(
+            "z" * 32, "Ollama 是一个本地运行模型的工具。嵌入接口返回向量列表，每个输入一个。聊天接口支持流式输出。"
+        )
+    ]
     answer = extractive_answer("嵌入接口返回什么？", hits)
     assert answer.citations[0].quote == "嵌入接口返回向量列表，每个输入一个。"
 
@@ -70,13 +84,18 @@ def test_headings_are_not_quoted() -> None:
     hit = make_hit("h" * 32, "Embedding vectors\n\nThe embed endpoint returns embedding vectors for each input.")
     hit = type(hit)(**{**hit.__dict__, "heading_path": ("Embedding vectors",)})
     assert [s for _, s, _ in pick_sentences("embedding vectors", [hit])] == [
-        "The embed endpoint returns embedding vectors for each input."]
+        "The embed endpoint returns embedding vectors for each input."
+    ]
 
 
 def test_question_language_wins_over_a_better_ranked_translation() -> None:
     zh = make_hit("z" * 32, "如果提供了空提示并将 `keep_alive` 参数设置为 `0`，模型将从内存中卸载。", "docs/zh/api.md")
-    en = make_hit("y" * 32, "If the `keep_alive` parameter is set to `0`, a model will be unloaded from memory.",
-                  "docs/en/api.md", rank=2)
+    en = make_hit(
+        "y" * 32,
+        "If the `keep_alive` parameter is set to `0`, a model will be unloaded from memory.",
+        "docs/en/api.md",
+        rank=2,
+    )
     assert pick_sentences("What does keep_alive 0 do?", [zh, en])[0][0].id == en.id
     assert pick_sentences("keep_alive 设置为 0 会怎样？", [en, zh])[0][0].id == zh.id
 

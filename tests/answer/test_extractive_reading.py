@@ -1,5 +1,6 @@
 """Extractive answers that read well: abbreviations, lead-ins with their code or list, merged overlaps, the question's
 language first, list-only chunks, code fences kept as code."""
+
 from __future__ import annotations
 
 from rag.answer.extractive import extractive_answer, pick_sentences
@@ -12,12 +13,18 @@ def _sentences(text: str) -> list[str]:
 
 
 def test_splitter_knows_abbreviations_initials_versions_and_full_width_marks() -> None:
-    text = ("Use a small model, e.g. Llama 3.2 or Qwen. It needs 3.5 GB of RAM, i.e. not much. Pears, plums, etc. are "
-            "fruit. We sell fruit etc. Then Dr. Smith met J. R. Tolkien. Version v1.2 is out.")
+    text = (
+        "Use a small model, e.g. Llama 3.2 or Qwen. It needs 3.5 GB of RAM, i.e. not much. Pears, plums, etc. are "
+        "fruit. We sell fruit etc. Then Dr. Smith met J. R. Tolkien. Version v1.2 is out."
+    )
     assert _sentences(text) == [
-        "Use a small model, e.g. Llama 3.2 or Qwen.", "It needs 3.5 GB of RAM, i.e. not much.",
-        "Pears, plums, etc. are fruit.", "We sell fruit etc.", "Then Dr. Smith met J. R. Tolkien.",
-        "Version v1.2 is out."]
+        "Use a small model, e.g. Llama 3.2 or Qwen.",
+        "It needs 3.5 GB of RAM, i.e. not much.",
+        "Pears, plums, etc. are fruit.",
+        "We sell fruit etc.",
+        "Then Dr. Smith met J. R. Tolkien.",
+        "Version v1.2 is out.",
+    ]
     assert _sentences("他说：“你好。”然后走了。真的吗？") == ["他说：“你好。”", "然后走了。", "真的吗？"]
 
 
@@ -27,8 +34,11 @@ def test_a_code_fence_is_one_span_whatever_punctuation_it_holds() -> None:
 
 
 def test_a_lead_in_ending_in_a_colon_brings_the_command_after_it() -> None:
-    hit = make_hit("a" * 32, "To unload a model from memory, use the `ollama stop` command:\n\n```shell\n"
-                   "ollama stop llama3.2\n```\n\nModels also unload after five minutes.")
+    hit = make_hit(
+        "a" * 32,
+        "To unload a model from memory, use the `ollama stop` command:\n\n```shell\n"
+        "ollama stop llama3.2\n```\n\nModels also unload after five minutes.",
+    )
     answer = extractive_answer("How do I unload a model from memory?", [hit])
     quote = answer.citations[0].quote
     assert quote.startswith("To unload a model") and quote.endswith("```") and "ollama stop llama3.2" in quote
@@ -37,8 +47,11 @@ def test_a_lead_in_ending_in_a_colon_brings_the_command_after_it() -> None:
 
 
 def test_a_lead_in_brings_its_list_but_not_the_paragraph_after() -> None:
-    hit = make_hit("b" * 32, "Ollama stores models in these folders:\n- macOS: ~/.ollama/models\n"
-                   "- Linux: /usr/share/ollama/.ollama/models\n\nThe folder can be changed.")
+    hit = make_hit(
+        "b" * 32,
+        "Ollama stores models in these folders:\n- macOS: ~/.ollama/models\n"
+        "- Linux: /usr/share/ollama/.ollama/models\n\nThe folder can be changed.",
+    )
     (picked,) = [s for _, s, _ in pick_sentences("Where does Ollama store models?", [hit])][:1]
     assert picked.endswith("/usr/share/ollama/.ollama/models") and "changed" not in picked
 
@@ -61,10 +74,15 @@ def test_sentences_in_the_question_language_come_first() -> None:
 
 
 def test_a_chunk_of_heading_and_short_list_items_is_quoted_as_its_list() -> None:
-    hit = make_hit("g" * 32, "## 模型存储位置\n\n- macOS: `~/.ollama/models`\n- Linux: `/usr/share/ollama/.ollama/models`\n"
-                   "- Windows: `C:\\Users\\%username%\\.ollama\\models`")
+    hit = make_hit(
+        "g" * 32,
+        "## 模型存储位置\n\n- macOS: `~/.ollama/models`\n- Linux: `/usr/share/ollama/.ollama/models`\n"
+        "- Windows: `C:\\Users\\%username%\\.ollama\\models`",
+    )
     hit = type(hit)(**{**hit.__dict__, "heading_path": ("模型存储位置",)})
-    other = make_hit("h" * 32, "你可以使用 curl 命令调用接口，例如 curl http://localhost:11434/api/tags 列出模型。", rank=2)
+    other = make_hit(
+        "h" * 32, "你可以使用 curl 命令调用接口，例如 curl http://localhost:11434/api/tags 列出模型。", rank=2
+    )
     answer = extractive_answer("模型存储位置在哪里？", [hit, other])
     assert answer.citations[0].id == hit.id
     assert "/usr/share/ollama/.ollama/models" in answer.citations[0].quote

@@ -1,5 +1,6 @@
 """Answer schema, reply validation with one retry, citations limited to the retrieved set, streaming, over the fake
 Ollama (real sockets)."""
+
 from __future__ import annotations
 
 import json
@@ -60,9 +61,13 @@ def test_prompt_override_folder_replaces_a_single_file(tmp_path) -> None:
 
 def test_build_citations_drops_unknown_ids_and_numbers_the_rest() -> None:
     warnings: list[str] = []
-    raw = [{"id": "S1", "quote": "returns a list of embeddings"}, {"id": "S9", "quote": "x"},
-           {"id": "secret.pdf", "quote": "y"}, {"id": "S1", "quote": "returns a list of embeddings"},
-           {"id": "S2", "quote": "made-up words nowhere in the chunk"}]
+    raw = [
+        {"id": "S1", "quote": "returns a list of embeddings"},
+        {"id": "S9", "quote": "x"},
+        {"id": "secret.pdf", "quote": "y"},
+        {"id": "S1", "quote": "returns a list of embeddings"},
+        {"id": "S2", "quote": "made-up words nowhere in the chunk"},
+    ]
     citations = build_citations(raw, dict(zip(LABELS, HITS, strict=False)), strict=False, warnings=warnings)
     assert [(c.n, c.id, c.verified) for c in citations] == [(1, HITS[0].id, True), (2, HITS[1].id, False)]
     assert citations[0].page_start == 3 and citations[0].source == "docs/api.md"
@@ -93,19 +98,28 @@ def test_generative_answer_cites_only_retrieved_chunks(ollama) -> None:
 
 
 def test_injected_citation_outside_the_set_is_dropped(ollama) -> None:
-    ollama.chat_reply = [json.dumps({"citations": [{"id": "S3", "quote": "cite secret.pdf", "claim": "see secret"}],
-                                     "answerable": True})]
+    ollama.chat_reply = [
+        json.dumps({"citations": [{"id": "S3", "quote": "cite secret.pdf", "claim": "see secret"}], "answerable": True})
+    ]
     answer = _generator(ollama).answer("What is the secret?", HITS)
     assert [c.source for c in answer.citations] == ["docs/evil.md"]  # cited only as the retrieved chunk it is
-    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q", "claim": "x"}]})] * 2
+    ollama.chat_reply = [
+        json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q", "claim": "x"}]})
+    ] * 2
     with pytest.raises(ModelOutputError):  # the enum forbids it: schema violation twice
         _generator(ollama).answer("What is the secret?", HITS)
 
 
 def test_unverified_quote_is_marked_and_strict_drops_it(ollama) -> None:
-    reply = json.dumps({"answerable": True,
-                        "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "Vectors."},
-                                      {"id": "S2", "quote": "Chat replies are carried by pigeons.", "claim": ""}]})
+    reply = json.dumps(
+        {
+            "answerable": True,
+            "citations": [
+                {"id": "S1", "quote": "One vector per input.", "claim": "Vectors."},
+                {"id": "S2", "quote": "Chat replies are carried by pigeons.", "claim": ""},
+            ],
+        }
+    )
     ollama.chat_reply = [reply]
     answer = _generator(ollama).answer("q", HITS)
     assert [c.verified for c in answer.citations] == [True, False]
@@ -123,16 +137,18 @@ def test_answer_without_verified_support_is_flagged_and_strict_refuses_it(ollama
     ollama.chat_reply = [uncited]
     strict = _generator(ollama, strict=True).answer("q", HITS)
     assert not strict.answerable and strict.answer == UNSUPPORTED_ANSWER and strict.citations == ()
-    supported = json.dumps({"answerable": True,
-                            "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "S1"}]})
+    supported = json.dumps(
+        {"answerable": True, "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "S1"}]}
+    )
     ollama.chat_reply = [supported]
     labels_only = _generator(ollama).answer("q", HITS)
     assert UNSUPPORTED_WARNING not in labels_only.warnings and LABELS_ONLY_WARNING in labels_only.warnings
 
 
 def test_model_says_unanswerable(ollama) -> None:
-    ollama.chat_reply = [json.dumps({"answerable": False,
-                                     "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "x"}]})]
+    ollama.chat_reply = [
+        json.dumps({"answerable": False, "citations": [{"id": "S1", "quote": "One vector per input.", "claim": "x"}]})
+    ]
     answer = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
     assert not answer.answerable and answer.citations == () and answer.answer
     assert answer.mode == "generative"
@@ -157,7 +173,9 @@ def test_model_ignoring_format_gives_a_clear_error(ollama) -> None:
 
 def test_num_ctx_is_capped_by_the_model_context_length(ollama) -> None:
     ollama.models["llama3.2:latest"]["context_length"] = 1500
-    gen = GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", context_tokens=100000))
+    gen = GenerativeAnswerer(
+        Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", context_tokens=100000)
+    )
     hits = [make_hit(str(i) * 32, f"Sentence number {i} is here. " * 40, rank=i) for i in range(1, 7)]
     answer = gen.answer("q", hits)
     assert ollama.bodies("/api/chat")[-1]["options"]["num_ctx"] <= 1500
@@ -182,11 +200,13 @@ def test_stream_error_mid_answer_raises(ollama) -> None:
         list(_generator(ollama).stream("q", HITS))
 
 
-@pytest.mark.parametrize("text", ['plain', 'quote " and \\ backslash', "中文 é 😀 \n\t", ""])
+@pytest.mark.parametrize("text", ["plain", 'quote " and \\ backslash', "中文 é 😀 \n\t", ""])
 def test_partial_json_field_stream_decodes_any_split(text: str) -> None:
     for ensure_ascii in (True, False):
-        doc = json.dumps({"answerable": True, "citations": [{"answer": "decoy"}], "answer": text, "x": {"answer": "no"}},
-                         ensure_ascii=ensure_ascii)
+        doc = json.dumps(
+            {"answerable": True, "citations": [{"answer": "decoy"}], "answer": text, "x": {"answer": "no"}},
+            ensure_ascii=ensure_ascii,
+        )
         for size in (1, 2, 3, 7):
             field = StringFieldStream("answer")
             got = "".join(field.feed(doc[i : i + size]) for i in range(0, len(doc), size))

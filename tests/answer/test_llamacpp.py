@@ -1,5 +1,6 @@
 """In-process GGUF chat (rag.answer.llamacpp). Backend selection and the error paths always run; the model-backed tests
 need llama_cpp and env RAG_TEST_GGUF pointing at a GGUF chat model (e.g. Qwen2.5-0.5B-Instruct Q4_K_M)."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,10 @@ SCHEMA = {
 }
 MESSAGES = [
     {"role": "system", "content": "Answer from the sources only. Reply with JSON."},
-    {"role": "user", "content": "[1] The default keep_alive is 5 minutes.\n\nQuestion: What is the default keep_alive?"},
+    {
+        "role": "user",
+        "content": "[1] The default keep_alive is 5 minutes.\n\nQuestion: What is the default keep_alive?",
+    },
 ]
 
 

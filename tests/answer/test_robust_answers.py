@@ -1,5 +1,6 @@
 """Nothing invented, on every answer path (ask, ask_stream, chat): a reply citing outside the retrieved set never
 becomes a citation, whatever ids it makes up. (Single-path cases live in test_answer.py and test_ask_cli.py.)"""
+
 from __future__ import annotations
 
 import json

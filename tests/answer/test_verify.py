@@ -1,4 +1,5 @@
 """rag.answer.verify: quotes checked against the cited chunk (normalised, whitespace- and CJK-safe, fuzzy)."""
+
 from __future__ import annotations
 
 from rag.answer.verify import VERIFY_THRESHOLD, locate, match_score, verify_quote
@@ -58,4 +59,3 @@ def test_a_bare_title_is_present_but_too_short_to_support_anything() -> None:
     assert verify_quote("a method of grouping data", text)[0]
     assert verify_quote("人口1694人", "2006年人口1694人。")[0]  # three units: a short CJK quote still counts
     assert not verify_quote("1694人", "2006年人口1694人。")[0]
-

@@ -1,4 +1,5 @@
 """`rag ask` end to end: real index, fake Ollama over real sockets, CliRunner."""
+
 from __future__ import annotations
 
 import json
@@ -58,15 +59,22 @@ def test_prompt_injection_cannot_cite_outside_the_retrieved_set(index, ollama) -
 
 
 def test_scripted_reply_citing_a_foreign_id_is_an_error_not_a_citation(index, ollama) -> None:
-    ollama.chat_reply = [json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q"}]})] * 2
+    ollama.chat_reply = [
+        json.dumps({"answerable": True, "answer": "x", "citations": [{"id": "secret.pdf", "quote": "q"}]})
+    ] * 2
     result = _ask(index, QUESTION)
     assert result.exit_code == 2 and "answer schema" in result.stderr
     assert "secret.pdf" not in result.stdout
 
 
 def test_strict_drops_unverified_quotes(index, ollama) -> None:
-    reply = json.dumps({"answerable": True, "answer": "Vectors.", "citations": [
-        {"id": "S1", "quote": "Zebras are striped horses.", "claim": "Vectors."}]})
+    reply = json.dumps(
+        {
+            "answerable": True,
+            "answer": "Vectors.",
+            "citations": [{"id": "S1", "quote": "Zebras are striped horses.", "claim": "Vectors."}],
+        }
+    )
     ollama.chat_reply = [reply] * 3
     loose = _json(_ask(index, QUESTION, "--json"))
     assert [c["verified"] for c in loose["citations"]] == [False]

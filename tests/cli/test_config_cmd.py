@@ -1,4 +1,5 @@
 """The config file and `rag config`: precedence flag > env > config > default, validation with a clear error."""
+
 from __future__ import annotations
 
 import json
@@ -51,14 +52,19 @@ def test_embed_backend_from_env_and_flag_on_ask(tmp_path, ollama, monkeypatch) -
     assert ollama.count("/api/embed") == 1  # the flag beat the env var: the query went through Ollama
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("top_k", "many"), "Error: rag config set: top_k must be a whole number, not 'many'.\n"),
-    (("embed_backend", "gpu"), "Error: rag config set: embed_backend must be one of auto, ollama, builtin, "
-                               "not 'gpu'.\n"),
-    (("top_kk", "3"), "Error: rag config set: unknown setting 'top_kk'. Did you mean top_k?\n"),
-    (("top_k", "0"), "Error: rag config set: top_k must be from 1 to 100, not '0'.\n"),
-    (("chunk_overlap", "-5"), "Error: rag config set: chunk_overlap must be at least 0, not '-5'.\n"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("top_k", "many"), "Error: rag config set: top_k must be a whole number, not 'many'.\n"),
+        (
+            ("embed_backend", "gpu"),
+            "Error: rag config set: embed_backend must be one of auto, ollama, builtin, not 'gpu'.\n",
+        ),
+        (("top_kk", "3"), "Error: rag config set: unknown setting 'top_kk'. Did you mean top_k?\n"),
+        (("top_k", "0"), "Error: rag config set: top_k must be from 1 to 100, not '0'.\n"),
+        (("chunk_overlap", "-5"), "Error: rag config set: chunk_overlap must be at least 0, not '-5'.\n"),
+    ],
+)
 def test_set_validates_with_a_clear_error(args, message) -> None:
     result = _run("config", "set", *args)
     assert result.exit_code == 2 and result.stderr == message

@@ -1,4 +1,5 @@
 """`rag index`, `rag status`, `rag remove` through click's CliRunner and as real concurrent processes."""
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,9 @@ def test_manifest_mismatch_exits_2_with_the_fix(ollama, tmp_path: Path) -> None:
     assert run("index", str(docs), *index_args(tmp_path / "idx"))[0] == 0
     code, _, err = run("index", str(docs), *index_args(tmp_path / "idx", "--embed-model", "nomic-embed-text"))
     assert code == 2 and "--rebuild" in err and "all-minilm:latest" in err
-    code, out, _ = run("index", str(docs), *index_args(tmp_path / "idx", "--embed-model", "nomic-embed-text",
-                                                         "--rebuild", "--json"))
+    code, out, _ = run(
+        "index", str(docs), *index_args(tmp_path / "idx", "--embed-model", "nomic-embed-text", "--rebuild", "--json")
+    )
     assert code == 0 and json.loads(out)["embed_model"] == "nomic-embed-text:latest"
 
 

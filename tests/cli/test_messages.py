@@ -1,5 +1,6 @@
 """Messages that never mislead: crashes exit 2 in one line, terminal escapes never reach the terminal, OLLAMA_HOST
 mistakes and chat-model typos are named with their fix, and the small ones from issue 19 (exact texts)."""
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,8 @@ def test_dash_v_prints_the_traceback() -> None:
 
 def test_the_message_names_the_fix() -> None:
     assert CRASH_MESSAGE.format(kind="KeyError", message="'x'") == (
-        "Error: unexpected KeyError: 'x' (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the traceback)")
+        "Error: unexpected KeyError: 'x' (a bug in ollama-rag; rerun with RAG_DEBUG=1 or -v for the traceback)"
+    )
 
 
 # ---- (1) terminal escapes from documents and model output ----
@@ -95,8 +97,9 @@ def test_escapes_in_json_output_are_escaped_not_raw(index, ollama) -> None:
 def test_escapes_in_document_text_are_stripped_from_sources(tmp_path, ollama) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "evil.txt").write_text(f"The keep_alive parameter {ESCAPES} controls how long a model stays loaded.\n",
-                                   encoding="utf-8")
+    (docs / "evil.txt").write_text(
+        f"The keep_alive parameter {ESCAPES} controls how long a model stays loaded.\n", encoding="utf-8"
+    )
     assert _run("index", str(docs), "--index", str(tmp_path / "index")).exit_code == 0
     result = _run("ask", "keep_alive", "--index", str(tmp_path / "index"), "--chat-model", "none", "--min-score", "0")
     assert result.exit_code == 0, result.output
@@ -107,16 +110,31 @@ def test_escapes_in_document_text_are_stripped_from_sources(tmp_path, ollama) ->
 # ---- (2) OLLAMA_HOST forms ----
 
 
-@pytest.mark.parametrize(("host", "message"), [
-    ("127.0.0.1:abc", "Error: Invalid Ollama address '127.0.0.1:abc': invalid port 'abc' (use a number from 1 to "
-                      "65535, e.g. 127.0.0.1:11434).\n"),
-    ("http://127.0.0.1:11434/api", "Error: Invalid Ollama address 'http://127.0.0.1:11434/api': drop the /api path "
-                                   "(use http://127.0.0.1:11434).\n"),
-    ("http://example.com/ollama/api/tags", "Error: Invalid Ollama address 'http://example.com/ollama/api/tags': drop "
-                                           "the /api path (use http://example.com:80/ollama).\n"),
-    ("not a host", "Error: Invalid Ollama address 'not a host': this is not a host name (use HOST, HOST:PORT or "
-                   "http://HOST:PORT, e.g. 127.0.0.1:11434).\n"),
-])
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (
+            "127.0.0.1:abc",
+            "Error: Invalid Ollama address '127.0.0.1:abc': invalid port 'abc' (use a number from 1 to "
+            "65535, e.g. 127.0.0.1:11434).\n",
+        ),
+        (
+            "http://127.0.0.1:11434/api",
+            "Error: Invalid Ollama address 'http://127.0.0.1:11434/api': drop the /api path "
+            "(use http://127.0.0.1:11434).\n",
+        ),
+        (
+            "http://example.com/ollama/api/tags",
+            "Error: Invalid Ollama address 'http://example.com/ollama/api/tags': drop "
+            "the /api path (use http://example.com:80/ollama).\n",
+        ),
+        (
+            "not a host",
+            "Error: Invalid Ollama address 'not a host': this is not a host name (use HOST, HOST:PORT or "
+            "http://HOST:PORT, e.g. 127.0.0.1:11434).\n",
+        ),
+    ],
+)
 def test_bad_ollama_host_is_named_with_its_fix(monkeypatch, host: str, message: str) -> None:
     monkeypatch.setenv("OLLAMA_HOST", host)
     result = _run("models")
@@ -156,9 +174,11 @@ def web_server(monkeypatch):
 def test_a_web_server_that_is_not_ollama_is_called_so(web_server) -> None:
     result = _run("models")
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: Something answers at {web_server} but it is not Ollama (HTTP 404 for "
-                             "/api/version, text/html). Point OLLAMA_HOST (or --ollama-host) at the Ollama server, "
-                             "e.g. http://127.0.0.1:11434.\n")
+    assert result.stderr == (
+        f"Error: Something answers at {web_server} but it is not Ollama (HTTP 404 for "
+        "/api/version, text/html). Point OLLAMA_HOST (or --ollama-host) at the Ollama server, "
+        "e.g. http://127.0.0.1:11434.\n"
+    )
     assert "<html>" not in result.output and "Upgrade" not in result.output
 
 
@@ -173,8 +193,11 @@ def test_ask_against_a_web_server_says_it_is_not_ollama(index, web_server) -> No
 
 @pytest.fixture
 def qwen(monkeypatch):
-    models = {"all-minilm": dict(family="bert", embedding_length=384, context_length=512, capabilities=["embedding"]),
-              "qwen2.5-coder:1.5b": dict(family="qwen2"), "llama3.2": dict(family="llama")}
+    models = {
+        "all-minilm": dict(family="bert", embedding_length=384, context_length=512, capabilities=["embedding"]),
+        "qwen2.5-coder:1.5b": dict(family="qwen2"),
+        "llama3.2": dict(family="llama"),
+    }
     with FakeOllama(models=models) as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url)
         yield server
@@ -187,7 +210,8 @@ def test_a_chat_model_typo_gets_did_you_mean_and_the_installed_models(tmp_path, 
     assert result.stderr == (
         f"Error: Chat model 'qwen2.5-coder:1.5' is not installed in Ollama at {qwen.url}. Did you mean "
         "qwen2.5-coder:1.5b? Installed chat models: qwen2.5-coder:1.5b, llama3.2. Use `--chat-model NAME` (or "
-        "RAG_CHAT_MODEL, or `rag config set chat_model NAME`), e.g. `--chat-model qwen2.5-coder:1.5b`.\n")
+        "RAG_CHAT_MODEL, or `rag config set chat_model NAME`), e.g. `--chat-model qwen2.5-coder:1.5b`.\n"
+    )
     assert "pull qwen2.5-coder:1.5`" not in result.stderr  # never "pull the typo"
 
 
@@ -199,7 +223,8 @@ def test_an_unknown_chat_model_offers_pull_or_none(tmp_path, qwen) -> None:
         f"Error: Chat model 'mistral' is not installed in Ollama at {qwen.url}. Run `ollama pull mistral` (or "
         "`rag pull mistral`). Installed chat models: qwen2.5-coder:1.5b, llama3.2. Or use `--chat-model NAME` (or "
         "RAG_CHAT_MODEL, or `rag config set chat_model NAME`) with an installed one, or `--chat-model none` for "
-        "extractive answers.\n")
+        "extractive answers.\n"
+    )
 
 
 def test_an_embedding_model_as_chat_model_says_what_to_use(tmp_path, qwen) -> None:
@@ -209,7 +234,8 @@ def test_an_embedding_model_as_chat_model_says_what_to_use(tmp_path, qwen) -> No
     assert result.stderr == (
         "Error: 'all-minilm' is an embedding model: it cannot write answers. Installed chat models: "
         "qwen2.5-coder:1.5b, llama3.2. Use `--chat-model NAME` (or RAG_CHAT_MODEL, or `rag config set chat_model "
-        "NAME`), e.g. `--chat-model qwen2.5-coder:1.5b`, or `--chat-model none` for extractive answers.\n")
+        "NAME`), e.g. `--chat-model qwen2.5-coder:1.5b`, or `--chat-model none` for extractive answers.\n"
+    )
 
 
 def test_eval_refuses_to_score_a_missing_chat_model(tmp_path, ollama) -> None:
@@ -238,8 +264,11 @@ def test_an_empty_question_is_a_usage_error(index) -> None:
 
 def test_bare_rag_prints_help_and_exits_0() -> None:
     result = _run()
-    assert result.exit_code == 0 and "Commands:" in result.stdout and "rag index sample_docs --collection tour" in \
-        result.stdout
+    assert (
+        result.exit_code == 0
+        and "Commands:" in result.stdout
+        and "rag index sample_docs --collection tour" in result.stdout
+    )
 
 
 def test_rag_help_command_shows_that_commands_help() -> None:

@@ -1,4 +1,5 @@
 """`rag models` and `rag pull` against the fake Ollama's /api/tags and /api/pull stream."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,12 @@ def test_models_when_ollama_is_down_says_how_to_start_it() -> None:
 
 def test_human_size_units() -> None:
     assert [human_size(n) for n in (0, 1_500, 12_345_678, 2_019_393_189, 7_365_960_935_000)] == [
-        "0 B", "1.5 KB", "12 MB", "2.0 GB", "7.4 TB"]
+        "0 B",
+        "1.5 KB",
+        "12 MB",
+        "2.0 GB",
+        "7.4 TB",
+    ]
 
 
 def test_pull_state_aggregates_the_stream(ollama) -> None:
@@ -59,8 +65,13 @@ def test_pull_state_aggregates_the_stream(ollama) -> None:
     size = ollama.registry["bge-m3:latest"]["size"]
     assert state.success and state.total == size and state.completed == size
     assert len(state.layers) == 1
-    assert state.statuses == ["pulling manifest", f"pulling {ollama.registry['bge-m3:latest']['digest'][:12]}",
-                              "verifying sha256 digest", "writing manifest", "success"]
+    assert state.statuses == [
+        "pulling manifest",
+        f"pulling {ollama.registry['bge-m3:latest']['digest'][:12]}",
+        "verifying sha256 digest",
+        "writing manifest",
+        "success",
+    ]
     assert sum(new for _, new in seen) == len(state.statuses) < len(seen)  # repeated layer lines are not new
     assert ollama.bodies("/api/pull")[-1]["model"] == "bge-m3"
 

@@ -1,4 +1,5 @@
 """The README's Configuration table is generated from the Settings docs and kept up to date."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,8 +9,14 @@ from support.paths import REPO
 
 
 def test_readme_settings_table_is_up_to_date() -> None:
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / "config_docs.py"), "--check"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "config_docs.py"), "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

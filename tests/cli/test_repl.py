@@ -1,5 +1,6 @@
 """`rag chat` under a real pseudo-terminal (pexpect): banner, Up-arrow history, Ctrl-C cancels the answer and the
 chat goes on, Ctrl-D exits 0 after a newline, /help /sources N /reset /exit, history kept in the user dir."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,14 @@ def index(tmp_path, ollama):
 
 def _spawn(index: str, *args: str, model: str = "llama3.2", **env_vars: str):
     env = dict(os.environ, PYTHONPATH=str(REPO), TERM="xterm", COLUMNS="100", LINES="30", **env_vars)
-    child = pexpect.spawn(sys.executable, ["-m", "rag", "chat", "--index", index, *args], env=env,
-                          encoding="utf-8", timeout=DEADLINE_S, dimensions=(30, 100))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rag", "chat", "--index", index, *args],
+        env=env,
+        encoding="utf-8",
+        timeout=DEADLINE_S,
+        dimensions=(30, 100),
+    )
     child.expect_exact(f"rag chat - collection 'default', chat model {model}. /help for commands, Ctrl-D to quit.")
     child.expect_exact("> ")
     return child

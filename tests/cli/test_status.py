@@ -1,4 +1,5 @@
 """The status line while the model works: on a terminal only, erased before the answer, never under --json."""
+
 from __future__ import annotations
 
 import io
@@ -27,8 +28,9 @@ def index(tmp_path, ollama):
 
 def _spawn(*args: str):
     env = dict(os.environ, PYTHONPATH=str(REPO), TERM="xterm")
-    return pexpect.spawn(sys.executable, ["-m", "rag", *args], env=env, encoding="utf-8", timeout=DEADLINE_S,
-                         dimensions=(30, 120))
+    return pexpect.spawn(
+        sys.executable, ["-m", "rag", *args], env=env, encoding="utf-8", timeout=DEADLINE_S, dimensions=(30, 120)
+    )
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")

@@ -1,4 +1,5 @@
 """Embedders over real sockets: the fake Ollama (tests/ollama_server.py) and the built-in all-minilm."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,11 @@ def test_builtin_embedder_info_and_vectors() -> None:
     embedder = BuiltinEmbedder("all-minilm:l6-v2")
     info = embedder.info()
     assert info.to_dict() == {
-        "model": "all-minilm", "backend": "builtin", "dimension": 384,
-        "digest": minilm.MODEL_SHA256[:12], "prefix_scheme": None,
+        "model": "all-minilm",
+        "backend": "builtin",
+        "dimension": 384,
+        "digest": minilm.MODEL_SHA256[:12],
+        "prefix_scheme": None,
     }
     assert embedder.max_tokens == minilm.MAX_TOKENS
     docs = embedder.embed_documents(["Chroma keeps vectors on disk.", "cat " * 300])

@@ -1,4 +1,5 @@
 """The built-in all-MiniLM-L6-v2: verified model files, deterministic unit vectors, no truncation, batch = single."""
+
 from __future__ import annotations
 
 import subprocess
@@ -35,9 +36,11 @@ def test_same_text_gives_the_same_vector_across_calls_and_sessions(model: minilm
 @pytest.mark.parametrize(
     "query, relevant, irrelevant",
     [
-        ("What does the embed endpoint return?",
-         "The /api/embed endpoint returns a list of embedding vectors, one per input.",
-         "Penguins live in the southern hemisphere and cannot fly."),
+        (
+            "What does the embed endpoint return?",
+            "The /api/embed endpoint returns a list of embedding vectors, one per input.",
+            "Penguins live in the southern hemisphere and cannot fly.",
+        ),
         ("如何安装Ollama？", "下载安装包后运行安装程序即可安装Ollama。", "长城是中国古代的军事防御工程。"),
     ],
 )

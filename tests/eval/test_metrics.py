@@ -1,4 +1,5 @@
 """rag.eval.metrics against hand-computed cases."""
+
 from __future__ import annotations
 
 import doctest

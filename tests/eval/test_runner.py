@@ -3,6 +3,7 @@
 With the test Ollama server (embeddings + chat with schema-valid JSON) for the full run, and with the built-in
 all-minilm embedder for --retrieval-only (no server at all).
 """
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Concurrency: writers on one index are serialised by the lock, readers during a write see a consistent index and
 never crash, and several writers share a real Chroma server (each with its own catalog folder and collection)."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,14 @@ from support.paths import REPO
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
     env = os.environ | {"PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "rag", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=cwd)
+    return subprocess.Popen(
+        [sys.executable, "-m", "rag", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
 
 
 def _wait_for_holder(lock: Path, pid: int) -> None:
@@ -54,8 +61,9 @@ def test_two_writers_of_different_folders_into_one_index_both_land(ollama, tmp_p
 def _grow(docs: Path, n: int, version: int) -> None:
     docs.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        (docs / f"note{i:02d}.md").write_text(f"# Note {i}\n\n" + "\n\n".join(words(i * 5 + version + p)
-                                                                         for p in range(4)), encoding="utf-8")
+        (docs / f"note{i:02d}.md").write_text(
+            f"# Note {i}\n\n" + "\n\n".join(words(i * 5 + version + p) for p in range(4)), encoding="utf-8"
+        )
 
 
 def test_readers_during_an_index_run_see_a_consistent_index(ollama, tmp_path: Path) -> None:
@@ -100,13 +108,45 @@ def test_several_writers_share_a_chroma_server(ollama, chroma_url: str, tmp_path
     writers = []
     for i in range(3):  # three machines: each its own catalog folder and collection on the one server
         docs = make_docs(tmp_path / f"docs{i}", n=5)
-        writers.append(_start(["index", str(docs), "--index", str(tmp_path / f"idx{i}"), "--chroma-url", chroma_url,
-                               "--collection", f"writer{i}", "--embed-backend", "ollama", "--json"], tmp_path))
+        writers.append(
+            _start(
+                [
+                    "index",
+                    str(docs),
+                    "--index",
+                    str(tmp_path / f"idx{i}"),
+                    "--chroma-url",
+                    chroma_url,
+                    "--collection",
+                    f"writer{i}",
+                    "--embed-backend",
+                    "ollama",
+                    "--json",
+                ],
+                tmp_path,
+            )
+        )
     shared = tmp_path / "shared"  # and two writers sharing one catalog folder: serialised by its lock
     for i in range(2):
         docs = make_docs(tmp_path / f"team{i}", n=4)
-        writers.append(_start(["index", str(docs), "--index", str(shared), "--chroma-url", chroma_url,
-                               "--collection", "team", "--embed-backend", "ollama", "--json"], tmp_path))
+        writers.append(
+            _start(
+                [
+                    "index",
+                    str(docs),
+                    "--index",
+                    str(shared),
+                    "--chroma-url",
+                    chroma_url,
+                    "--collection",
+                    "team",
+                    "--embed-backend",
+                    "ollama",
+                    "--json",
+                ],
+                tmp_path,
+            )
+        )
     results = [(w.returncode, *w.communicate(timeout=180)) for w in writers]
     results = [(w.returncode, out, err) for w, (_, out, err) in zip(writers, results, strict=False)]
     for code, out, err in results:  # noqa: B007

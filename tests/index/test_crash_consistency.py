@@ -1,6 +1,7 @@
 """Crash consistency: `rag index` killed with SIGKILL at 20 seeded random moments (and interrupted with SIGINT) over a
 changing folder; after each kill a rerun to completion leaves every file once, Chroma == catalog == BM25, an intact
 manifest, and exactly the chunk ids a clean run makes (the checks live in _killing.kill_sweep)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Source keys (issue 14): unique per root, a path inside an indexed root maps to that root, odd names survive."""
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,16 @@ def test_keys_from_before_unique_keys_keep_working(ollama, tmp_path: Path) -> No
         rag.index(a)
         lay = layout(rag.settings.index_dir, rag.settings.chroma_url, rag.settings.collection)
         with Catalog(lay.catalog) as cat:  # what an older version wrote for b: the bare folder name as key
-            cat.commit_files([(FileRecord(source="docs/y.txt", root=str(b), size=1, mtime_ns=1, sha256="0" * 64,
-                                          kind="text", chunks=0), [])])
+            cat.commit_files(
+                [
+                    (
+                        FileRecord(
+                            source="docs/y.txt", root=str(b), size=1, mtime_ns=1, sha256="0" * 64, kind="text", chunks=0
+                        ),
+                        [],
+                    )
+                ]
+            )
         report = rag.index(b)
         assert report.updated == 1 and [o.source for o in report.files] == ["docs/y.txt"]
         with pytest.raises(IngestError, match="matches files of 2 indexed folders"):
@@ -107,13 +116,25 @@ def test_non_utf8_names_index_and_print_valid_json(ollama, tmp_path: Path) -> No
         fh.write(TEXT.encode())
     _write(docs / "plain.txt")
     env = {**os.environ, "PYTHONPATH": str(REPO), "OLLAMA_HOST": ollama.url}
-    cmd = [sys.executable, "-m", "rag", "index", str(docs), "--index", str(tmp_path / "idx"), "--embed-backend",
-           "ollama", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rag",
+        "index",
+        str(docs),
+        "--index",
+        str(tmp_path / "idx"),
+        "--embed-backend",
+        "ollama",
+        "--json",
+    ]
     done = subprocess.run(cmd, check=False, capture_output=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     report = json.loads(done.stdout.decode("utf-8"))  # strict: valid UTF-8
-    assert {f["source"]: f["status"] for f in report["files"]} == {"docs/r\\xe9sum\\xe9.txt": "added",
-                                                                   "docs/plain.txt": "added"}
+    assert {f["source"]: f["status"] for f in report["files"]} == {
+        "docs/r\\xe9sum\\xe9.txt": "added",
+        "docs/plain.txt": "added",
+    }
     with RAG(tmp_path / "idx", embed_backend="ollama") as rag:  # the CLI's default chunking
         assert rag.index(docs).unchanged == 2
         assert rag.remove(os.fsdecode(raw)).files == ["docs/r\\xe9sum\\xe9.txt"]

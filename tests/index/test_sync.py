@@ -1,4 +1,5 @@
 """The indexer end to end: real Chroma in a temp dir, embeddings from the fake Ollama over real sockets."""
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,13 @@ def test_modify_delete_rename_end_equal_to_clean_run(ollama, tmp_path: Path) -> 
         ollama.reset()
         report = rag.index(docs)
         by_status = {o.source: o.status for o in report.files}
-        assert by_status == {"docs/doc2.md": "updated", "docs/doc3.txt": "removed", "docs/doc5.txt": "removed",
-                             "docs/sub/moved.txt": "added", "docs/new.md": "added"}
+        assert by_status == {
+            "docs/doc2.md": "updated",
+            "docs/doc3.txt": "removed",
+            "docs/doc5.txt": "removed",
+            "docs/sub/moved.txt": "added",
+            "docs/new.md": "added",
+        }
         assert report.unchanged == 3
         after = assert_consistent(rag)
         assert not any(cid in after for cid in before if cid not in after)  # nothing stale survives
@@ -137,6 +143,7 @@ def test_reconcile_removes_orphans_and_reembeds_lost_vectors(ollama, tmp_path: P
             orphan = cat.chunks_of("docs/doc2.md")[0]
         vec = store.get_vectors([orphan.id])[orphan.id]
         import dataclasses
+
         store.upsert([dataclasses.replace(orphan, id="orphan-left-by-a-crash")], [vec], ["markdown"])
         store.delete([victim.id])  # a vector lost (e.g. a crash before Chroma persisted it)
         ollama.reset()
@@ -169,6 +176,7 @@ def test_remove_file_and_folder_then_status(ollama, tmp_path: Path) -> None:
         assert col.model == "all-minilm:latest" and col.dimension == 384 and col.roots == [str(docs.resolve())]
         assert status.index_dir == str(tmp_path / "idx") and status.chroma_path == str(tmp_path / "idx" / "chroma")
         from rag.errors import IngestError
+
         with pytest.raises(IngestError, match="nothing in the index"):
             rag.remove(docs / "doc1.txt")
         report = rag.index(docs)  # the removed files are still on disk: a sync brings them back

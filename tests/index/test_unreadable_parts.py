@@ -3,6 +3,7 @@
 Tests run as root here, and root reads everything, so each index run is a child process as `nobody` (setpriv) on a
 workspace that user owns; as a non-root user the runs are plain child processes. Skipped when neither is possible.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,9 +31,21 @@ def _unprivileged() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: cannot drop privileges to test permissions")
-    probe = subprocess.run([setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c",
-                            "import os; print(os.geteuid())"], check=False, capture_output=True, text=True,
-                           timeout=60)
+    probe = subprocess.run(
+        [
+            setpriv,
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            "import os; print(os.geteuid())",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if probe.returncode != 0 or probe.stdout.strip() == "0":
         pytest.skip(f"cannot run as nobody: {probe.stderr.strip()}")
     return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -64,11 +77,28 @@ def _own(base: Path) -> None:
 
 
 def _index(prefix: list[str], base: Path, url: str) -> tuple[int, dict, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), "RAG_HOME": str(base / "home"),
-           "HOME": str(base / "home"), "OLLAMA_HOST": url, "NO_PROXY": "127.0.0.1,localhost",
-           "ANONYMIZED_TELEMETRY": "False"}
-    cmd = [*prefix, sys.executable, "-m", "rag", "index", str(base / "docs"), "--index", str(base / "idx"),
-           "--embed-backend", "ollama", "--json"]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "RAG_HOME": str(base / "home"),
+        "HOME": str(base / "home"),
+        "OLLAMA_HOST": url,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    cmd = [
+        *prefix,
+        sys.executable,
+        "-m",
+        "rag",
+        "index",
+        str(base / "docs"),
+        "--index",
+        str(base / "idx"),
+        "--embed-backend",
+        "ollama",
+        "--json",
+    ]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300, env=env, cwd=base)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, json.loads(done.stdout), done.stderr
@@ -95,8 +125,12 @@ def test_unreadable_folder_and_file_are_skipped_and_keep_their_chunks(ollama, wo
     code, first, err = _index(prefix, workspace, ollama.url)
     assert code == 0 and first["added"] == 4, err
     files_before, ids_before, vectors_before = _stored(workspace)
-    assert ids_before == vectors_before and set(files_before) == {"docs/a.txt", "docs/locked.txt", "docs/sub/b.txt",
-                                                                  "docs/sub/c.md"}
+    assert ids_before == vectors_before and set(files_before) == {
+        "docs/a.txt",
+        "docs/locked.txt",
+        "docs/sub/b.txt",
+        "docs/sub/c.md",
+    }
 
     os.chmod(docs / "sub", 0)  # cannot be listed
     os.chmod(docs / "locked.txt", 0)  # cannot be read

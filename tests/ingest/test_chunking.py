@@ -1,4 +1,5 @@
 """Chunking: sizes, boundaries, overlap, coverage (property test), ids, split_chunk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,10 @@ from hypothesis import strategies as st
 
 from ingest import Chunk, Document, Page, Section, chunk, estimate_tokens, split_chunk
 
-EN = ("The river runs north in spring. Ferries cross it twice a day! Do the mills still grind wheat? "
-      "They do, and barley too. ") * 12
+EN = (
+    "The river runs north in spring. Ferries cross it twice a day! Do the mills still grind wheat? "
+    "They do, and barley too. "
+) * 12
 ZH = "长江是中国第一长河。它流经十一个省区！沿岸城市众多；航运十分发达。你去过三峡吗？" * 12
 
 
@@ -20,7 +23,7 @@ def _doc(text: str, **kw) -> Document:
 
 def _assert_exact(doc: Document, chunks: list[Chunk]) -> None:
     for c in chunks:
-        assert c.text == doc.text[c.char_start:c.char_end]
+        assert c.text == doc.text[c.char_start : c.char_end]
         assert c.text.strip() == c.text and c.text
 
 
@@ -42,7 +45,7 @@ def test_sizes_sentences_overlap(text: str) -> None:
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.char_start < a.char_end, "consecutive chunks overlap"
-        assert estimate_tokens(doc.text[b.char_start:a.char_end]) <= 12
+        assert estimate_tokens(doc.text[b.char_start : a.char_end]) <= 12
         assert a.text[-1] in ".!?。！？；", "a chunk ends at a sentence end when it can"
 
 
@@ -50,7 +53,7 @@ def test_no_overlap_tiles_text() -> None:
     doc = _doc(EN)
     chunks = chunk(doc, size=50, overlap=0)
     for a, b in zip(chunks, chunks[1:], strict=False):
-        assert a.char_end <= b.char_start and doc.text[a.char_end:b.char_start].strip() == ""
+        assert a.char_end <= b.char_start and doc.text[a.char_end : b.char_start].strip() == ""
 
 
 def test_ids_deterministic_and_content_addressed() -> None:
@@ -67,8 +70,12 @@ def test_ids_deterministic_and_content_addressed() -> None:
 def test_sections_not_crossed_and_pages_mapped() -> None:
     text = "Alpha section body. " * 10 + "\n\n" + "Beta section body. " * 10
     cut = text.index("Beta")
-    doc = _doc(text, kind="pdf", sections=(Section(0, cut, ("A",)), Section(cut, len(text), ("B",))),
-               pages=(Page(1, 0, 150), Page(2, 150, len(text))))
+    doc = _doc(
+        text,
+        kind="pdf",
+        sections=(Section(0, cut, ("A",)), Section(cut, len(text), ("B",))),
+        pages=(Page(1, 0, 150), Page(2, 150, len(text))),
+    )
     chunks = chunk(doc, size=30, overlap=5)
     _assert_exact(doc, chunks)
     for c in chunks:
@@ -92,8 +99,12 @@ _ALPHABET = st.sampled_from(list("abc xyz.!?\n\n  。！？；中文字") + ["He
 
 
 @settings(max_examples=150, deadline=None)
-@given(parts=st.lists(_ALPHABET, max_size=300), size=st.integers(1, 40), overlap_share=st.floats(0, 0.9),
-       cuts=st.lists(st.integers(0, 2000), max_size=4))
+@given(
+    parts=st.lists(_ALPHABET, max_size=300),
+    size=st.integers(1, 40),
+    overlap_share=st.floats(0, 0.9),
+    cuts=st.lists(st.integers(0, 2000), max_size=4),
+)
 def test_chunks_cover_every_non_space_character(parts, size, overlap_share, cuts) -> None:
     text = "".join(parts)
     bounds = sorted({c for c in cuts if c < len(text)})
@@ -104,7 +115,7 @@ def test_chunks_cover_every_non_space_character(parts, size, overlap_share, cuts
     covered = [False] * len(text)
     for c in chunks:
         assert estimate_tokens(c.text) <= size
-        covered[c.char_start:c.char_end] = [True] * (c.char_end - c.char_start)
+        covered[c.char_start : c.char_end] = [True] * (c.char_end - c.char_start)
     assert all(covered[i] or ch.isspace() for i, ch in enumerate(text))
 
 

@@ -1,4 +1,5 @@
 """Discovery: types, ignore rules, symlinks, size limit, order and storage keys."""
+
 from __future__ import annotations
 
 import os
@@ -46,14 +47,20 @@ def test_types_order_and_keys(tree: Path) -> None:
     assert rels == ["guide.md", "noext_html", "noext_pdf", "noext_text", "notes/a.rst", "notes/b.txt", "页面 one.html"]
     kinds = {s.rel: s.kind for s in found}
     assert kinds == {
-        "guide.md": "markdown", "noext_html": "html", "noext_pdf": "pdf", "noext_text": "text",
-        "notes/a.rst": "text", "notes/b.txt": "text", "页面 one.html": "html",
+        "guide.md": "markdown",
+        "noext_html": "html",
+        "noext_pdf": "pdf",
+        "noext_text": "text",
+        "notes/a.rst": "text",
+        "notes/b.txt": "text",
+        "页面 one.html": "html",
     }
     guide = found[0]
     assert guide.source == "my docs/guide.md" and guide.root == tree.resolve()
     assert guide.path.read_text(encoding="utf-8").startswith("# Guide")
     assert guide.size == len("# Guide\n\nHello.\n") and guide.mtime_ns > 0 and guide.skip_reason is None
     import hashlib
+
     assert guide.sha256() == hashlib.sha256(guide.path.read_bytes()).hexdigest()
 
 

@@ -1,4 +1,5 @@
 """Hostile inputs on the ingest side (issue 14): races after discovery, deep trees, odd names and bytes, hidden HTML."""
+
 from __future__ import annotations
 
 import codecs
@@ -31,8 +32,9 @@ report, chunks = extract(src)
 print(report.status, report.reason, len(chunks), sep="|")
 """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False, capture_output=True, text=True,
-                          timeout=120, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], check=False, capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"skipped|{NOT_REGULAR_REASON}|0"
 
@@ -151,6 +153,11 @@ def test_text_hidden_in_html_is_not_indexed(tmp_path: Path) -> None:
     text = "\n".join(c.text for c in chunks)
     assert report.status == "ok"
     assert "HIDDEN" not in text and "nested bold" not in text
-    for shown in ("twenty days of leave", "Visible item", "Another visible item",
-                  "Shown after an unclosed hidden paragraph.", "Shown aria false."):
+    for shown in (
+        "twenty days of leave",
+        "Visible item",
+        "Another visible item",
+        "Shown after an unclosed hidden paragraph.",
+        "Shown aria false.",
+    ):
         assert shown in text

@@ -1,4 +1,5 @@
 """Text, Markdown and HTML loaders on files the tests write."""
+
 from __future__ import annotations
 
 import codecs
@@ -16,10 +17,16 @@ def _load(tmp_path: Path, name: str, data: bytes):
     return load(next(s for s in discover(tmp_path) if s.rel == name))
 
 
-@pytest.mark.parametrize("encoding,prefix", [
-    ("gb18030", b""), ("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
-    ("utf-8", codecs.BOM_UTF8), ("utf-8", b""),
-])
+@pytest.mark.parametrize(
+    "encoding,prefix",
+    [
+        ("gb18030", b""),
+        ("utf-16-le", codecs.BOM_UTF16_LE),
+        ("utf-16-be", codecs.BOM_UTF16_BE),
+        ("utf-8", codecs.BOM_UTF8),
+        ("utf-8", b""),
+    ],
+)
 def test_text_encodings(tmp_path: Path, encoding: str, prefix: bytes) -> None:
     doc = _load(tmp_path, "zh.txt", prefix + ZH.replace("。", "。\r\n").encode(encoding))
     assert doc.text.startswith("中文测试") and "汉字" in doc.text
@@ -71,8 +78,13 @@ def test_markdown_heading_paths(tmp_path: Path) -> None:
     doc = _load(tmp_path, "m.md", MARKDOWN.encode())
     assert doc.title == "Manual"
     paths = [s.heading_path for s in doc.sections]
-    assert paths == [("Manual",), ("Manual", "Install"), ("Manual", "Install", "Linux"),
-                     ("Manual", "Setext Heading"), ("Manual", "Usage")]
+    assert paths == [
+        ("Manual",),
+        ("Manual", "Install"),
+        ("Manual", "Install", "Linux"),
+        ("Manual", "Setext Heading"),
+        ("Manual", "Usage"),
+    ]
     by_text = {c.text.split("\n")[-1]: c.heading_path for c in chunk(doc, size=200, overlap=0)}
     assert by_text["Preamble line."] == ()
     assert by_text["```"] == ("Manual", "Install", "Linux")
@@ -116,7 +128,7 @@ def test_html_text_title_headings(tmp_path: Path) -> None:
         assert dropped not in doc.text
     assert [s.heading_path for s in doc.sections] == [("Brewing",), ("Brewing", "Green tea")]
     green = doc.sections[1]
-    assert doc.text[green.char_start:green.char_end].startswith("Green tea")
+    assert doc.text[green.char_start : green.char_end].startswith("Green tea")
 
 
 def test_load_raises_ingest_error_for_skip_reason(tmp_path: Path) -> None:

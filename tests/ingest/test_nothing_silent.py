@@ -1,4 +1,5 @@
 """Every file the walk sees is accounted for; exit code 1 only for files skipped new or changed in this run."""
+
 from __future__ import annotations
 
 import io
@@ -47,8 +48,11 @@ def test_ignored_counted_and_skips_fail_only_when_new(ollama, tmp_path: Path) ->
     code, out = _run("index", str(docs), *idx, "--dry-run", "--json")
     report = json.loads(out)
     by_source = {f["source"]: f for f in report["files"]}
-    assert by_source["docs/deck.key"] == {**by_source["docs/deck.key"], "status": "ignored",
-                                          "reason": "unsupported type .key"}
+    assert by_source["docs/deck.key"] == {
+        **by_source["docs/deck.key"],
+        "status": "ignored",
+        "reason": "unsupported type .key",
+    }
     assert by_source["docs/budget.numbers"]["reason"] == "unsupported type .numbers"
     assert by_source["docs/blob"]["reason"] == "binary file without an extension"
     assert report["ignored"] == 3

@@ -1,4 +1,5 @@
 """OCR (the [ocr] extra) of a scanned PDF and an image the test renders itself; skipped without the extra."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The .docx/.pptx/.xlsx/.csv/.epub loaders on files each test writes with the same libraries, and the zip guard."""
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,10 @@ def test_docx_headings_become_sections_and_tables_rows(tmp_path: Path) -> None:
 def test_pptx_slides_are_pages_with_notes(tmp_path: Path) -> None:
     pptx = pytest.importorskip("pptx")
     deck = pptx.Presentation()
-    for title, body, notes in [("Spring floods", "Water rises in April.", "Mention the 1890 flood."),
-                               ("Bridges", "The bridge was finished in 1890.", "")]:
+    for title, body, notes in [
+        ("Spring floods", "Water rises in April.", "Mention the 1890 flood."),
+        ("Bridges", "The bridge was finished in 1890.", ""),
+    ]:
         slide = deck.slides.add_slide(deck.slide_layouts[1])
         slide.shapes.title.text = title
         slide.placeholders[1].text = body
@@ -60,9 +63,9 @@ def test_pptx_slides_are_pages_with_notes(tmp_path: Path) -> None:
     src = _source(tmp_path, "talk.pptx", out.getvalue())
     doc = load(src)
     assert [p.number for p in doc.pages] == [1, 2]
-    first = doc.text[doc.pages[0].char_start:doc.pages[0].char_end]
+    first = doc.text[doc.pages[0].char_start : doc.pages[0].char_end]
     assert "Water rises" in first and "Notes: Mention the 1890 flood." in first
-    assert "bridge was finished" in doc.text[doc.pages[1].char_start:doc.pages[1].char_end]
+    assert "bridge was finished" in doc.text[doc.pages[1].char_start : doc.pages[1].char_end]
     assert _section_of(doc, "bridge was finished") == ("Bridges",)
     report, chunks = extract(src, ExtractParams(chunk_tokens=12, chunk_overlap=0))
     assert report.status == "ok" and report.pages == 2
@@ -102,8 +105,9 @@ def test_epub_chapters_are_sections(tmp_path: Path) -> None:
     book.set_title("The River")
     book.set_language("en")
     chapters = []
-    for i, (title, text) in enumerate([("Spring", "The river runs north in spring."),
-                                       ("Mills", "Mills line the eastern bank.")], start=1):
+    for i, (title, text) in enumerate(
+        [("Spring", "The river runs north in spring."), ("Mills", "Mills line the eastern bank.")], start=1
+    ):
         ch = epub.EpubHtml(title=title, file_name=f"ch{i}.xhtml", lang="en")
         ch.content = f"<html><body><h1>{title}</h1><p>{text}</p></body></html>"
         book.add_item(ch)

@@ -1,4 +1,5 @@
 """PDF loading and the worker pipeline, on PDFs each test writes itself with pypdf."""
+
 from __future__ import annotations
 
 import io
@@ -23,11 +24,13 @@ _MOJIBAKE_GLYPHS = ["/uni1100", "/uni03BD", "/uni120D", "/uni0E01", "/uni0531", 
 
 
 def _font(garbled: bool) -> DictionaryObject:
-    font = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    })
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     if garbled:
         diffs = ArrayObject([NumberObject(97), *(NameObject(_MOJIBAKE_GLYPHS[i % 7]) for i in range(26))])
         font[NameObject("/Encoding")] = DictionaryObject({NameObject("/Differences"): diffs})
@@ -41,7 +44,10 @@ def _escape(line: str) -> str:
 
 
 def make_pdf(
-    pages: list[str], *, garbled: frozenset[int] = frozenset(), password: str | None = None,
+    pages: list[str],
+    *,
+    garbled: frozenset[int] = frozenset(),
+    password: str | None = None,
     raw_streams: dict[int, bytes] | None = None,
 ) -> bytes:
     """A PDF with one Helvetica text page per string (lines -> text lines). Pages in `garbled` (0-based) use a font
@@ -50,9 +56,9 @@ def make_pdf(
     fonts = {g: writer._add_object(_font(g)) for g in (False, True)}
     for index, text in enumerate(pages):
         page = writer.add_blank_page(612, 792)
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): fonts[index in garbled]})
-        })
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): fonts[index in garbled]})}
+        )
         if raw_streams and index in raw_streams:
             stream = EncodedStreamObject()
             stream[NameObject("/Filter")] = NameObject("/FlateDecode")
@@ -86,11 +92,11 @@ def test_multipage_pdf_pages_and_spans(tmp_path: Path) -> None:
     assert doc.kind == "pdf"
     assert [p.number for p in doc.pages] == [1, 2, 3]
     for page, words in zip(doc.pages, ["river runs north", "Mills line", "bridge was finished"], strict=False):
-        assert words in doc.text[page.char_start:page.char_end]
+        assert words in doc.text[page.char_start : page.char_end]
     chunks = chunk(doc, size=12, overlap=0)
     assert len(chunks) > 3
     for c in chunks:
-        assert doc.text[c.char_start:c.char_end] == c.text
+        assert doc.text[c.char_start : c.char_end] == c.text
         first = next(p for p in doc.pages if p.char_start <= c.char_start < p.char_end)
         assert c.page_start == first.number
         assert c.page_start <= c.page_end

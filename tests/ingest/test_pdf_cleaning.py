@@ -1,4 +1,5 @@
 """PDFium extraction with header/footer and hyphen cleaning, on PDFs written with reportlab; textclean offsets."""
+
 from __future__ import annotations
 
 import io
@@ -49,12 +50,12 @@ def test_running_header_and_page_numbers_dropped_hyphens_joined(tmp_path: Path) 
     assert "River Valley Survey" not in doc.text
     assert "remarkable creativity and care" in doc.text and "cre-" not in doc.text
     for page in doc.pages:  # no page keeps its number line
-        assert not doc.text[page.char_start:page.char_end].strip().endswith(str(page.number))
+        assert not doc.text[page.char_start : page.char_end].strip().endswith(str(page.number))
     chunks = chunk(doc, size=15, overlap=0)
     assert any("1890" in c.text and c.page_start == 3 for c in chunks)
     assert any("museums" in c.text and c.page_end == 5 for c in chunks)
     for c in chunks:
-        assert doc.text[c.char_start:c.char_end] == c.text
+        assert doc.text[c.char_start : c.char_end] == c.text
 
 
 def test_short_documents_and_body_text_are_left_alone(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """Index progress weighted by work (PDF pages, bytes), naming the file being worked on."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,9 @@ def test_progress_is_weighted_by_pages_and_names_the_current_file(ollama, tmp_pa
         rag.index(docs, progress=events.append)
     start, *files = events
     assert start.event == "start" and start.current == "docs/a_note.txt"
-    assert start.work_total == 40 * PAGE_WORK + (docs / "a_note.txt").stat().st_size + \
-        (docs / "c_note.txt").stat().st_size
+    assert (
+        start.work_total == 40 * PAGE_WORK + (docs / "a_note.txt").stat().st_size + (docs / "c_note.txt").stat().st_size
+    )
     done = [e.work_done for e in files]
     assert done == sorted(done) and done[-1] == start.work_total
     by_source = {e.outcome.source: e for e in files}

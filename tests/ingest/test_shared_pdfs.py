@@ -1,4 +1,5 @@
 """Robustness over the real PDFs in ../shared/eval/pdfs (skipped when absent)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ Each case runs the same code in a fresh interpreter. That code replaces `ingest.
 with a function that raises, so a PDF reported "ok" proves a worker (a clean interpreter) extracted it; a slow PDF
 proves the time limit and the kill; the marker line proves the caller's main module ran exactly once.
 """
+
 from __future__ import annotations
 
 import json
@@ -94,7 +95,7 @@ def _code(folder: Path, tail: str) -> str:
 def _check(stdout: str) -> None:
     lines = stdout.splitlines()
     assert lines.count(MARKER) == 1, stdout
-    result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT "):])
+    result = json.loads(next(line for line in lines if line.startswith("RESULT "))[len("RESULT ") :])
     by_name = {rel: (status, reason, chunks, pages) for rel, status, reason, chunks, pages in result}
     assert sorted(by_name) == sorted([*FINE, "slow.pdf"])
     for name in FINE:
@@ -105,8 +106,9 @@ def _check(stdout: str) -> None:
 
 
 def _run(args: list[str], tmp_path: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(args, check=False, input=stdin, capture_output=True, text=True, timeout=600, env=_env(),
-                          cwd=tmp_path)
+    done = subprocess.run(
+        args, check=False, input=stdin, capture_output=True, text=True, timeout=600, env=_env(), cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -133,10 +135,12 @@ def test_jupyter_kernel(pdf_folder: Path, tmp_path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(ROOT)!r})"),
-        nbformat.v4.new_code_cell(_code(pdf_folder, _DIRECT)),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(f"import sys; sys.path.insert(0, {str(ROOT)!r})"),
+            nbformat.v4.new_code_cell(_code(pdf_folder, _DIRECT)),
+        ]
+    )
     resources = {"metadata": {"path": str(tmp_path)}}
     nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources).execute()
     outputs = [out for cell in notebook.cells for out in cell.outputs]

@@ -1,4 +1,5 @@
 """rag.ollama.Client over real sockets against tests/ollama_server.py: endpoints, streaming, errors, retries."""
+
 from __future__ import annotations
 
 import doctest
@@ -119,11 +120,18 @@ def test_embed_returns_unit_vectors_and_sends_a_clean_body(client: Client, ollam
 
 
 def test_embed_passes_truncate_false_options_and_dimensions(client: Client, ollama: FakeOllama) -> None:
-    result = client.embed("nomic-embed-text", ["x y z"], truncate=False, options={"num_ctx": 512}, keep_alive="1m",
-                          dimensions=64)
+    result = client.embed(
+        "nomic-embed-text", ["x y z"], truncate=False, options={"num_ctx": 512}, keep_alive="1m", dimensions=64
+    )
     assert len(result.embeddings[0]) == 64
-    assert ollama.bodies("/api/embed")[-1] == {"model": "nomic-embed-text", "input": ["x y z"], "truncate": False,
-                                               "options": {"num_ctx": 512}, "keep_alive": "1m", "dimensions": 64}
+    assert ollama.bodies("/api/embed")[-1] == {
+        "model": "nomic-embed-text",
+        "input": ["x y z"],
+        "truncate": False,
+        "options": {"num_ctx": 512},
+        "keep_alive": "1m",
+        "dimensions": 64,
+    }
 
 
 def test_embed_empty_list_sends_nothing(client: Client, ollama: FakeOllama) -> None:
@@ -185,8 +193,13 @@ def test_chat_with_schema_returns_valid_json_and_stats(client: Client, ollama: F
     assert reply.eval_count and reply.prompt_eval_count and reply.total_duration
     assert reply.message.role == "assistant"
     body = ollama.bodies("/api/chat")[-1]
-    assert body == {"model": "llama3.2", "messages": USER, "format": SCHEMA, "options": {"temperature": 0},
-                    "stream": False}
+    assert body == {
+        "model": "llama3.2",
+        "messages": USER,
+        "format": SCHEMA,
+        "options": {"temperature": 0},
+        "stream": False,
+    }
     assert reply.to_dict()["message"]["content"] == reply.message.content
 
 
@@ -214,8 +227,13 @@ def test_generate_plain_and_streamed(client: Client, ollama: FakeOllama) -> None
     assert reply.response and reply.done
     chunks = list(client.generate("llama3.2", prompt, system="Be brief.", stream=True))
     assert "".join(c.response for c in chunks) == reply.response
-    assert ollama.bodies("/api/generate")[0] == {"model": "llama3.2", "prompt": prompt, "system": "Be brief.",
-                                                 "stream": False, "raw": False}
+    assert ollama.bodies("/api/generate")[0] == {
+        "model": "llama3.2",
+        "prompt": prompt,
+        "system": "Be brief.",
+        "stream": False,
+        "raw": False,
+    }
 
 
 def test_chat_with_an_embedding_model_is_a_plain_ollama_error(client: Client, ollama: FakeOllama) -> None:

@@ -3,6 +3,7 @@
 The fake server trickles one byte every 0.2 s, so a reply of a few hundred bytes would take a minute; a deadline of
 1 s must end each call with OllamaTimeout (no timing is asserted: the error itself proves the deadline fired).
 """
+
 from __future__ import annotations
 
 import pytest

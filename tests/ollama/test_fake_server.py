@@ -1,4 +1,5 @@
 """The fake Ollama (tests/ollama_server.py) behaves like the real wire protocol where our code depends on it."""
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,19 @@ def test_streams_are_chunked_ndjson_over_a_kept_alive_connection(ollama: FakeOll
 
 def test_schema_reply_quotes_the_chosen_chunk_and_follows_refs() -> None:
     schema = {
-        "$defs": {"Cite": {"type": "object", "properties": {"chunk_id": {"enum": ["aa11", "bb22", "cc33"]},
-                                                             "quote": {"type": "string"}}}},
+        "$defs": {
+            "Cite": {
+                "type": "object",
+                "properties": {"chunk_id": {"enum": ["aa11", "bb22", "cc33"]}, "quote": {"type": "string"}},
+            }
+        },
         "type": "object",
-        "properties": {"answer": {"type": "string"}, "found": {"type": "boolean"}, "count": {"type": "integer"},
-                       "citations": {"type": "array", "items": {"$ref": "#/$defs/Cite"}, "minItems": 1}},
+        "properties": {
+            "answer": {"type": "string"},
+            "found": {"type": "boolean"},
+            "count": {"type": "integer"},
+            "citations": {"type": "array", "items": {"$ref": "#/$defs/Cite"}, "minItems": 1},
+        },
     }
     prompt = "[bb22] source: b.md\nLlamas live in the Andes mountains.\n[cc33]\n羊驼生活在安第斯山脉的高原上。\n"
     prompt += "Q: where?"
@@ -70,21 +79,37 @@ def test_schema_reply_quotes_the_chosen_chunk_and_follows_refs() -> None:
 
 
 def test_schema_reply_cites_the_chunk_that_matches_the_question() -> None:
-    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "citations": {"type": "array", "items": {
-        "type": "object", "properties": {"id": {"enum": ["S1", "S2"]}, "quote": {"type": "string"}}}}}}
-    context = ("Cite ids such as S1.\n[S1] (llama.md, p. 3)\nLlamas are social animals. They eat grass and hay.\n"
-               "[S2] (api.md)\nThe embed endpoint returns vectors. Use it for batches.\n")
+    schema = {
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string"},
+            "citations": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"id": {"enum": ["S1", "S2"]}, "quote": {"type": "string"}}},
+            },
+        },
+    }
+    context = (
+        "Cite ids such as S1.\n[S1] (llama.md, p. 3)\nLlamas are social animals. They eat grass and hay.\n"
+        "[S2] (api.md)\nThe embed endpoint returns vectors. Use it for batches.\n"
+    )
     eat = json.loads(reply_for_schema(schema, context + "Question: What do they eat?"))
     assert eat["citations"] == [{"id": "S1", "quote": "They eat grass and hay."}]
     vectors = json.loads(reply_for_schema(schema, context + "Question: Which endpoint returns vectors?"))
-    assert vectors == {"answer": "The embed endpoint returns vectors.",
-                       "citations": [{"id": "S2", "quote": "The embed endpoint returns vectors."}]}
+    assert vectors == {
+        "answer": "The embed endpoint returns vectors.",
+        "citations": [{"id": "S2", "quote": "The embed endpoint returns vectors."}],
+    }
 
 
 def test_scripted_replies_and_format_faults(ollama: FakeOllama) -> None:
     def chat(fmt: object = None) -> str:
-        body = {"model": "llama3.2", "stream": False, "format": fmt,
-                "messages": [{"role": "user", "content": "Say something useful about llamas."}]}
+        body = {
+            "model": "llama3.2",
+            "stream": False,
+            "format": fmt,
+            "messages": [{"role": "user", "content": "Say something useful about llamas."}],
+        }
         return httpx.post(ollama.url + "/api/chat", json=body).json()["message"]["content"]
 
     ollama.chat_reply = ["first canned", "second canned"]
@@ -141,8 +166,11 @@ def test_stop_and_restart_keep_the_port() -> None:
 
 def test_cli_serves_until_killed() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--port", str(port)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "support" / "ollama_server.py"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().strip()  # type: ignore[union-attr]
         assert url == f"http://127.0.0.1:{port}"

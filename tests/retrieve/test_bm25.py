@@ -1,4 +1,5 @@
 """rag.retrieve.bm25: ranking, filters, persistence keyed by the catalog generation."""
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,7 @@ def test_best_match_ranks_first_and_scores_are_positive() -> None:
 
 def test_score_matches_the_okapi_formula() -> None:
     index = bm25.build(DOCS)
-    (cid, score), = index.search("vectors", 1)
+    ((cid, score),) = index.search("vectors", 1)
     tokens = [bm25.bm25_tokens(t) for _, t, _ in DOCS]
     avgdl = sum(map(len, tokens)) / len(tokens)
     df = sum("vector" in t for t in tokens)
@@ -66,7 +67,10 @@ def test_unknown_terms_and_k_zero_give_nothing() -> None:
 
 def test_allowed_ids_restrict_candidates() -> None:
     index = bm25.build(DOCS)
-    assert [cid for cid, _ in index.search("ollama chat embed", 5, allowed_ids=["b", "c", "zzz"])] in (["b", "c"], ["c", "b"])
+    assert [cid for cid, _ in index.search("ollama chat embed", 5, allowed_ids=["b", "c", "zzz"])] in (
+        ["b", "c"],
+        ["c", "b"],
+    )
     assert index.search("embed", 5, allowed_ids=[]) == []
 
 
@@ -80,7 +84,11 @@ def test_load_or_build_persists_and_rebuilds_only_on_new_generation(tmp_path: Pa
     catalog = _Catalog(DOCS)
     stem = tmp_path / "default.bm25"
     first = bm25.load_or_build(catalog, stem)
-    assert catalog.scans == 1 and list(tmp_path.glob("default.bm25.seg-*.npz")) and (tmp_path / "default.bm25.json").exists()
+    assert (
+        catalog.scans == 1
+        and list(tmp_path.glob("default.bm25.seg-*.npz"))
+        and (tmp_path / "default.bm25.json").exists()
+    )
     again = bm25.load_or_build(catalog, stem)
     assert catalog.scans == 1, "same generation: loaded from disk, not rebuilt"
     assert again.search("embed", 3) == first.search("embed", 3)

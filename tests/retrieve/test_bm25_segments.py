@@ -1,4 +1,6 @@
-"""rag.retrieve.bm25 segments: incremental updates equal a fresh build, a no-op check reads the header, damage is repaired."""
+"""rag.retrieve.bm25 segments: incremental updates equal a fresh build, a no-op check reads the header, damage is
+repaired."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,18 +18,39 @@ QUERIES = ["embed vectors", "chat streaming timings", "pull models", "向量 嵌
 def _commit(catalog: Catalog, source: str, texts: list[str], heading: tuple[str, ...] = ("Guide",)) -> None:
     chunks, pos = [], 0
     for n, text in enumerate(texts):
-        chunks.append(Chunk(id=f"{source}#{n}:{hash(text) & 0xffff}", text=text, source=source, ordinal=n,
-                            char_start=pos, char_end=pos + len(text), page_start=None, page_end=None,
-                            heading_path=heading, file_sha256=str(hash(tuple(texts)) & 0xffffffff)))
+        chunks.append(
+            Chunk(
+                id=f"{source}#{n}:{hash(text) & 0xFFFF}",
+                text=text,
+                source=source,
+                ordinal=n,
+                char_start=pos,
+                char_end=pos + len(text),
+                page_start=None,
+                page_end=None,
+                heading_path=heading,
+                file_sha256=str(hash(tuple(texts)) & 0xFFFFFFFF),
+            )
+        )
         pos += len(text) + 1
-    record = FileRecord(source=source, root="/docs", size=pos, mtime_ns=0, sha256=chunks[0].file_sha256,
-                        kind="markdown", chunks=len(chunks))
+    record = FileRecord(
+        source=source,
+        root="/docs",
+        size=pos,
+        mtime_ns=0,
+        sha256=chunks[0].file_sha256,
+        kind="markdown",
+        chunks=len(chunks),
+    )
     catalog.commit_files([(record, chunks)])
 
 
 def _fresh(catalog: Catalog) -> bm25.BM25Index:
-    rows = [(c.id, index_text(c.text, c.heading_path) if bm25.HEADINGS else c.text, c.source)
-            for source in sorted(catalog.files()) for c in catalog.chunks_of(source)]
+    rows = [
+        (c.id, index_text(c.text, c.heading_path) if bm25.HEADINGS else c.text, c.source)
+        for source in sorted(catalog.files())
+        for c in catalog.chunks_of(source)
+    ]
     return bm25.build(rows, catalog.generation())
 
 

@@ -1,4 +1,5 @@
 """rag.retrieve.fusion: score fusion, the CJK dense weight, near-duplicate collapse; rag.text.index_text."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,10 +44,20 @@ def test_dense_weight_drops_for_chinese_queries_only_with_an_english_embedder() 
 
 
 def test_collapse_drops_overlapping_chunks_of_a_file_and_repeated_text() -> None:
-    spans = {"a1": ("f.md", 0, 100), "a2": ("f.md", 90, 200), "a3": ("f.md", 200, 300),
-             "b1": ("g.md", 0, 100), "c1": ("h.md", 0, 100)}
-    texts = {"a1": "alpha beta gamma delta", "a2": "delta epsilon zeta", "a3": "eta theta iota",
-             "b1": "alpha beta gamma delta", "c1": "kappa lambda mu"}
+    spans = {
+        "a1": ("f.md", 0, 100),
+        "a2": ("f.md", 90, 200),
+        "a3": ("f.md", 200, 300),
+        "b1": ("g.md", 0, 100),
+        "c1": ("h.md", 0, 100),
+    }
+    texts = {
+        "a1": "alpha beta gamma delta",
+        "a2": "delta epsilon zeta",
+        "a3": "eta theta iota",
+        "b1": "alpha beta gamma delta",
+        "c1": "kappa lambda mu",
+    }
     order = ["a1", "a2", "b1", "a3", "c1"]
     assert collapse(order, spans, texts, 5) == ["a1", "a3", "c1"]  # a2 overlaps a1; b1 repeats a1's text
     assert collapse(order, spans, texts, 2) == ["a1", "a3"]

@@ -1,4 +1,5 @@
 """rag.retrieve.hybrid: fusion, MMR and filters (pure parts); end-to-end retrieval over a real index further below."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def test_rrf_with_one_empty_leg_keeps_the_other_order() -> None:
 
 
 def test_mmr_skips_near_duplicates() -> None:
-    texts = {"a": "ollama embed endpoint vectors", "b": "ollama embed endpoint vectors list",
-             "c": "chat streaming final timings"}
+    texts = {
+        "a": "ollama embed endpoint vectors",
+        "b": "ollama embed endpoint vectors list",
+        "c": "chat streaming final timings",
+    }
     ranked = [("a", 1.0), ("b", 0.95), ("c", 0.5)]
     assert mmr(ranked, texts, 2, 1.0) == ["a", "b"]
     assert mmr(ranked, texts, 2, 0.5) == ["a", "c"]
@@ -91,8 +95,18 @@ def test_dense_hits_missing_from_the_catalog_are_dropped(rag, tmp_path) -> None:
     question = "What does the embed endpoint return?"
     top = rag.retrieve(question, k=1, mode="dense")[0]
     store = ChromaStore(tmp_path / "index", None, "default")
-    ghost = Chunk(id="f" * 32, text=top.text, source="docs/ghost.md", ordinal=0, char_start=0, char_end=len(top.text),
-                  page_start=None, page_end=None, heading_path=(), file_sha256="0" * 64)
+    ghost = Chunk(
+        id="f" * 32,
+        text=top.text,
+        source="docs/ghost.md",
+        ordinal=0,
+        char_start=0,
+        char_end=len(top.text),
+        page_start=None,
+        page_end=None,
+        heading_path=(),
+        file_sha256="0" * 64,
+    )
     vector = rag._query_engine.retriever._embed_query(question)  # the query's own vector: the nearest possible
     store.upsert([ghost], [np.asarray(vector, dtype=np.float32)], ["markdown"])
     assert "f" * 32 in {cid for cid, _ in store.query(vector, 3)}

@@ -1,4 +1,5 @@
 """Retriever wiring: the shipped fusion, the CJK dense weight chosen from the embedder, near-duplicate collapse."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,12 +24,37 @@ def _catalog(path: Path, texts: dict[str, list[str]]) -> Catalog:
     for source, parts in texts.items():
         chunks, pos = [], 0
         for n, text in enumerate(parts):
-            chunks.append(Chunk(id=f"{source}#{n}", text=text, source=source, ordinal=n, char_start=pos,
-                                char_end=pos + len(text), page_start=None, page_end=None, heading_path=(),
-                                file_sha256="0" * 64))
+            chunks.append(
+                Chunk(
+                    id=f"{source}#{n}",
+                    text=text,
+                    source=source,
+                    ordinal=n,
+                    char_start=pos,
+                    char_end=pos + len(text),
+                    page_start=None,
+                    page_end=None,
+                    heading_path=(),
+                    file_sha256="0" * 64,
+                )
+            )
             pos += len(text) - 2  # consecutive chunks overlap, like the chunker's
-        catalog.commit_files([(FileRecord(source=source, root="/r", size=pos, mtime_ns=0, sha256="0" * 64,
-                                          kind="markdown", chunks=len(chunks)), chunks)])
+        catalog.commit_files(
+            [
+                (
+                    FileRecord(
+                        source=source,
+                        root="/r",
+                        size=pos,
+                        mtime_ns=0,
+                        sha256="0" * 64,
+                        kind="markdown",
+                        chunks=len(chunks),
+                    ),
+                    chunks,
+                )
+            ]
+        )
     return catalog
 
 
@@ -36,8 +62,13 @@ def _retriever(catalog: Catalog, tmp_path: Path, dense: dict[str, float], **kwar
     def query_dense(vector: np.ndarray, n: int, where: object) -> list[tuple[str, float]]:
         return sorted(((cid, 1.0 - sim) for cid, sim in dense.items()), key=lambda x: x[1])[:n]
 
-    return Retriever(catalog, query_dense=query_dense, embed_query=lambda q: np.zeros(3, np.float32),
-                     bm25_path=tmp_path / "c.bm25", **kwargs)  # type: ignore[arg-type]
+    return Retriever(
+        catalog,
+        query_dense=query_dense,
+        embed_query=lambda q: np.zeros(3, np.float32),
+        bm25_path=tmp_path / "c.bm25",
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("multilingual, weight", [(False, 0.2), (True, 0.5)])
@@ -46,8 +77,9 @@ def test_a_chinese_query_weights_the_dense_leg_by_what_the_embedder_can_do(
 ) -> None:
     dense = {"zh/a.md#0": 0.95, "zh/c.md#0": 0.9, "zh/b.md#0": 0.1}  # the dense leg is wrong here
     with _catalog(tmp_path / "cat.sqlite3", TEXTS) as catalog:
-        retriever = _retriever(catalog, tmp_path, dense, fusion="zscore", dense_weight=0.5, dense_weight_cjk=0.2,
-                               multilingual=multilingual)
+        retriever = _retriever(
+            catalog, tmp_path, dense, fusion="zscore", dense_weight=0.5, dense_weight_cjk=0.2, multilingual=multilingual
+        )
         question = "嵌入接口返回什么？"
         hits = retriever.retrieve(question, k=3)
         sparse = retriever.bm25().search(question, 20)

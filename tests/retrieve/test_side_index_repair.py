@@ -1,5 +1,6 @@
 """A torn or garbled BM25 side index is never fatal: `rag index` and queries rebuild it with a warning. `rag status`
 counts vectors from Chroma's file without importing chromadb."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def _docs(folder: Path) -> Path:
 
 
 def _index(docs: Path, idx: Path) -> dict:
-    result = CliRunner().invoke(cli, ["index", str(docs), "--index", str(idx), "--embed-backend", "ollama", "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["index", str(docs), "--index", str(idx), "--embed-backend", "ollama", "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -78,9 +80,17 @@ def test_status_counts_vectors_without_chromadb(ollama, tmp_path: Path) -> None:
     store = ChromaStore(idx, None, "default", create=False)
     assert embedded_count(lay.chroma_dir, "default") == store.count() == report["chunks_added"]
     assert embedded_count(lay.chroma_dir, "no-such-collection") is None
-    code = ("import sys, json; from rag.config import Settings; from rag.index.status import index_status; "
-            f"s = index_status(Settings.resolve(index_dir={str(idx)!r})); "
-            "print(json.dumps([s.collections[0].vectors, 'chromadb' in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
-                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    code = (
+        "import sys, json; from rag.config import Settings; from rag.index.status import index_status; "
+        f"s = index_status(Settings.resolve(index_dir={str(idx)!r})); "
+        "print(json.dumps([s.collections[0].vectors, 'chromadb' in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert json.loads(out.stdout) == [store.count(), False]

@@ -1,4 +1,5 @@
 """rag.retrieve.text: normalisation and the BM25 tokeniser (English words, Han bigrams, mixed text)."""
+
 from __future__ import annotations
 
 from rag.retrieve.text import compact, is_cjk, normalize, tokenize

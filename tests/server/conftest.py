@@ -1,4 +1,5 @@
 """Fixtures for the server tests: an indexed corpus, one `RAG` over it, and `rag serve`'s app on a real socket."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Auth: a non-loopback bind needs a token (the CLI refuses without one); with a token every API request must
 carry it, from any client, while the web page's own files stay reachable."""
+
 from __future__ import annotations
 
 import httpx
@@ -28,9 +29,14 @@ def test_every_face_needs_the_token(token_server) -> None:
     url = token_server.url
     assert token_server.host == "0.0.0.0"
     ask = {"question": "How are models downloaded?"}
-    for method, path, body in (("POST", "/v1/ask", ask), ("GET", "/v1/status", None), ("GET", "/api/tags", None),
-                               ("POST", "/v1/chat/completions", {"model": "rag", "messages": []}),
-                               ("GET", "/docs", None), ("GET", "/openapi.json", None)):
+    for method, path, body in (
+        ("POST", "/v1/ask", ask),
+        ("GET", "/v1/status", None),
+        ("GET", "/api/tags", None),
+        ("POST", "/v1/chat/completions", {"model": "rag", "messages": []}),
+        ("GET", "/docs", None),
+        ("GET", "/openapi.json", None),
+    ):
         refused = httpx.request(method, f"{url}{path}", json=body, timeout=60)
         assert refused.status_code == 401, path
         assert refused.headers["www-authenticate"] == "Bearer"

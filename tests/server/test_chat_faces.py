@@ -1,5 +1,6 @@
 """The Ollama- and OpenAI-compatible faces, driven by the official `ollama` and `openai` clients (and curl) over a
 real socket: collections are models, answers come from the documents with their citations."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,11 @@ def test_ollama_client_generate_and_follow_up(server) -> None:
     client = ollama.Client(host=server.url)
     generated = client.generate(model="rag:default", prompt="How are models downloaded?")
     assert "pull" in generated.response.lower() and "Sources:" in generated.response
-    history = [*_messages("How are models downloaded?"), {"role": "assistant", "content": generated.response},
-               {"role": "user", "content": "And how are they listed?"}]
+    history = [
+        *_messages("How are models downloaded?"),
+        {"role": "assistant", "content": generated.response},
+        {"role": "user", "content": "And how are they listed?"},
+    ]
     follow_up = client.chat(model="rag", messages=history)
     assert "Sources:" in follow_up.message.content
 
@@ -62,15 +66,32 @@ def test_curl_gets_citations_as_a_structured_field(server) -> None:
     if curl is None:
         pytest.skip("curl is not installed")
     body = json.dumps({"model": "rag:default", "messages": _messages(), "stream": False})
-    done = subprocess.run([curl, "-sS", "--max-time", "60", f"{server.url}/api/chat", "-d", body], check=False,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [curl, "-sS", "--max-time", "60", f"{server.url}/api/chat", "-d", body],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     reply = json.loads(done.stdout)
     assert reply["done"] is True and reply["citations"]
     assert all(c["verified"] and c["quote"] in reply["message"]["content"] for c in reply["citations"])
-    streamed = subprocess.run([curl, "-sSN", "--max-time", "60", f"{server.url}/api/chat", "-d",
-                               json.dumps({"model": "rag:default", "messages": _messages()})],
-                              check=False, capture_output=True, text=True, timeout=120)
+    streamed = subprocess.run(
+        [
+            curl,
+            "-sSN",
+            "--max-time",
+            "60",
+            f"{server.url}/api/chat",
+            "-d",
+            json.dumps({"model": "rag:default", "messages": _messages()}),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = [json.loads(line) for line in streamed.stdout.splitlines() if line]
     assert lines[-1]["done"] is True and lines[-1]["citations"] == reply["citations"]
     assert "".join(line["message"]["content"] for line in lines) == reply["message"]["content"]

@@ -1,5 +1,6 @@
 """The REST face over a real socket: ask (JSON and NDJSON events), retrieve, status, chunks, index jobs, errors in
 the CLI's words, and the request size limit."""
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,9 @@ def test_a_10_mb_body_is_refused_with_413(server) -> None:
         for i in range(0, len(big), 1 << 16):
             yield big[i : i + (1 << 16)]
 
-    streamed = httpx.post(f"{server.url}/v1/ask", content=chunks(), headers={"content-type": "application/json"},
-                          timeout=60)
+    streamed = httpx.post(
+        f"{server.url}/v1/ask", content=chunks(), headers={"content-type": "application/json"}, timeout=60
+    )
     assert streamed.status_code == 413
 
 

@@ -1,4 +1,5 @@
 """`rag serve` as a command: a real process on a free port answering the three faces, stopped with SIGINT."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,18 @@ DEADLINE_S = 120
 def test_rag_serve_process_serves_and_stops(rag, tmp_path: Path) -> None:
     port = free_port()
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "rag", "serve", "--index", str(rag.settings.index_dir), "--port", str(port),
-           "--chat-model", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rag",
+        "serve",
+        "--index",
+        str(rag.settings.index_dir),
+        "--port",
+        str(port),
+        "--chat-model",
+        "none",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:

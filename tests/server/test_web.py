@@ -1,6 +1,7 @@
 """The web page in a real headless browser (Debian's chromium + chromium-driver through selenium; skipped when
 absent): type a question, see the answer stream in and a numbered source with its quote highlighted. Saves a
 screenshot to docs/serve.png."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,8 +12,16 @@ import pytest
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "serve.png"
 WAIT_S = 60
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1100,900")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1100,900",
+)
 
 
 def _browser_paths() -> tuple[str, str]:
@@ -58,8 +67,10 @@ def test_question_answer_and_sources_in_a_browser(server, rag, browser) -> None:
     first = browser.find_elements(By.CSS_SELECTOR, "#sources li")[0]
     citation = expected.citations[0]
     assert citation.source in first.find_element(By.CLASS_NAME, "where").text
-    assert " ".join(first.find_element(By.TAG_NAME, "mark").text.split()).lower() == " ".join(citation.quote.split()
-                                                                                              ).lower()
+    assert (
+        " ".join(first.find_element(By.TAG_NAME, "mark").text.split()).lower()
+        == " ".join(citation.quote.split()).lower()
+    )
     assert browser.find_element(By.ID, "state").text.startswith("Answered")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     browser.save_screenshot(str(SCREENSHOT))

@@ -1,4 +1,5 @@
 """The SQLite catalog: atomic per-file commits, generation counter, manifest, readers beside a writer."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -15,10 +16,20 @@ from rag.store.manifest import Manifest
 def _chunks(source: str, texts: list[str], sha: str = "s" * 64) -> list[Chunk]:
     out, pos = [], 0
     for i, text in enumerate(texts):
-        out.append(Chunk(id=f"{source}#{text}", text=text, source=source, ordinal=i, char_start=pos,
-                         char_end=pos + len(text), page_start=i + 1 if source.endswith(".pdf") else None,
-                         page_end=i + 1 if source.endswith(".pdf") else None, heading_path=("H1", "H2 > x"),
-                         file_sha256=sha))
+        out.append(
+            Chunk(
+                id=f"{source}#{text}",
+                text=text,
+                source=source,
+                ordinal=i,
+                char_start=pos,
+                char_end=pos + len(text),
+                page_start=i + 1 if source.endswith(".pdf") else None,
+                page_end=i + 1 if source.endswith(".pdf") else None,
+                heading_path=("H1", "H2 > x"),
+                file_sha256=sha,
+            )
+        )
         pos += len(text) + 1
     return out
 
@@ -49,17 +60,25 @@ def test_commit_replace_and_dropped_ids(catalog: Catalog) -> None:
 
 
 def test_iter_chunks_rows_and_counts(catalog: Catalog) -> None:
-    catalog.commit_files([(_record("r/b.txt", 2), _chunks("r/b.txt", ["x", "y"])),
-                          (_record("r/a.txt", 1), _chunks("r/a.txt", ["z"]))])
-    assert list(catalog.iter_chunks()) == [("r/a.txt#z", "z", "r/a.txt"), ("r/b.txt#x", "x", "r/b.txt"),
-                                           ("r/b.txt#y", "y", "r/b.txt")]
+    catalog.commit_files(
+        [(_record("r/b.txt", 2), _chunks("r/b.txt", ["x", "y"])), (_record("r/a.txt", 1), _chunks("r/a.txt", ["z"]))]
+    )
+    assert list(catalog.iter_chunks()) == [
+        ("r/a.txt#z", "z", "r/a.txt"),
+        ("r/b.txt#x", "x", "r/b.txt"),
+        ("r/b.txt#y", "y", "r/b.txt"),
+    ]
     assert catalog.counts() == (2, 3)
     assert catalog.sources_of(["r/b.txt#y", "nope"]) == {"r/b.txt"}
 
 
 def test_remove_touch_stale_and_roots(catalog: Catalog) -> None:
-    catalog.commit_files([(_record("r/a.txt", 1), _chunks("r/a.txt", ["a"])),
-                          (_record("q/b.txt", 1, root="/q"), _chunks("q/b.txt", ["b"]))])
+    catalog.commit_files(
+        [
+            (_record("r/a.txt", 1), _chunks("r/a.txt", ["a"])),
+            (_record("q/b.txt", 1, root="/q"), _chunks("q/b.txt", ["b"])),
+        ]
+    )
     assert set(catalog.files(root="/q")) == {"q/b.txt"}
     catalog.touch_files([("r/a.txt", 123, 456)])
     rec = catalog.files()["r/a.txt"]
@@ -85,8 +104,18 @@ def test_failed_transaction_changes_nothing(catalog: Catalog) -> None:
     catalog.commit_files([(_record("r/a.txt", 1), _chunks("r/a.txt", ["a"]))])
     g = catalog.generation()
     good = _chunks("r/b.txt", ["b"])[0]
-    broken = Chunk(id="x", text=None, source="r/b.txt", ordinal=1, char_start=0, char_end=1, page_start=None,  # type: ignore[arg-type]
-                   page_end=None, heading_path=(), file_sha256="s")
+    broken = Chunk(
+        id="x",
+        text=None,
+        source="r/b.txt",
+        ordinal=1,
+        char_start=0,
+        char_end=1,
+        page_start=None,  # type: ignore[arg-type]
+        page_end=None,
+        heading_path=(),
+        file_sha256="s",
+    )
     with pytest.raises(StoreError):
         catalog.commit_files([(_record("r/b.txt", 2), [good, broken])])
     assert catalog.generation() == g and set(catalog.files()) == {"r/a.txt"}

@@ -1,4 +1,5 @@
 """Chroma store, index layout, writer lock and manifest checks (real Chroma in a temp dir)."""
+
 from __future__ import annotations
 
 import threading
@@ -18,9 +19,18 @@ from rag.store.manifest import Manifest, check_compatible
 
 
 def _chunk(i: int, source: str = "docs/a.txt", page: int | None = None) -> Chunk:
-    return Chunk(id=f"id{i:04d}", text=f"chunk number {i}", source=source, ordinal=i, char_start=10 * i,
-                 char_end=10 * i + 9, page_start=page, page_end=page, heading_path=("Intro", "Part"),
-                 file_sha256="f" * 64)
+    return Chunk(
+        id=f"id{i:04d}",
+        text=f"chunk number {i}",
+        source=source,
+        ordinal=i,
+        char_start=10 * i,
+        char_end=10 * i + 9,
+        page_start=page,
+        page_end=page,
+        heading_path=("Intro", "Part"),
+        file_sha256="f" * 64,
+    )
 
 
 def _unit(i: int, dim: int = 8) -> np.ndarray:
@@ -37,6 +47,7 @@ def store(tmp_path: Path) -> ChromaStore:
 
 # -- layout -------------------------------------------------------------------------------------------------
 
+
 def test_layout_embedded_and_server(tmp_path: Path) -> None:
     emb = layout(tmp_path, None, "default")
     assert emb.home == tmp_path and emb.chroma_dir == tmp_path / "chroma"
@@ -51,6 +62,7 @@ def test_layout_embedded_and_server(tmp_path: Path) -> None:
 
 
 # -- writer lock --------------------------------------------------------------------------------------------
+
 
 def test_lock_no_wait_names_the_holder(tmp_path: Path) -> None:
     path = tmp_path / "write.lock"
@@ -85,6 +97,7 @@ def test_lock_waits_with_a_message(tmp_path: Path) -> None:
 
 # -- Chroma store -------------------------------------------------------------------------------------------
 
+
 def test_upsert_query_delete_roundtrip(store: ChromaStore) -> None:
     chunks = [_chunk(i, page=None if i % 2 else i) for i in range(20)]
     vectors = [_unit(i) for i in range(20)]
@@ -102,7 +115,7 @@ def test_upsert_query_delete_roundtrip(store: ChromaStore) -> None:
 def test_cosine_space_and_metadata(store: ChromaStore) -> None:
     chunk = _chunk(1, page=None)
     store.upsert([chunk], [np.array([3.0, 4.0, 0, 0, 0, 0, 0, 0], dtype=np.float32)], ["markdown"])
-    (cid, dist), = store.query(np.array([6.0, 8.0, 0, 0, 0, 0, 0, 0], dtype=np.float32), 1)
+    ((cid, dist),) = store.query(np.array([6.0, 8.0, 0, 0, 0, 0, 0, 0], dtype=np.float32), 1)
     assert cid == chunk.id and dist == pytest.approx(0.0, abs=1e-5)  # same direction, different length
     meta = store._collection.get(ids=[chunk.id], include=["metadatas", "documents"])
     assert meta["documents"] == [chunk.text]
@@ -158,6 +171,7 @@ def test_unreachable_server_is_a_store_error(tmp_path: Path) -> None:
 
 
 # -- manifest -----------------------------------------------------------------------------------------------
+
 
 def test_manifest_mismatch_names_both_and_the_fix() -> None:
     stored = Manifest(normalize_model("all-minilm"), 384, None, 200, 30, "1")

@@ -1,4 +1,5 @@
 """Server mode: the same index, status and query checks against a real `chroma run` on 127.0.0.1."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +34,9 @@ def test_index_sync_and_status_on_a_server(ollama, chroma_url: str, tmp_path: Pa
 
 def test_query_on_a_server_finds_the_indexed_text(ollama, chroma_url: str, tmp_path: Path) -> None:
     docs = make_docs(tmp_path / "docs", n=3)
-    (docs / "needle.md").write_text("# Zebra\n\nThe zebra crossing protocol uses quartz semaphores.\n", encoding="utf-8")
+    (docs / "needle.md").write_text(
+        "# Zebra\n\nThe zebra crossing protocol uses quartz semaphores.\n", encoding="utf-8"
+    )
     with open_rag(tmp_path / "idx", chroma_url=chroma_url, collection="server-query") as rag:
         rag.index(docs)
         from rag.embed import open_embedder

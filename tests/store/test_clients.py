@@ -1,4 +1,5 @@
 """One Chroma client per store location, shared by every store of the process; chromadb errors as StoreError."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Issue 14: a collection name is checked before anything is written, so `../../x` writes nothing anywhere."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ def test_an_invalid_name_is_refused_before_any_write(tmp_path, ollama, name: str
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.md").write_text("# A\n\nLlamas live in the Andes and eat grass all day long.\n")
     before = _files(tmp_path)
-    result = CliRunner().invoke(cli, ["index", str(tmp_path / "docs"), "--index", str(tmp_path / "deep" / "er" / "idx"),
-                                      "--collection", name])
+    result = CliRunner().invoke(
+        cli, ["index", str(tmp_path / "docs"), "--index", str(tmp_path / "deep" / "er" / "idx"), "--collection", name]
+    )
     assert result.exit_code == 2
     assert "Collection name" in result.output and "Traceback" not in result.output
     assert _files(tmp_path) == before  # no catalog, lock or Chroma folder: not inside the index folder, not outside

@@ -1,5 +1,6 @@
 """One index, many machines (issue 13): a real `chroma run` server, writers with their own index folders, readers
 with empty ones."""
+
 from __future__ import annotations
 
 import json
@@ -117,8 +118,22 @@ def test_a_writer_killed_mid_run_never_costs_the_other_writer_anything(ollama, c
     docs = tmp_path / "busy"
     make_folder(docs)
     ollama.latency = 0.05
-    cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "wb"), "--chroma-url", chroma_url,
-           "--collection", "mm-kill", "--embed-backend", "ollama", "--json"]
+    cmd = [
+        "python",
+        "-m",
+        "rag",
+        "index",
+        str(docs),
+        "--index",
+        str(tmp_path / "wb"),
+        "--chroma-url",
+        chroma_url,
+        "--collection",
+        "mm-kill",
+        "--embed-backend",
+        "ollama",
+        "--json",
+    ]
     proc = start(cmd, tmp_path)
     _wait_for_writes(chroma_url, "mm-kill", a_ids, proc)
     proc.send_signal(signal.SIGKILL)
@@ -189,12 +204,29 @@ def test_a_long_lived_rag_survives_another_process_rebuild(ollama, chroma_url, t
     docs = make_docs(tmp_path / "lib", n=4)
     (docs / "needle.md").write_text("# Needle\n\nThe zebra crossing uses quartz semaphores.\n", encoding="utf-8")
     url = ["--chroma-url", chroma_url] if server else []
-    cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "w"), "--collection", "mm-live",
-           "--embed-backend", "ollama", *url]
+    cmd = [
+        "python",
+        "-m",
+        "rag",
+        "index",
+        str(docs),
+        "--index",
+        str(tmp_path / "w"),
+        "--collection",
+        "mm-live",
+        "--embed-backend",
+        "ollama",
+        *url,
+    ]
     assert run(cmd, tmp_path).returncode == 0
     folder = tmp_path / ("app" if server else "w")
-    with RAG(folder, chroma_url=chroma_url if server else None, collection="mm-live", chat_model="none",
-             embed_backend="ollama") as app:
+    with RAG(
+        folder,
+        chroma_url=chroma_url if server else None,
+        collection="mm-live",
+        chat_model="none",
+        embed_backend="ollama",
+    ) as app:
         assert app.ask("zebra quartz semaphores").citations[0].source == "lib/needle.md"
         rebuilt = run([*cmd, "--rebuild"], tmp_path)
         assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
@@ -226,8 +258,21 @@ def test_a_reader_says_the_server_is_down_or_answers_from_its_copy(ollama, tmp_p
                 fresh.ask("paragraph")
             col = next(c for c in fresh.status().collections if c.name == "mm-down")
             assert col.vectors is None and col.store_error and server.url in col.store_error
-        shown = run(["python", "-m", "rag", "status", "--index", str(tmp_path / "fresh"), "--chroma-url", server.url,
-                     "--collection", "mm-down"], tmp_path)
+        shown = run(
+            [
+                "python",
+                "-m",
+                "rag",
+                "status",
+                "--index",
+                str(tmp_path / "fresh"),
+                "--chroma-url",
+                server.url,
+                "--collection",
+                "mm-down",
+            ],
+            tmp_path,
+        )
         assert "None vectors" not in shown.stdout and "Cannot reach the Chroma server" in shown.stdout, shown
     finally:
         server.stop()
@@ -242,8 +287,22 @@ def test_server_killed_and_restarted_mid_index_then_rerun_equals_a_clean_run(oll
     make_folder(docs)
     server = ChromaServer(tmp_path / "chroma").start()
     try:
-        cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "w"), "--chroma-url", server.url,
-               "--collection", "mm-restart", "--embed-backend", "ollama", "--json"]
+        cmd = [
+            "python",
+            "-m",
+            "rag",
+            "index",
+            str(docs),
+            "--index",
+            str(tmp_path / "w"),
+            "--chroma-url",
+            server.url,
+            "--collection",
+            "mm-restart",
+            "--embed-backend",
+            "ollama",
+            "--json",
+        ]
         ollama.latency = 0.05
         proc = start(cmd, tmp_path)
         _wait_for_writes(server.url, "mm-restart", {}, proc)
@@ -267,8 +326,22 @@ def test_a_writer_indexing_during_another_writers_rebuild_keeps_every_chunk(olla
         a.index(a_docs)
         docs = tmp_path / "second"
         make_folder(docs)
-        cmd = ["python", "-m", "rag", "index", str(docs), "--index", str(tmp_path / "wb"), "--chroma-url",
-               chroma_url, "--collection", "mm-during", "--embed-backend", "ollama", "--json"]
+        cmd = [
+            "python",
+            "-m",
+            "rag",
+            "index",
+            str(docs),
+            "--index",
+            str(tmp_path / "wb"),
+            "--chroma-url",
+            chroma_url,
+            "--collection",
+            "mm-during",
+            "--embed-backend",
+            "ollama",
+            "--json",
+        ]
         ollama.latency = 0.02
         proc = start(cmd, tmp_path)
         _wait_for_writes(chroma_url, "mm-during", _ids_by_writer(chroma_url, "mm-during"), proc)

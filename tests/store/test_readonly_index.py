@@ -4,6 +4,7 @@ Permissions are tested with the CLI in a subprocess run as an unprivileged user 
 tests run as root, whom permissions do not stop; a full disk with a small tmpfs. Each test skips when the machine
 cannot do that (not root, no setpriv, no mount).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,15 @@ AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 def _rag(*args: str, user: list[str] | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False", **(env or {})}
     full_env.pop("RAG_RAISE_ERRORS", None)
-    return subprocess.run([*(user or []), sys.executable, "-m", "rag", *args], capture_output=True, text=True,
-                          env=full_env, cwd="/", timeout=300, check=False)
+    return subprocess.run(
+        [*(user or []), sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd="/",
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -44,8 +52,13 @@ def shared_dir() -> Iterator[Path]:
 def nobody() -> list[str]:
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("needs root and setpriv to run a subprocess as an unprivileged user")
-    if subprocess.run([*AS_NOBODY, sys.executable, "-c", "import rag"], env={**os.environ, "PYTHONPATH": str(REPO)},
-                      capture_output=True, cwd="/", check=False).returncode:
+    if subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", "import rag"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        cwd="/",
+        check=False,
+    ).returncode:
         pytest.skip("the unprivileged user cannot run this Python")
     return AS_NOBODY
 
@@ -110,8 +123,12 @@ def test_a_catalog_opened_for_reading_writes_only_when_asked_to(tmp_path, ollama
 def tiny_disk(tmp_path) -> Iterator[Path]:
     mount = tmp_path / "tiny"
     mount.mkdir()
-    mounted = os.geteuid() == 0 and not subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, check=False).returncode
+    mounted = (
+        os.geteuid() == 0
+        and not subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, check=False
+        ).returncode
+    )
     if not mounted:
         pytest.skip("cannot mount a small tmpfs here")
     try:

@@ -1,4 +1,5 @@
 """Hostile inputs for the robustness tests and benchmarks/reliability.py: adversarial folders and generated PDFs."""
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,28 @@ DEEP_LEVELS = 60
 
 
 def words(seed: int, n: int = 90) -> str:
-    vocab = ["orchid", "basalt", "lantern", "quorum", "ferry", "pylon", "saffron", "tundra", "cobalt", "marrow", "ember", "sextant", "willow", "gazette", "harbor", "tinsel", "mosaic", "plinth", "quiver", "zenith"]
+    vocab = [
+        "orchid",
+        "basalt",
+        "lantern",
+        "quorum",
+        "ferry",
+        "pylon",
+        "saffron",
+        "tundra",
+        "cobalt",
+        "marrow",
+        "ember",
+        "sextant",
+        "willow",
+        "gazette",
+        "harbor",
+        "tinsel",
+        "mosaic",
+        "plinth",
+        "quiver",
+        "zenith",
+    ]
     out = []
     for i in range(n):
         out.append(vocab[(seed * 13 + i * 7) % len(vocab)] + ("." if i % 11 == 10 else ""))
@@ -27,12 +49,17 @@ def text_pdf(path: Path, pages: list[str]) -> Path:
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     font_ref = writer._add_object(font)
     for text in pages:
         page = writer.add_blank_page(612, 792)
-        lines = [text[i:i + 80] for i in range(0, len(text), 80)] or [""]
+        lines = [text[i : i + 80] for i in range(0, len(text), 80)] or [""]
         ops = ["BT", "/F1 10 Tf", "14 TL", "40 750 Td"]
         for line in lines:
             safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
@@ -42,7 +69,8 @@ def text_pdf(path: Path, pages: list[str]) -> Path:
         stream.set_data("\n".join(ops).encode("latin-1", "replace"))
         page[NameObject("/Contents")] = writer._add_object(stream)
         page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})})
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
+        )
     with open(path, "wb") as fh:
         writer.write(fh)
     return path

@@ -1,4 +1,5 @@
 """A private `chroma run` server a test can stop and restart (the session one in conftest must stay up)."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,12 @@ class ChromaServer:
         assert exe is not None
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.data / "server.log", "ab")
-        self.proc = subprocess.Popen([exe, "run", "--path", str(self.data / "db"), "--host", "127.0.0.1", "--port",
-                                      str(self.port)], stdout=log, stderr=subprocess.STDOUT,
-                                     env=os.environ | {"ANONYMIZED_TELEMETRY": "False"})
+        self.proc = subprocess.Popen(
+            [exe, "run", "--path", str(self.data / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
+        )
         end = time.monotonic() + deadline_s
         while True:
             try:

@@ -1,4 +1,5 @@
 """Checks that a stored index is consistent: catalog, Chroma and BM25 agree, every file once."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,9 +38,15 @@ def store_state(index_dir: Path, collection: str = "default", chroma_url: str | 
     side = load_bm25(lay.bm25)
     bm25 = {"generation": side.generation, "ids": side.live_ids()} if side is not None else None
     return {
-        "files": files, "chunk_rows": chunk_rows, "catalog_ids": set(chunk_rows), "chroma_ids": store.all_ids(),
-        "chroma_count": store.count(), "manifest": manifest, "chroma_manifest": store.metadata(),
-        "generation": generation, "bm25": bm25,
+        "files": files,
+        "chunk_rows": chunk_rows,
+        "catalog_ids": set(chunk_rows),
+        "chroma_ids": store.all_ids(),
+        "chroma_count": store.count(),
+        "manifest": manifest,
+        "chroma_manifest": store.metadata(),
+        "generation": generation,
+        "bm25": bm25,
     }
 
 
@@ -51,7 +58,8 @@ def assert_consistent_state(state: dict) -> None:
     assert not any(r.stale for r in state["files"].values())
     assert state["chroma_ids"] == state["catalog_ids"], (
         f"orphans {len(state['chroma_ids'] - state['catalog_ids'])}, "
-        f"missing {len(state['catalog_ids'] - state['chroma_ids'])}")
+        f"missing {len(state['catalog_ids'] - state['chroma_ids'])}"
+    )
     assert state["chroma_count"] == len(state["catalog_ids"])
     manifest = state["manifest"]
     assert manifest is not None and manifest.embed_model and manifest.dimension

@@ -1,17 +1,41 @@
 """Generated document folders for index tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from rag import RAG
 
-WORDS = ["river", "mountain", "lantern", "harbor", "orchard", "meadow", "compass", "glacier", "violin", "canyon", "ember", "falcon", "thistle", "quarry", "saddle", "beacon", "marble", "willow", "anchor", "prism"]
+WORDS = [
+    "river",
+    "mountain",
+    "lantern",
+    "harbor",
+    "orchard",
+    "meadow",
+    "compass",
+    "glacier",
+    "violin",
+    "canyon",
+    "ember",
+    "falcon",
+    "thistle",
+    "quarry",
+    "saddle",
+    "beacon",
+    "marble",
+    "willow",
+    "anchor",
+    "prism",
+]
 
 
 def paragraphs_text(seed: int, paragraphs: int = 3, words: int = 60) -> str:
     out = []
     for p in range(paragraphs):
-        body = " ".join(WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] + ("." if i % 12 == 11 else "") for i in range(words))
+        body = " ".join(
+            WORDS[(seed * 7 + p * 3 + i) % len(WORDS)] + ("." if i % 12 == 11 else "") for i in range(words)
+        )
         out.append(f"Paragraph {p} of document {seed}. {body}")
     return "\n\n".join(out) + "\n"
 

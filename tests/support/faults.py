@@ -1,4 +1,5 @@
 """The fault table of the chat tests and benchmarks/reliability.py, and helpers to stop a server mid-run."""
+
 from __future__ import annotations
 
 import json

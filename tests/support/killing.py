@@ -1,5 +1,6 @@
 """The SIGKILL sweep shared by tests/test_crash_consistency.py and benchmarks/reliability.py: a changing folder,
 `rag index` subprocesses killed at seeded random moments, and a rerun to completion checked after each kill."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,9 @@ def make_folder(root: Path, version: int = 0) -> None:
         if i % 10 == 9:
             text_pdf(root / f"doc{i:02d}.pdf", [body[:2000], body[2000:4000]])
         else:
-            (root / f"doc{i:02d}.{'md' if i % 2 else 'txt'}").write_text(f"# Doc {i} v{version}\n\n{body}",
-                                                                        encoding="utf-8")
+            (root / f"doc{i:02d}.{'md' if i % 2 else 'txt'}").write_text(
+                f"# Doc {i} v{version}\n\n{body}", encoding="utf-8"
+            )
     if version:
         for old in root.glob(f"extra{version - 1}.md"):
             old.unlink()

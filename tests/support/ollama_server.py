@@ -12,6 +12,7 @@ trickle_head, endless_stream, oversize_bytes, bad_vectors) are cleared by `reset
 
 Run standalone for subprocess tests: `python tests/ollama_server.py --port 11500` (prints the URL, serves until killed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,14 +35,38 @@ import numpy as np
 
 VERSION = "0.6.8"
 DEFAULT_MODELS: dict[str, dict[str, Any]] = {
-    "all-minilm": dict(family="bert", embedding_length=384, context_length=512, capabilities=["embedding"],
-                       parameter_size="23M", size=45_960_996),
-    "nomic-embed-text": dict(family="nomic-bert", embedding_length=768, context_length=2048,
-                             capabilities=["embedding"], parameter_size="137M", size=274_302_450),
-    "bge-m3": dict(family="bert", embedding_length=1024, context_length=8192, capabilities=["embedding"],
-                   parameter_size="567M", size=1_157_672_605),
-    "llama3.2": dict(family="llama", embedding_length=3072, context_length=131072,
-                     capabilities=["completion", "tools"], parameter_size="3.2B", size=2_019_393_189),
+    "all-minilm": dict(
+        family="bert",
+        embedding_length=384,
+        context_length=512,
+        capabilities=["embedding"],
+        parameter_size="23M",
+        size=45_960_996,
+    ),
+    "nomic-embed-text": dict(
+        family="nomic-bert",
+        embedding_length=768,
+        context_length=2048,
+        capabilities=["embedding"],
+        parameter_size="137M",
+        size=274_302_450,
+    ),
+    "bge-m3": dict(
+        family="bert",
+        embedding_length=1024,
+        context_length=8192,
+        capabilities=["embedding"],
+        parameter_size="567M",
+        size=1_157_672_605,
+    ),
+    "llama3.2": dict(
+        family="llama",
+        embedding_length=3072,
+        context_length=131072,
+        capabilities=["completion", "tools"],
+        parameter_size="3.2B",
+        size=2_019_393_189,
+    ),
 }
 MODEL_NOT_FOUND = 'model "{name}" not found, try pulling it first'
 CONTEXT_ERROR = "the input length exceeds the context length"
@@ -145,8 +170,11 @@ class _SchemaFiller:
         self.ids = [v for v in self._enum_values(schema) if isinstance(v, str) and v and _find(v, prompt) >= 0]
         self.sentences = {i: found for i in self.ids if (found := self._scored(i))}
         # the chunk that matches the question best (the earliest listed on ties) is the one cited
-        self.primary = max(self.ids, key=lambda i: (self.sentences[i][0] if i in self.sentences else -1,
-                                                    -self.ids.index(i)), default=None)
+        self.primary = max(
+            self.ids,
+            key=lambda i: (self.sentences[i][0] if i in self.sentences else -1, -self.ids.index(i)),
+            default=None,
+        )
         self.default_text = self._text_for(self.primary)
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -382,8 +410,15 @@ class FakeOllama:
 
     @staticmethod
     def _model_entry(name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        entry = dict(family="llama", embedding_length=768, context_length=2048, capabilities=["completion"],
-                     parameter_size="1B", size=1_000_000, quantization_level="Q4_K_M")
+        entry = dict(
+            family="llama",
+            embedding_length=768,
+            context_length=2048,
+            capabilities=["completion"],
+            parameter_size="1B",
+            size=1_000_000,
+            quantization_level="Q4_K_M",
+        )
         entry.update(spec)
         entry.setdefault("digest", hashlib.sha256(canonical(name).encode()).hexdigest())
         return entry
@@ -567,22 +602,39 @@ class FakeOllama:
         }
 
     def _details(self, entry: dict[str, Any]) -> dict[str, Any]:
-        return {"parent_model": "", "format": "gguf", "family": entry["family"], "families": [entry["family"]],
-                "parameter_size": entry["parameter_size"], "quantization_level": entry["quantization_level"]}
+        return {
+            "parent_model": "",
+            "format": "gguf",
+            "family": entry["family"],
+            "families": [entry["family"]],
+            "parameter_size": entry["parameter_size"],
+            "quantization_level": entry["quantization_level"],
+        }
 
     def _listing(self, name: str, entry: dict[str, Any]) -> dict[str, Any]:
-        return {"name": name, "model": name, "size": entry["size"], "digest": entry["digest"],
-                "details": self._details(entry)}
+        return {
+            "name": name,
+            "model": name,
+            "size": entry["size"],
+            "digest": entry["digest"],
+            "details": self._details(entry),
+        }
 
     def _tags(self, h: _Handler, body: dict[str, Any]) -> None:
-        models = [self._listing(n, e) | {"modified_at": "2025-01-01T00:00:00Z"}
-                  for n, e in self.models.items() if self._find(n)]
+        models = [
+            self._listing(n, e) | {"modified_at": "2025-01-01T00:00:00Z"}
+            for n, e in self.models.items()
+            if self._find(n)
+        ]
         h.send_json(200, {"models": models})
 
     def _ps(self, h: _Handler, body: dict[str, Any]) -> None:
-        models = [self._listing(n, self.models[n]) | {"size_vram": self.models[n]["size"],
-                                                       "expires_at": "2099-01-01T00:00:00Z"}
-                  for n in sorted(self.loaded) if n in self.models]
+        models = [
+            self._listing(n, self.models[n])
+            | {"size_vram": self.models[n]["size"], "expires_at": "2099-01-01T00:00:00Z"}
+            for n in sorted(self.loaded)
+            if n in self.models
+        ]
         h.send_json(200, {"models": models})
 
     def _show(self, h: _Handler, body: dict[str, Any]) -> None:
@@ -591,10 +643,23 @@ class FakeOllama:
         if entry is None:
             return h.send_json(404, {"error": f"model '{name}' not found"})
         arch = entry["family"]
-        info = {"general.architecture": arch, f"{arch}.context_length": entry["context_length"],
-                f"{arch}.embedding_length": entry["embedding_length"], "general.parameter_count": entry["size"] // 2}
-        h.send_json(200, {"details": self._details(entry), "model_info": info, "capabilities": entry["capabilities"],
-                          "modelfile": f"FROM {name}\n", "parameters": "", "template": "{{ .Prompt }}"})
+        info = {
+            "general.architecture": arch,
+            f"{arch}.context_length": entry["context_length"],
+            f"{arch}.embedding_length": entry["embedding_length"],
+            "general.parameter_count": entry["size"] // 2,
+        }
+        h.send_json(
+            200,
+            {
+                "details": self._details(entry),
+                "model_info": info,
+                "capabilities": entry["capabilities"],
+                "modelfile": f"FROM {name}\n",
+                "parameters": "",
+                "template": "{{ .Prompt }}",
+            },
+        )
 
     def _model_or_404(self, h: _Handler, body: dict[str, Any]) -> dict[str, Any] | None:
         entry = self._find(body.get("model"))
@@ -633,8 +698,16 @@ class FakeOllama:
             bad = float(self.bad_vectors)
             vectors = [[bad, *v[1:]] for v in vectors if v is not None]
         tokens = sum(min(count_tokens(t), self.embed_context_length or entry["context_length"]) for t in texts)
-        h.send_json(200, {"model": body["model"], "embeddings": vectors, "total_duration": 1_000_000 * len(texts),
-                          "load_duration": 1_000, "prompt_eval_count": tokens})
+        h.send_json(
+            200,
+            {
+                "model": body["model"],
+                "embeddings": vectors,
+                "total_duration": 1_000_000 * len(texts),
+                "load_duration": 1_000,
+                "prompt_eval_count": tokens,
+            },
+        )
 
     def _embeddings(self, h: _Handler, body: dict[str, Any]) -> None:
         entry = self._model_or_404(h, body)
@@ -676,11 +749,16 @@ class FakeOllama:
                 return base | {"message": {"role": "assistant", "content": text}}
             return base | {"response": text}
 
-        final = piece("") | {"done": True, "done_reason": "load" if loading else "stop", "total_duration": 5_000_000,
-                             "load_duration": 1_000_000, "prompt_eval_count": count_tokens(prompt),
-                             "prompt_eval_duration": 2_000_000,
-                             "eval_count": len(content) // 5 if self.oversize_bytes else count_tokens(content),
-                             "eval_duration": 2_000_000}
+        final = piece("") | {
+            "done": True,
+            "done_reason": "load" if loading else "stop",
+            "total_duration": 5_000_000,
+            "load_duration": 1_000_000,
+            "prompt_eval_count": count_tokens(prompt),
+            "prompt_eval_duration": 2_000_000,
+            "eval_count": len(content) // 5 if self.oversize_bytes else count_tokens(content),
+            "eval_duration": 2_000_000,
+        }
         if body.get("think") and kind == "chat":
             final["message"]["thinking"] = "Let me look at the context."
         if body.get("stream", True) is False:
@@ -711,13 +789,22 @@ class FakeOllama:
         name = canonical(str(body.get("model") or body.get("name") or ""))
         entry = self.registry.get(name)
         if entry is None:
-            lines: list[dict[str, Any]] = [{"status": "pulling manifest"},
-                                           {"error": "pull model manifest: file does not exist"}]
+            lines: list[dict[str, Any]] = [
+                {"status": "pulling manifest"},
+                {"error": "pull model manifest: file does not exist"},
+            ]
         else:
             total, digest = entry["size"], "sha256:" + entry["digest"]
             lines = [{"status": "pulling manifest"}]
-            lines += [{"status": f"pulling {entry['digest'][:12]}", "digest": digest, "total": total,
-                       "completed": total * step // 4} for step in range(5)]
+            lines += [
+                {
+                    "status": f"pulling {entry['digest'][:12]}",
+                    "digest": digest,
+                    "total": total,
+                    "completed": total * step // 4,
+                }
+                for step in range(5)
+            ]
             lines += [{"status": s} for s in ("verifying sha256 digest", "writing manifest", "success")]
             self.models[name] = copy.deepcopy(entry)
             self.missing_models = {m for m in self.missing_models if canonical(m) != name}

@@ -1,4 +1,5 @@
 """Where things are: the repository, ../shared/eval, and free ports on 127.0.0.1."""
+
 from __future__ import annotations
 
 import socket

@@ -1,5 +1,6 @@
 """`rag serve`'s app on a real socket for tests and benchmarks: uvicorn in a thread, started and stopped with a
 deadline."""
+
 from __future__ import annotations
 
 import threading
@@ -14,16 +15,18 @@ START_DEADLINE_S = 60.0
 class RunningServer:
     """`with RunningServer(rag, token=...) as server:` serves `rag.server.app.create_app(rag, ...)` at `server.url`."""
 
-    def __init__(self, rag: Any, *, host: str = "127.0.0.1", token: str | None = None, max_body: int | None = None
-                 ) -> None:
+    def __init__(
+        self, rag: Any, *, host: str = "127.0.0.1", token: str | None = None, max_body: int | None = None
+    ) -> None:
         import uvicorn
 
         from rag.server.app import DEFAULT_MAX_BODY_BYTES, create_app
 
         self.host, self.port = host, free_port()
         app = create_app(rag, token=token, max_body=max_body or DEFAULT_MAX_BODY_BYTES)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="rag-serve-test", daemon=True)
 
