@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.partial_json import StringFieldStream
+from rag.answer.partial_json import StringFieldStream
 
 
 @pytest.mark.parametrize("size", [1, 2, 5, 11])

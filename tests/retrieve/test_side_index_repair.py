@@ -64,7 +64,7 @@ def test_a_query_over_a_garbled_side_index_rebuilds_it_and_answers(ollama, tmp_p
     _, segment = _bm25_files(idx)
     segment.write_bytes(b"\x00" * segment.stat().st_size)  # same size, garbled content
     with RAG(index_dir=idx) as rag:
-        with caplog.at_level(logging.WARNING, logger="rag.bm25"):
+        with caplog.at_level(logging.WARNING, logger="rag.retrieve.bm25"):
             hits = rag.retrieve("嵌入向量", k=1, mode="bm25")
         assert hits and hits[0].source.endswith("zh.md")
     assert any("unreadable" in r.getMessage() and "rebuilt" in r.getMessage() for r in caplog.records)
