@@ -23,7 +23,8 @@ the same sample again with no chat model. The answer table also gives the share 
 the cited chunk, unusable replies (ModelOutputError after one retry) and chat calls beyond one per model answer, and a
 lenient match (the answer contains a gold answer, or is a span of at least 2 characters inside one): CMRC2018's gold
 answers are long spans (median 19 characters), so a short correct answer such as "1694" fails plain containment.
---cjk-sweep measures the CJK lexical-evidence floor (rag.answer.evidence) on CMRC2018 and the 50 off-topic Chinese questions
+--cjk-sweep measures the CJK lexical-evidence floor (rag.answer.evidence) on CMRC2018 and the 50 off-topic Chinese
+questions
 in benchmarks/data/offtopic_zh.txt (--off-topic-zh N adds N of them to the CMRC2018 answer sample as unanswerable).
 """
 

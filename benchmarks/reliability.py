@@ -9,7 +9,7 @@ pages, a hung
 3. Kills: tests/support/killing.kill_sweep - `rag index` SIGKILLed at N seeded random moments, each followed by a
 checked
    rerun; chunks lost = clean-run chunk ids missing from the final index.
-4. Hostile server and disk (issue 14): `rag ask` / `ask --stream` / `rag index` / `rag status` in a subprocess
+4. Hostile server and disk: `rag ask` / `ask --stream` / `rag index` / `rag status` in a subprocess
    against a fake Ollama that trickles a byte every 0.5 s (body, or head and body), streams forever, sends 10 MB
    or NaN/inf vectors; an index folder the user cannot write (run as nobody), a full disk (8 MB tmpfs), a
    collection name that climbs out of the folder. Each case: exit code and message, the wall time it held the run

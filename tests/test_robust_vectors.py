@@ -1,4 +1,4 @@
-"""Issue 14: a NaN or infinite vector from the embedder is refused (query and documents alike), and --json is always
+"""a NaN or infinite vector from the embedder is refused (query and documents alike), and --json is always
 valid JSON (no bare NaN)."""
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import pytest
 
 from rag import RAG
 from rag.answer.types import Answer
+from support.answers import unmarked
 from support.corpus import make_docs
 from support.hits import write_docs
 
@@ -75,7 +76,7 @@ def _work(rag: RAG, worker: int) -> list[str]:
         elif kind == 1:
             items = list(rag.ask_stream(question))
             answer = items[-1]
-            assert "".join(x for x in items[:-1] if isinstance(x, str)) == answer.answer
+            assert unmarked("".join(x for x in items[:-1] if isinstance(x, str))) == unmarked(answer.answer)
         elif kind == 2:
             hits = rag.retrieve(question, k=3)
             assert hits and [h.rank for h in hits] == list(range(1, len(hits) + 1))

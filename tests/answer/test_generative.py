@@ -35,7 +35,7 @@ def _generator(ollama, **overrides) -> GenerativeAnswerer:
 def test_schema_enum_is_exactly_the_given_ids() -> None:
     schema = prompts.answer_schema(LABELS)
     assert schema["properties"]["citations"]["items"]["properties"]["id"]["enum"] == LABELS
-    assert set(schema["required"]) == {"answerable", "citations"}  # issue 17: per-claim items, verdict last
+    assert set(schema["required"]) == {"answerable", "citations"}  # per-claim items, verdict last
     assert list(schema["properties"]) == ["citations", "answerable"]
     jsonschema.Draft202012Validator.check_schema(schema)
     with pytest.raises(ValueError):

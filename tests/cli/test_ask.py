@@ -112,7 +112,7 @@ def test_stream_prints_text_then_sources(index, ollama) -> None:
     lines = _ask(index, QUESTION, "--stream", "--json").stdout.splitlines()
     objects = [json.loads(line) for line in lines]
     assert all("delta" in o for o in objects[:-1]) and objects[-1]["mode"] == "generative"
-    # issue 17: the deltas are the claims as generated; the final answer adds the verified [n] markers
+    # the deltas are the claims as generated; the final answer adds the verified [n] markers
     assert "".join(o["delta"] for o in objects[:-1]) == " ".join(c["text"] for c in objects[-1]["claims"])
 
 

@@ -125,7 +125,8 @@ def test_ctrl_c_keeps_finished_files_and_the_rerun_completes(ollama, tmp_path: P
 
     docs = make_docs(tmp_path / "docs", n=60)
     idx = tmp_path / "idx"
-    ollama.hold("/api/embed", after=1)  # the run stalls after its first batch: it cannot finish before the signal
+    # one embedding group (batch x 2 requests in flight) passes, then the run stalls: it cannot finish before the signal
+    ollama.hold("/api/embed", after=2)
     env = os.environ | {"PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "rag", "index", str(docs), *index_args(idx, "--json")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

@@ -1,5 +1,5 @@
 """Messages that never mislead: crashes exit 2 in one line, terminal escapes never reach the terminal, OLLAMA_HOST
-mistakes and chat-model typos are named with their fix, and the small ones from issue 19 (exact texts)."""
+mistakes and chat-model typos are named with their fix, and the small ones (exact texts)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 14: `--timeout` / RAG_OLLAMA_TIMEOUT set the wall-clock deadline of `rag ask` and `rag index`; a trickling
+"""`--timeout` / RAG_OLLAMA_TIMEOUT set the wall-clock deadline of `rag ask` and `rag index`; a trickling
 or never-ending Ollama ends the command with a clear outcome instead of hanging."""
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ def test_sigkill_at_random_moments_then_rerun_is_consistent(ollama, tmp_path: Pa
 def test_sigint_mid_run_stops_with_a_summary(ollama, tmp_path: Path) -> None:
     docs, idx = tmp_path / "docs", tmp_path / "idx"
     make_folder(docs)
-    ollama.hold("/api/embed", after=1)  # the run stalls after its first batch: it cannot finish before the signal
+    # one embedding group (batch x 2 requests in flight) passes, then the run stalls: it cannot finish before the signal
+    ollama.hold("/api/embed", after=2)
     proc = start(index_cmd(docs, idx), tmp_path)
     first = proc.stderr.readline()  # "[1/41] added ..." once a file is stored
     assert first.startswith("[1/"), first

@@ -1,4 +1,4 @@
-"""Source keys (issue 14): unique per root, a path inside an indexed root maps to that root, odd names survive."""
+"""Source keys: unique per root, a path inside an indexed root maps to that root, odd names survive."""
 
 from __future__ import annotations
 

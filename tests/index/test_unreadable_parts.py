@@ -1,4 +1,4 @@
-"""An unreadable folder or file (issue 14): `rag index` as an unprivileged user reports it skipped and keeps its chunks.
+"""An unreadable folder or file: `rag index` as an unprivileged user reports it skipped and keeps its chunks.
 
 Tests run as root here, and root reads everything, so each index run is a child process as `nobody` (setpriv) on a
 workspace that user owns; as a non-root user the runs are plain child processes. Skipped when neither is possible.

@@ -1,4 +1,4 @@
-"""Hostile inputs on the ingest side (issue 14): races after discovery, deep trees, odd names and bytes, hidden HTML."""
+"""Hostile inputs on the ingest side: races after discovery, deep trees, odd names and bytes, hidden HTML."""
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def test_max_pages_warns(tmp_path: Path) -> None:
 
 
 def test_slow_file_times_out_and_run_goes_on(tmp_path: Path) -> None:
-    heavy = b"BT /F1 9 Tf 10 10 Td (a) Tj ET\n" * 1_500_000  # legit but slow: 1.5 M text objects
+    heavy = b"BT /F1 9 Tf 10 10 Td (a) Tj ET\n" * 4_000_000  # legit but slow: ~7 s of PDFium on an idle core
     (tmp_path / "a_heavy.pdf").write_bytes(make_pdf(["x"], raw_streams={0: heavy}))
     (tmp_path / "b_fine.pdf").write_bytes(make_pdf(PAGES))
     (tmp_path / "c_note.txt").write_text("A small note that is extracted in-process.", encoding="utf-8")

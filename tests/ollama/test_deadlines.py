@@ -1,4 +1,4 @@
-"""Issue 14, hangs: every Ollama call ends by its wall-clock deadline, whatever the server does, and replies are capped.
+"""Hangs: every Ollama call ends by its wall-clock deadline, whatever the server does, and replies are capped.
 
 The fake server trickles one byte every 0.2 s, so a reply of a few hundred bytes would take a minute; a deadline of
 1 s must end each call with OllamaTimeout (no timing is asserted: the error itself proves the deadline fired).

@@ -11,6 +11,7 @@ import httpx
 from click.testing import CliRunner
 
 from rag.cli import cli
+from support.answers import unmarked
 from support.corpus import make_docs
 
 QUESTION = "What does the embed endpoint return?"
@@ -36,7 +37,7 @@ def test_ask_stream_sends_retrieval_deltas_then_the_answer(server) -> None:
     assert kinds[0] == "retrieval" and kinds[-1] == "answer" and "delta" in kinds
     assert set(kinds[1:-1]) == {"delta"}
     final = events[-1]["answer"]
-    assert "".join(e["text"] for e in events if e["type"] == "delta") == final["answer"]
+    assert unmarked("".join(e["text"] for e in events if e["type"] == "delta")) == unmarked(final["answer"])
     hit_ids = {h["id"] for h in events[0]["hits"]}
     assert final["citations"] and {c["id"] for c in final["citations"]} <= hit_ids
 

@@ -1,4 +1,4 @@
-"""Issue 14: a collection name is checked before anything is written, so `../../x` writes nothing anywhere."""
+"""a collection name is checked before anything is written, so `../../x` writes nothing anywhere."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One index, many machines (issue 13): a real `chroma run` server, writers with their own index folders, readers
+"""One index, many machines: a real `chroma run` server, writers with their own index folders, readers
 with empty ones."""
 
 from __future__ import annotations

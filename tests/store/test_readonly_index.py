@@ -1,4 +1,4 @@
-"""Issue 14, readers need write access: reading never writes; a writer on a read-only or full disk says so.
+"""Reading never needs write access, and never writes; a writer on a read-only or full disk says so.
 
 Permissions are tested with the CLI in a subprocess run as an unprivileged user (`setpriv ... nobody`), since the
 tests run as root, whom permissions do not stop; a full disk with a small tmpfs. Each test skips when the machine
