@@ -297,7 +297,7 @@ def _answer_row(name: str, report: EvalReport, mode: str, extra: dict) -> tuple:
         report.answer_p50_ms,
         report.answer_p95_ms,
         report.prompt_tokens,
-        report.completion_tokens,
+        report.eval_tokens,
     )
 
 
@@ -435,7 +435,7 @@ def main() -> None:
                     "p50 ms",
                     "p95 ms",
                     "prompt tok",
-                    "completion tok",
+                    "generated tok",
                 ],
                 [tuple("-" if v is None else v for v in row) for row in answer_rows],
             )

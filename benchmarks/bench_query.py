@@ -161,12 +161,12 @@ class _InstantChat:
             message=SimpleNamespace(content=content),
             done=True,
             done_reason="stop",
-            prompt_eval_count=None,
-            eval_count=None,
-            total_duration=None,
-            load_duration=None,
-            prompt_eval_duration=None,
-            eval_duration=None,
+            prompt_tokens=None,
+            eval_tokens=None,
+            model_ms=None,
+            load_ms=None,
+            prompt_eval_ms=None,
+            eval_ms=None,
         )
 
 

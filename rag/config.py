@@ -61,9 +61,12 @@ DEFAULT_SEED = 42
 DEFAULT_MAX_ANSWER_TOKENS = 1024  # num_predict of answer calls: a model that never stops is cut here
 
 
-def user_dir() -> Path:
-    """The user directory: $RAG_HOME, else the platform app dir for ollama-rag. Created on demand."""
+def user_dir(*, create: bool = True) -> Path:
+    """The user directory (config file, chat history): $RAG_HOME, else the platform app dir for ollama-rag. Created
+    on demand unless `create` is False (a reader that only reports the path)."""
     path = Path(os.environ.get(ENV_HOME) or click.get_app_dir(APP_NAME))
+    if not create:
+        return path
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:  # a reader that cannot create it still works; writers report the folder when they write
@@ -88,10 +91,11 @@ def default_index_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "index"
 
 
-def config_path() -> Path:
-    """The config file: $RAG_CONFIG, else <user dir>/config.toml."""
+def config_path(*, create: bool = True) -> Path:
+    """The config file: $RAG_CONFIG, else <user dir>/config.toml (the user dir is created unless `create` is False;
+    the file itself never is)."""
     env = os.environ.get(ENV_CONFIG)
-    return Path(env) if env else user_dir() / CONFIG_FILE
+    return Path(env) if env else user_dir(create=create) / CONFIG_FILE
 
 
 def env_name(field: str) -> str:

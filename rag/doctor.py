@@ -201,7 +201,7 @@ def _collection(settings: Settings, checks: list[Check]) -> CollectionStatus | N
             Check(
                 "index",
                 WARNING,
-                f"no collection {settings.collection!r} in {status.home} yet",
+                f"no collection {settings.collection!r} in {status.catalog_dir} yet",
                 "Index a folder: `rag index FOLDER` (try `rag index sample_docs`).",
             )
         )

@@ -213,9 +213,9 @@ class GenerativeAnswerer:
                 answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
         num_ctx = req.options["num_ctx"]
-        if last is not None and (last.prompt_eval_count or 0) >= num_ctx - 1:
+        if last is not None and (last.prompt_tokens or 0) >= num_ctx - 1:
             warnings.append(
-                f"the prompt used {last.prompt_eval_count} tokens of num_ctx={num_ctx}: it may have been cut; "
+                f"the prompt used {last.prompt_tokens} tokens of num_ctx={num_ctx}: it may have been cut; "
                 "lower context_tokens or -k"
             )
         if last is not None and last.done_reason == "length":
@@ -236,9 +236,9 @@ class GenerativeAnswerer:
 
 
 def _timings(replies: Sequence[Any], retrieval_ms: float) -> Timings:
-    def total(name: str) -> int | None:
+    def total(name: str) -> float | None:
         values = [getattr(r, name) for r in replies if getattr(r, name, None) is not None]
-        return sum(values) if values else None
+        return round(sum(values), 6) if values else None
 
     names = [f.name for f in dataclasses.fields(ModelStats)]
     return Timings(retrieval_ms=round(retrieval_ms, 3), **{n: total(n) for n in names})  # type: ignore[arg-type]

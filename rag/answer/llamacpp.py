@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import ContextLengthExceeded, RagError
-from rag.ollama import ChatResponse, Message, ShowResponse
+from rag.ollama import ChatResponse, Message, ShowResponse, stats_from_wire
 
 if TYPE_CHECKING:
     from rag.config import Settings
@@ -178,8 +178,8 @@ class LlamaCppChat:
     ) -> ChatResponse | Iterator[ChatResponse]:
         """Chat like `Client.chat`: `format` "json" or a JSON schema constrains the reply through a grammar;
         options temperature, seed, top_p, top_k, stop, num_predict and num_ctx apply; keep_alive 0 unloads the
-        model afterwards. Durations in the result are nanoseconds, as from Ollama. A streamed reply's last chunk has
-        no prompt_eval_count (llama.cpp does not report it when streaming).
+        model afterwards. Durations in the result are milliseconds, as from `Client.chat`. A streamed reply's last
+        chunk has no prompt_tokens (llama.cpp does not report it when streaming).
 
         Raises: ContextLengthExceeded when the prompt does not fit num_ctx; RagError when the model cannot load.
         """
@@ -264,7 +264,7 @@ class LlamaCppChat:
             prompt_eval_count=usage.get("prompt_tokens"),
             eval_count=usage.get("completion_tokens"),
             # llama.cpp does not split prompt reading from generation in a non-streamed call: both durations stay
-            # None rather than label the sum as generation time (total_duration has it).
+            # None rather than label the sum as generation time (total_duration, model_ms once parsed, has it).
         )
 
     def _stream(
@@ -306,9 +306,13 @@ class LlamaCppChat:
         )
 
     def _response(self, *, content: str, **stats: Any) -> ChatResponse:
+        """A reply; `stats` in Ollama's wire terms (nanoseconds, `*_count`), converted as `Client` converts them."""
         created = datetime.now(timezone.utc).isoformat()
         return ChatResponse(
-            model=self.model, created_at=created, message=Message(role="assistant", content=content), **stats
+            model=self.model,
+            created_at=created,
+            message=Message(role="assistant", content=content),
+            **stats_from_wire(stats),
         )
 
 

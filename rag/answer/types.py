@@ -67,7 +67,8 @@ class Claim(Result):
 
 @dataclass(frozen=True)
 class Timings(ModelStats):
-    """Where the time went: Ollama's counters and durations (nanoseconds, summed over retries), plus ours."""
+    """Where the time went, every duration in milliseconds: the model server's (`model_ms`, `load_ms`,
+    `prompt_eval_ms`, `eval_ms`) and token counts, summed over retries, plus ours (`retrieval_ms`, `total_ms`)."""
 
     retrieval_ms: float = 0.0
     """Milliseconds spent embedding the query and searching (dense + BM25 + fusion)."""

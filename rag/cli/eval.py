@@ -45,7 +45,7 @@ def format_report(report: EvalReport) -> str:
     if not r.retrieval_only:
         rows += [
             ("answer p50 / p95", f"{_num(r.answer_p50_ms, 0)} / {_num(r.answer_p95_ms, 0)}", "ms, whole ask()"),
-            ("Ollama tokens", f"{r.prompt_tokens:,} / {r.completion_tokens:,}", "prompt / completion"),
+            ("Ollama tokens", f"{r.prompt_tokens:,} / {r.eval_tokens:,}", "prompt / generated"),
         ]
         if r.errors:
             rows.append(("model errors", str(r.errors), "unusable replies, counted wrong"))

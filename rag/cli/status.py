@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,7 +15,8 @@ from rag.cli._output import echo
 @index_options
 @json_option
 def status_cmd(json_: bool, **options: Any) -> None:
-    """Show where the index lives and, per collection, its model, files, chunks, folders and last index time.
+    """Show where the index, catalogs and config live and, per collection, its model, files, chunks, folders and last
+    index time.
 
     \b
     Example:
@@ -30,9 +32,13 @@ def status_cmd(json_: bool, **options: Any) -> None:
             return 0
         echo(f"Index folder: {status.index_dir}")
         if status.chroma_url:
-            echo(f"Chroma:       server {status.chroma_url} (catalogs in {status.home})")
+            echo(f"Chroma:       server {status.chroma_url}")
         else:
             echo(f"Chroma:       embedded, {status.chroma_path}")
+        echo(f"Catalogs:     {status.catalog_dir}")
+        echo(f"User folder:  {status.user_dir} (config and chat history)")
+        missing = "" if Path(status.config_path).is_file() else " (none yet: `rag config set KEY VALUE` creates it)"
+        echo(f"Config file:  {status.config_path}{missing}")
         echo(f"Writer:       {f'pid {status.locked_by} is indexing' if status.locked_by else 'none running'}")
         if not status.collections:
             echo("No collections yet. Run `rag index FOLDER`.")

@@ -91,9 +91,9 @@ class QuestionResult(Result):
     answer_ms: float | None = None
     """Wall time of the whole ask() call (retrieval, prompt, model, verification), milliseconds."""
     prompt_tokens: int = 0
-    """Ollama's prompt_eval_count for this answer."""
-    completion_tokens: int = 0
-    """Ollama's eval_count for this answer."""
+    """Prompt tokens the chat model read for this answer (`Timings.prompt_tokens`, summed over retries)."""
+    eval_tokens: int = 0
+    """Tokens the chat model generated for this answer (`Timings.eval_tokens`)."""
     error: str | None = None
     """The model's reply was unusable (ModelOutputError): counted as a wrong answer."""
 
@@ -132,7 +132,9 @@ class EvalReport(Result):
     answer_p50_ms: float | None
     answer_p95_ms: float | None
     prompt_tokens: int
-    completion_tokens: int
+    """Prompt tokens over all answers."""
+    eval_tokens: int
+    """Generated tokens over all answers."""
     errors: int
     modes: dict[str, int] = field(default_factory=dict)
     """How many answers had each mode ("generative", "extractive", "abstained")."""
@@ -236,8 +238,8 @@ def _answer_fields(item: GoldItem, answer: Any) -> dict[str, Any]:
         "contained": (not abstained and metrics.contains_answer(text, item.answers)) if item.answers else None,
         "citations": len(cited),
         "citation_precision": metrics.citation_precision(cited, item.sources or (), item.answers),
-        "prompt_tokens": int(_field(timings, "prompt_eval_count", 0) or 0),
-        "completion_tokens": int(_field(timings, "eval_count", 0) or 0),
+        "prompt_tokens": int(_field(timings, "prompt_tokens", 0) or 0),
+        "eval_tokens": int(_field(timings, "eval_tokens", 0) or 0),
     }
 
 
@@ -320,7 +322,7 @@ def summarize(
         answer_p50_ms=metrics.percentile(answer_ms, 50),
         answer_p95_ms=metrics.percentile(answer_ms, 95),
         prompt_tokens=sum(r.prompt_tokens for r in results),
-        completion_tokens=sum(r.completion_tokens for r in results),
+        eval_tokens=sum(r.eval_tokens for r in results),
         errors=sum(1 for r in results if r.error),
         modes=dict(Counter(r.mode for r in results if r.mode)),
         results=tuple(results),

@@ -126,15 +126,21 @@ class CollectionStatus(Result):
 
 @dataclass(frozen=True)
 class Status(Result):
-    """Where the index lives and what it holds."""
+    """Where the index lives and what it holds, and where the user's config is."""
 
     index_dir: str
+    """The index folder (--index, $RAG_INDEX, else the platform data folder)."""
     chroma_url: str | None
     """Chroma server, or None for the embedded store."""
     chroma_path: str | None
     """Embedded Chroma data folder (None in server mode)."""
-    home: str
-    """Folder with the catalogs, BM25 files and write.lock."""
+    catalog_dir: str
+    """Folder with the SQLite catalogs, BM25 files and write.lock: index_dir for the embedded store, its
+    servers/<host>_<port>/ sub-folder for a Chroma server."""
+    user_dir: str
+    """The user folder holding the config file and chat history (not the index)."""
+    config_path: str
+    """The TOML config file, whether it exists yet or not."""
     collections: list[CollectionStatus] = field(default_factory=list)
     locked_by: int | None = None
     """pid of a running writer, if any."""

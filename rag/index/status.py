@@ -8,7 +8,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rag.config import Settings, default_index_dir
+from rag.config import Settings, config_path, default_index_dir, user_dir
 from rag.errors import StoreError
 from rag.index.report import CollectionStatus, Status
 from rag.store import IndexHandle, open_index
@@ -120,7 +120,9 @@ def index_status(settings: Settings) -> Status:
         index_dir=str(base.index_dir),
         chroma_url=base.chroma_url,
         chroma_path=str(base.chroma_dir) if base.chroma_dir else None,
-        home=str(base.home),
+        catalog_dir=str(base.home),
+        user_dir=str(user_dir(create=False).absolute()),
+        config_path=str(config_path(create=False).absolute()),
         collections=collections,
         locked_by=_lock_holder(base),
     )

@@ -25,6 +25,8 @@ from rag.ollama.types import (
     PullProgress,
     RunningModel,
     ShowResponse,
+    stats_from_wire,
+    wire_stats,
 )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "RunningModel",
     "ShowResponse",
     "find_model",
+    "stats_from_wire",
+    "wire_stats",
     "normalize_model",
     "parse_host",
     "require_model",

@@ -1,5 +1,9 @@
 """Typed results of the Ollama API (re-exported by `rag.ollama`), parsed leniently: unknown keys are ignored and
-missing ones take the field default, so newer or older servers don't break us. Durations are nanoseconds."""
+missing ones take the field default, so newer or older servers don't break us.
+
+Ollama sends durations in nanoseconds (`total_duration`, `load_duration`, ...) and token counts as `*_count`; this is
+the one place they are read: every duration here is float milliseconds named `*_ms`, every count `*_tokens`
+(`STATS_FROM_WIRE`). `wire_stats` turns them back into Ollama's fields, for a face that must speak Ollama's wire."""
 
 from __future__ import annotations
 
@@ -13,10 +17,37 @@ from rag._result import Result
 _T = TypeVar("_T")
 
 
+NS_PER_MS = 1_000_000
+STATS_FROM_WIRE: dict[str, str] = {
+    "total_duration": "model_ms",
+    "load_duration": "load_ms",
+    "prompt_eval_duration": "prompt_eval_ms",
+    "eval_duration": "eval_ms",
+    "prompt_eval_count": "prompt_tokens",
+    "eval_count": "eval_tokens",
+}
+"""Ollama's reply field -> our field. Durations (`*_duration`, nanoseconds) become milliseconds."""
+
+
+def stats_from_wire(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` (an Ollama reply) with its stats renamed to ours, nanoseconds as milliseconds (rounded to the
+    nanosecond, so `wire_stats` gives back the exact integers).
+
+    >>> stats_from_wire({"total_duration": 1_500_000, "eval_count": 7, "model": "m"})
+    {'model': 'm', 'model_ms': 1.5, 'eval_tokens': 7}
+    """
+    out = {k: v for k, v in data.items() if k not in STATS_FROM_WIRE}
+    for wire, name in STATS_FROM_WIRE.items():
+        value = data.get(wire)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = round(value / NS_PER_MS, 6) if wire.endswith("_duration") else int(value)
+    return out
+
+
 def _parse(cls: type[_T], data: Mapping[str, Any], **extra: Any) -> _T:
     """Build a result from a reply, ignoring unknown keys and None values (the field default applies)."""
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in data.items() if k in names and v is not None} | extra)
+    return cls(**{k: v for k, v in stats_from_wire(data).items() if k in names and v is not None} | extra)
 
 
 @dataclass(frozen=True)
@@ -26,12 +57,12 @@ class EmbedResponse(Result):
     embeddings: list[list[float]] = field(default_factory=list)
     """One vector per input, in input order."""
     model: str = ""
-    prompt_eval_count: int | None = None
-    """Tokens read over all inputs (None from the legacy endpoint)."""
-    total_duration: int | None = None
-    """Nanoseconds."""
-    load_duration: int | None = None
-    """Nanoseconds spent loading the model."""
+    prompt_tokens: int | None = None
+    """Tokens read over all inputs (Ollama's prompt_eval_count; None from the legacy endpoint)."""
+    model_ms: float | None = None
+    """Milliseconds for the whole request (Ollama's total_duration)."""
+    load_ms: float | None = None
+    """Milliseconds spent loading the model (Ollama's load_duration)."""
 
 
 @dataclass(frozen=True)
@@ -46,20 +77,36 @@ class Message(Result):
 
 @dataclass(frozen=True)
 class ModelStats(Result):
-    """The counters and durations of Ollama's final reply object (also what `Answer.timings` carries)."""
+    """The counters and durations of Ollama's final reply object (also what `Answer.timings` carries), in
+    milliseconds and tokens (converted from Ollama's nanoseconds and `*_count` fields when the reply is parsed)."""
 
-    total_duration: int | None = None
-    """Nanoseconds for the whole request."""
-    load_duration: int | None = None
-    """Nanoseconds spent loading the model."""
-    prompt_eval_count: int | None = None
-    """Prompt tokens."""
-    prompt_eval_duration: int | None = None
-    """Nanoseconds reading the prompt."""
-    eval_count: int | None = None
-    """Generated tokens."""
-    eval_duration: int | None = None
-    """Nanoseconds generating."""
+    model_ms: float | None = None
+    """Milliseconds for the whole model request, as the model server measured it (Ollama's total_duration)."""
+    load_ms: float | None = None
+    """Milliseconds spent loading the model (load_duration)."""
+    prompt_eval_ms: float | None = None
+    """Milliseconds reading the prompt (prompt_eval_duration)."""
+    eval_ms: float | None = None
+    """Milliseconds generating (eval_duration)."""
+    prompt_tokens: int | None = None
+    """Prompt tokens (prompt_eval_count)."""
+    eval_tokens: int | None = None
+    """Generated tokens (eval_count)."""
+
+
+def wire_stats(stats: ModelStats) -> dict[str, int]:
+    """Ollama's reply fields for `stats`: durations back in integer nanoseconds, counts as `*_count`; fields that are
+    None are left out.
+
+    >>> wire_stats(ModelStats(model_ms=1.5, eval_tokens=7))
+    {'total_duration': 1500000, 'eval_count': 7}
+    """
+    out: dict[str, int] = {}
+    for wire, name in STATS_FROM_WIRE.items():
+        value = getattr(stats, name)
+        if value is not None:
+            out[wire] = round(value * NS_PER_MS) if wire.endswith("_duration") else int(value)
+    return out
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag._version import __version__
+from rag.ollama import wire_stats
 from rag.server.chat import ChatReply, model_name, prompt_messages, start_chat
 from rag.server.errors import ollama_error_body
 from rag.server.rags import RagPool
@@ -48,9 +49,15 @@ def _now() -> str:
 
 
 def _final_fields(reply: ChatReply, started: float) -> dict[str, Any]:
+    """The last line's fields in Ollama's wire terms: durations in integer nanoseconds (our `Timings` are
+    milliseconds: converted back here, at this edge only), `total_duration` this request's wall time, token counts as
+    `prompt_eval_count` / `eval_count`."""
     answer = reply.answer
     elapsed_ns = int((time.perf_counter() - started) * 1e9)
-    extra: dict[str, Any] = {"done": True, "done_reason": "stop", "total_duration": elapsed_ns}
+    extra: dict[str, Any] = {"done": True, "done_reason": "stop"}
+    if answer is not None:
+        extra |= wire_stats(answer.timings)
+    extra["total_duration"] = elapsed_ns  # the whole request (retrieval and verification too), not just the model
     if answer is not None:
         extra |= {
             "citations": citations(answer),

@@ -109,9 +109,9 @@ def test_schema_constrained_answer(local_backend: LlamaCppChat) -> None:
     assert isinstance(reply, ChatResponse) and reply.done
     data = json.loads(reply.message.content)
     jsonschema.validate(data, SCHEMA)
-    assert reply.prompt_eval_count and reply.prompt_eval_count > 10
-    assert reply.eval_count and reply.eval_count > 0
-    assert reply.total_duration and reply.total_duration >= reply.load_duration >= 0
+    assert reply.prompt_tokens and reply.prompt_tokens > 10
+    assert reply.eval_tokens and reply.eval_tokens > 0
+    assert reply.model_ms and reply.load_ms is not None and reply.model_ms >= reply.load_ms >= 0
     assert local_backend.show().context_length and local_backend.show().context_length >= 1024
 
 
@@ -119,7 +119,7 @@ def test_streamed_answer_joins_to_schema_json(local_backend: LlamaCppChat) -> No
     options = {"temperature": 0, "num_ctx": 1024, "num_predict": 64}
     chunks = list(local_backend.chat(local_backend.model, MESSAGES, format=SCHEMA, options=options, stream=True))
     assert chunks[-1].done and not any(c.done for c in chunks[:-1])
-    assert chunks[-1].done_reason in ("stop", "length") and chunks[-1].eval_count == len(chunks) - 1
+    assert chunks[-1].done_reason in ("stop", "length") and chunks[-1].eval_tokens == len(chunks) - 1
     text = "".join(c.message.content for c in chunks)
     if chunks[-1].done_reason == "stop":
         jsonschema.validate(json.loads(text), SCHEMA)

@@ -52,6 +52,35 @@ def test_index_json_then_status_and_remove(ollama, tmp_path: Path) -> None:
     assert code == 2 and json.loads(out)["error"] == "IngestError"
 
 
+def test_status_names_each_folder_for_what_it_holds(ollama, tmp_path: Path, monkeypatch) -> None:
+    docs = make_docs(tmp_path / "docs", n=1)
+    idx = tmp_path / "idx"
+    assert run("index", str(docs), *index_args(idx))[0] == 0
+    user = Path(os.environ["RAG_HOME"])
+    code, out, _ = run("status", "--index", str(idx), "--json")
+    status = json.loads(out)
+    assert code == 0 and "home" not in status
+    assert status["index_dir"] == status["catalog_dir"] == str(idx)  # embedded: the catalogs sit in the index folder
+    assert status["user_dir"] == str(user) and status["config_path"] == str(user / "config.toml")
+    assert not (user / "config.toml").exists()  # reported whether it exists or not, never created by status
+
+    code, out, _ = run("status", "--index", str(idx))
+    assert code == 0
+    assert out.splitlines()[:5] == [
+        f"Index folder: {idx}",
+        f"Chroma:       embedded, {idx / 'chroma'}",
+        f"Catalogs:     {idx}",
+        f"User folder:  {user} (config and chat history)",
+        f"Config file:  {user / 'config.toml'} (none yet: `rag config set KEY VALUE` creates it)",
+    ]
+    assert run("config", "set", "top_k", "4")[0] == 0
+    assert f"Config file:  {user / 'config.toml'}\n" in run("status", "--index", str(idx))[1]
+    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "elsewhere.toml"))
+    (tmp_path / "elsewhere.toml").write_text("top_k = 5\n", encoding="utf-8")
+    code, out, _ = run("status", "--index", str(idx))
+    assert code == 0 and f"Config file:  {tmp_path / 'elsewhere.toml'}\n" in out
+
+
 def test_exit_codes_skipped_empty_and_ollama_down(ollama, tmp_path: Path) -> None:
     docs = make_docs(tmp_path / "docs", n=2)
     (docs / "big.txt").write_text("word " * 400_000, encoding="utf-8")

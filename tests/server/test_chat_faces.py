@@ -42,6 +42,30 @@ def test_ollama_client_chat_answers_from_the_documents(server, rag) -> None:
     assert "".join(p.message.content for p in pieces) == text
 
 
+def test_ollama_face_reports_stats_in_ollamas_nanoseconds(server, rag, ollama) -> None:
+    ollama_client = pytest.importorskip("ollama")
+    client = ollama_client.Client(host=server.url)
+    expected = rag.ask(QUESTION).timings  # milliseconds in the library
+    assert expected.eval_ms == 2.0 and expected.load_ms == 1.0  # the fake Ollama's 2_000_000 ns and 1_000_000 ns
+    for reply in (
+        client.chat(model="rag:default", messages=_messages()),
+        [*client.chat(model="rag:default", messages=_messages(), stream=True)][-1],
+    ):
+        assert reply.done
+        assert (reply.eval_duration, reply.prompt_eval_duration, reply.load_duration) == (
+            2_000_000,
+            2_000_000,
+            1_000_000,
+        )
+        assert (reply.prompt_eval_count, reply.eval_count) == (expected.prompt_tokens, expected.eval_tokens)
+        assert isinstance(reply.total_duration, int) and reply.total_duration > 0  # this request's wall time
+    raw = httpx.post(
+        f"{server.url}/api/chat", json={"model": "rag:default", "messages": _messages(), "stream": False}, timeout=60
+    ).json()
+    assert raw["eval_count"] == expected.eval_tokens and raw["eval_duration"] == 2_000_000
+    assert not any(key.endswith(("_ms", "_tokens")) for key in raw)  # Ollama's wire names only
+
+
 def test_ollama_client_generate_and_follow_up(server) -> None:
     ollama = pytest.importorskip("ollama")
     client = ollama.Client(host=server.url)

@@ -54,6 +54,8 @@ def test_retrieve_status_and_chunk(server, rag) -> None:
     assert [h["id"] for h in hits] == [h.id for h in rag.retrieve(QUESTION, k=3)]
     status = httpx.get(f"{server.url}/v1/status", timeout=60).json()
     assert status == rag.status().to_dict()
+    assert "home" not in status and status["catalog_dir"] == status["index_dir"]  # embedded: catalogs in the index
+    assert status["config_path"].endswith("config.toml") and status["user_dir"]
     chunk = httpx.get(f"{server.url}/v1/chunks/{hits[0]['id']}", timeout=60).json()
     assert chunk["text"] == hits[0]["text"] and chunk["source"] == hits[0]["source"]
     missing = httpx.get(f"{server.url}/v1/chunks/nope", timeout=60)

@@ -26,7 +26,8 @@ def test_index_sync_and_status_on_a_server(ollama, chroma_url: str, tmp_path: Pa
         assert left < ids
         status = rag.status()
         assert status.chroma_url == chroma_url and status.chroma_path is None
-        assert Path(status.home) == tmp_path / "idx" / "servers" / f"127.0.0.1_{chroma_url.rsplit(':', 1)[1]}"
+        assert Path(status.index_dir) == tmp_path / "idx"
+        assert Path(status.catalog_dir) == tmp_path / "idx" / "servers" / f"127.0.0.1_{chroma_url.rsplit(':', 1)[1]}"
         col = next(c for c in status.collections if c.name == "server-sync")
         assert col.files == 3 and col.chunks == col.vectors == len(left)
     assert not (tmp_path / "idx" / "chroma").exists()  # nothing embedded was created
