@@ -49,6 +49,8 @@ class Chunk:
     heading_path: tuple[str, ...]
     """Headings the chunk sits under, outermost first (metadata; not part of `text`)."""
     file_sha256: str
+    ocr: bool = False
+    """Some of the chunk's text was read by OCR (citations show "p. 3, OCR"); not part of the id."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -92,6 +94,7 @@ def chunk(doc: Document, size: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAUL
                     page_end=pages.at(end - 1),
                     heading_path=path,
                     file_sha256=doc.sha256,
+                    ocr=pages.ocr(start, end),
                 )
             )
     return chunks
@@ -263,6 +266,10 @@ class _PageIndex:
     def __init__(self, doc: Document) -> None:
         self.pages = [p for p in doc.pages if p.char_end > p.char_start]
         self.starts = [p.char_start for p in self.pages]
+
+    def ocr(self, start: int, end: int) -> bool:
+        """Does any OCR'd page overlap the span [start, end)?"""
+        return any(p.ocr and p.char_start < end and start < p.char_end for p in self.pages)
 
     def at(self, pos: int) -> int | None:
         if not self.pages:

@@ -51,6 +51,7 @@ KINDS_BY_SUFFIX = {
     ".csv": "csv",
     ".tsv": "csv",
     ".epub": "epub",
+    ".odt": "odt",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",

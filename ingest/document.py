@@ -20,6 +20,8 @@ class Page:
     char_start: int
     char_end: int
     """End offset, exclusive; equal to `char_start` for a page without (usable) text."""
+    ocr: bool = False
+    """The page's text was read by OCR (a scan without a text layer, or an image)."""
 
     to_dict = _to_dict
 

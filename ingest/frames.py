@@ -1,8 +1,9 @@
 """Extraction worker subprocesses as the parent sees them: start, send tasks, read results without blocking, kill.
 
 A worker is `python -c "<put this tree first on sys.path>; ingest.worker.main()"` (also `python -m ingest.worker`)
-talking over its stdin/stdout pipes in length-prefixed pickle frames: `(index, SourceFile, ExtractParams)` in,
-`(index, FileReport, chunks)` out. Because nothing is forked or re-imported, scripts without a
+talking over its stdin/stdout pipes in length-prefixed pickle frames: `(index, SourceFile, ExtractParams, progress)`
+in, `(index, FileReport, chunks)` out, and before it, when `progress` is true, `(PAGE, PageProgress)` frames from
+inside the file (pages read, pages OCR'd). Because nothing is forked or re-imported, scripts without a
 `if __name__ == "__main__":` guard, `python -c`, stdin, Jupyter and web-server threads all get workers.
 The worker sends `READY` once its imports are done, so start-up time does not count against a file's time limit.
 """
@@ -20,6 +21,8 @@ from typing import Any, BinaryIO
 
 READY = "ready"
 """The first frame a worker sends, after importing the extraction code."""
+PAGE = "page"
+"""Tag of a progress frame `(PAGE, PageProgress)`, sent while a file is extracted (task indexes are ints)."""
 START_TIMEOUT_S = 120.0
 """How long a worker may take to start (import pypdf and friends) before it is killed; generous for busy machines."""
 _HEADER = struct.Struct("!Q")
@@ -152,4 +155,4 @@ class WorkerProcess:
                 pass
 
 
-__all__ = ["READY", "START_TIMEOUT_S", "FrameBuffer", "WorkerProcess", "read_frame", "write_frame"]
+__all__ = ["PAGE", "READY", "START_TIMEOUT_S", "FrameBuffer", "WorkerProcess", "read_frame", "write_frame"]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import selectors
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ingest.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS, Chunk, chunk
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
-from ingest.frames import READY, START_TIMEOUT_S, WorkerProcess
+from ingest.frames import PAGE, READY, START_TIMEOUT_S, WorkerProcess
 from ingest.loaders import DEFAULT_MAX_PAGES, WORKER_KINDS, load
-from ingest.report import OK, SKIPPED, FileReport
+from ingest.report import OK, SKIPPED, FileReport, PageProgress, PageStage
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_CHUNKS_PER_FILE = 20000
@@ -22,6 +22,10 @@ DEFAULT_WORKERS = 2
 IN_PROCESS_MAX_BYTES = 1 << 20
 """Non-PDF files up to this size are extracted in the calling process: a worker round trip costs more than they do."""
 _READ_AHEAD = 8  # files in flight beyond the next one to yield, per worker
+PAGE_EVENTS_PER_STAGE = 100
+"""At most about this many text-layer page events per file (each OCR'd page always gets one: OCR is slow)."""
+OnProgress = Callable[[PageProgress], None]
+"""Hears `PageProgress` events while a file is extracted."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,39 @@ class ExtractParams:
         return self.pdf_passwords.get(source, self.pdf_password)
 
 
-def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[FileReport, list[Chunk]]:
-    """Load and chunk one file. Never raises for a bad file: it comes back as a "skipped" report with a reason."""
+class _PageEvents:
+    """`ingest.loaders.OnPage` -> `PageProgress` events, thinned to about `PAGE_EVENTS_PER_STAGE` per text stage
+    (first, every total/100th, and last page); every OCR'd page is reported."""
+
+    def __init__(self, source: str, on_progress: OnProgress) -> None:
+        self.source, self.on_progress = source, on_progress
+        self.last: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int, scans: int) -> None:
+        step = 1 if stage == "ocr" else max(1, -(-total // PAGE_EVENTS_PER_STAGE))
+        last = self.last.get(stage, 0)
+        if done in (1, total) or done - last >= step:
+            self.last[stage] = done
+            kind: PageStage = "ocr" if stage == "ocr" else "text"
+            self.on_progress(PageProgress(self.source, kind, done, total, scans))
+
+
+def extract(
+    src: SourceFile, params: ExtractParams = ExtractParams(), on_progress: OnProgress | None = None
+) -> tuple[FileReport, list[Chunk]]:
+    """Load and chunk one file. Never raises for a bad file: it comes back as a "skipped" report with a reason.
+
+    `on_progress` hears `PageProgress` events from inside the file (PDF pages read, pages and image frames OCR'd),
+    in order, the last of each stage with `done == total`."""
+    on_page = _PageEvents(src.source, on_progress) if on_progress is not None else None
     try:
-        doc = load(src, pdf_password=params.password_for(src.source), max_pages=params.max_pages, ocr=params.ocr)
+        doc = load(
+            src,
+            pdf_password=params.password_for(src.source),
+            max_pages=params.max_pages,
+            ocr=params.ocr,
+            on_page=on_page,
+        )
         chunks = chunk(doc, params.chunk_tokens, params.chunk_overlap)
     except IngestError as exc:
         return FileReport(src.source, SKIPPED, reason=exc.reason), []
@@ -78,7 +111,11 @@ def extract(src: SourceFile, params: ExtractParams = ExtractParams()) -> tuple[F
 
 
 def extract_many(
-    files: Iterable[SourceFile], params: ExtractParams = ExtractParams(), *, workers: int = DEFAULT_WORKERS
+    files: Iterable[SourceFile],
+    params: ExtractParams = ExtractParams(),
+    *,
+    workers: int = DEFAULT_WORKERS,
+    on_progress: OnProgress | None = None,
 ) -> Iterator[tuple[SourceFile, FileReport, list[Chunk]]]:
     """Extract files, yielding `(file, report, chunks)` in input order.
 
@@ -87,10 +124,13 @@ def extract_many(
     `if __name__ == "__main__":` guard is needed, and no fork of this possibly threaded process), each file under
     `params.timeout_s`: a file over it has its worker killed and is reported "timed out after N s", and the run goes
     on. Small text files run in this process meanwhile. `workers=0` runs everything here with no time limit.
+
+    `on_progress` hears `PageProgress` events from inside files as they are extracted (a worker sends them over its
+    pipe), from the thread iterating this generator; events of files in different workers interleave.
     """
     if workers < 0:
         raise ValueError("workers must be >= 0")
-    pool = _Pool(workers, params) if workers else None
+    pool = _Pool(workers, params, on_progress) if workers else None
     sources: dict[int, SourceFile] = {}
     pooled: set[int] = set()
     pending: deque[int] = deque()
@@ -120,7 +160,7 @@ def extract_many(
                 yield sources.pop(next_out), report, chunks
                 next_out += 1
             elif next_out not in pooled:
-                results[next_out] = extract(sources[next_out], params)
+                results[next_out] = extract(sources[next_out], params, on_progress)
             else:
                 assert pool is not None
                 pool.wait(results)
@@ -145,8 +185,8 @@ class _Job:
 class _Pool:
     """Worker processes (`ingest.worker`) started on demand; a worker past its deadline is killed and replaced."""
 
-    def __init__(self, size: int, params: ExtractParams) -> None:
-        self.size, self.params = size, params
+    def __init__(self, size: int, params: ExtractParams, on_progress: OnProgress | None = None) -> None:
+        self.size, self.params, self.on_progress = size, params, on_progress
         self.idle: list[_Job] = []
         self.busy: dict[int, _Job] = {}  # by the worker's stdout file descriptor
 
@@ -160,7 +200,7 @@ class _Pool:
             limit = self.params.timeout_s if job.worker.ready else START_TIMEOUT_S + self.params.timeout_s
             job.deadline = time.monotonic() + limit
             self.busy[job.worker.fileno()] = job
-            if not job.worker.send((index, job.source, self.params)):
+            if not job.worker.send((index, job.source, self.params, self.on_progress is not None)):
                 job.worker.eof = True  # reported as a crash by the next wait()
 
     def wait(self, results: dict[int, tuple[FileReport, list[Chunk]]]) -> None:
@@ -192,6 +232,10 @@ class _Pool:
                 if not job.worker.ready:
                     job.worker.ready = True
                     job.deadline = time.monotonic() + self.params.timeout_s
+                continue
+            if frame[0] == PAGE:
+                if self.on_progress is not None:
+                    self.on_progress(frame[1])
                 continue
             _, report, chunks = frame
             results[job.index] = (report, chunks)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from ingest.discover import SourceFile
 from ingest.errors import IngestError
 
-_ZIP_KINDS = {"docx": "DOCX", "pptx": "PPTX", "xlsx": "XLSX", "epub": "EPUB"}
+_ZIP_KINDS = {"docx": "DOCX", "pptx": "PPTX", "xlsx": "XLSX", "epub": "EPUB", "odt": "ODT"}
 _HEAD_BYTES = 1024
 PAGE_WORK = 2500
 """Work units of one PDF page: about the text bytes a page holds (a unit is one byte of plain text)."""
+OCR_PAGE_FACTOR = 20
+"""OCR of one page costs about this many text pages (measured: BENCHMARKS.md, "Ingest", OCR pages/s)."""
 _ZIPPED_TEXT_FACTOR = 4
 """A ZIP container holds about this many text bytes per file byte."""
 
@@ -33,7 +35,7 @@ def work(src: SourceFile) -> int:
     if src.kind in _ZIP_KINDS:
         return max(1, src.size * _ZIPPED_TEXT_FACTOR)
     if src.kind == "image":
-        return PAGE_WORK * 20  # OCR of one page costs about twenty text pages
+        return PAGE_WORK * OCR_PAGE_FACTOR
     return max(1, src.size)
 
 

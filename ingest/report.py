@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 OK = "ok"
 SKIPPED = "skipped"
@@ -27,3 +27,21 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+PageStage = Literal["text", "ocr"]
+"""What a page event counts: pages whose text layer was read, or pages OCR'd (the slow pass over scans)."""
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """Progress inside one file, reported while it is being extracted (by a worker over its pipe, or in-process)."""
+
+    source: str
+    stage: PageStage
+    done: int
+    """Pages of this stage finished, 1..total, increasing."""
+    total: int
+    """Pages this stage will do (the pages read; or the pages to OCR, known once the text layer is read)."""
+    scans: int = 0
+    """Pages found to need OCR: so far (stage "text"), or all of them (stage "ocr", equal to `total`)."""

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from ingest.frames import READY, read_frame, write_frame
+from ingest.frames import PAGE, READY, read_frame, write_frame
 from ingest.pipeline import extract
 
 WARM_IMPORTS = ("pypdf",)
@@ -34,10 +34,11 @@ def main() -> None:
     write_frame(out, READY)
     while True:
         try:
-            index, src, params = read_frame(stdin)
+            index, src, params, progress = read_frame(stdin)
         except EOFError:
             return
-        write_frame(out, (index, *extract(src, params)))
+        on_progress = (lambda event: write_frame(out, (PAGE, event))) if progress else None
+        write_frame(out, (index, *extract(src, params, on_progress)))
 
 
 if __name__ == "__main__":

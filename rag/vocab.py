@@ -27,7 +27,7 @@ EmbedBackend = Literal["auto", "ollama", "builtin"]
 """Where embeddings come from: Ollama when it serves the model else built in, Ollama only, or in-process only."""
 EMBED_BACKENDS: tuple[EmbedBackend, ...] = get_args(EmbedBackend)
 
-FileType = Literal["pdf", "markdown", "html", "text", "docx", "pptx", "xlsx", "csv", "epub", "image"]
+FileType = Literal["pdf", "markdown", "html", "text", "docx", "pptx", "xlsx", "csv", "epub", "odt", "image"]
 """The kinds of document ingest reads (what `--type` filters on)."""
 FILE_TYPES: tuple[FileType, ...] = get_args(FileType)
 

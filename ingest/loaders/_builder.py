@@ -17,6 +17,7 @@ class TextBuilder:
         self.heads: list[tuple[int, int, str]] = []
         self.pages: list[Page] = []
         self._page: tuple[int, int] | None = None
+        self._page_ocr = False
 
     def paragraph(self, text: str) -> None:
         text = text.strip()
@@ -38,15 +39,17 @@ class TextBuilder:
         self.paragraph(title)
         self.heads.append((self.pos - len(title), max(1, level), title))
 
-    def start_page(self, number: int) -> None:
+    def start_page(self, number: int, *, ocr: bool = False) -> None:
+        """Open page `number`; `ocr`: its text is read by OCR (marked on the `Page`)."""
         self.end_page()
-        self._page = (number, -1)
+        self._page, self._page_ocr = (number, -1), ocr
 
     def end_page(self) -> None:
         if self._page is None:
             return
         number, start = self._page
-        self.pages.append(Page(number, start, self.pos) if start >= 0 else Page(number, self.pos, self.pos))
+        start = start if start >= 0 else self.pos
+        self.pages.append(Page(number, start, self.pos, ocr=self._page_ocr))
         self._page = None
 
     def document(

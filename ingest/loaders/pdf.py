@@ -7,7 +7,7 @@ import io
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ingest import quality, textclean
 from ingest.document import Document, Page
@@ -35,6 +35,15 @@ def _quiet_pypdf() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+OnPage = Callable[[str, int, int, int], None]
+"""`(stage, done, total, scans)`: called after each page of a stage ("text": text layer read, "ocr": page OCR'd);
+`scans` is how many pages need OCR (so far in the "text" stage, all of them in the "ocr" stage)."""
+
+
+def _no_progress(stage: str, done: int, total: int, scans: int) -> None:
+    pass
 
 
 _SOFT_HYPHEN_BEFORE = re.compile("\ufffe([ \t]*\n?[ \t]*)(.?)")
@@ -98,20 +107,21 @@ def load_pdf(
     password: str | None,
     max_pages: int,
     ocr: bool = True,
+    on_page: OnPage | None = None,
 ) -> Document:
     """The text of a PDF, pages from 1 joined by a blank line. Raises IngestError for a file to skip.
 
     PDFium reads the text (fast, and right on CJK fonts pypdf garbles); pypdf classifies encryption and password
     problems, reads pages PDFium gets wrong, and reads the whole file when PDFium cannot open it. Running
     headers/footers and line-end hyphens are cleaned (`ingest.textclean`). Pages without a text layer are OCR'd
-    when the [ocr] extra is installed and `ocr` is true.
+    when the [ocr] extra is installed and `ocr` is true. `on_page` hears each page done (see `OnPage`).
     """
     with _quiet_pypdf():
         extraction: _Pdfium | _Pypdf | None = _Pdfium.open(data, source, password)
         if extraction is None:
             extraction = _Pypdf(*_open(data, source, password))
         try:
-            return _document(extraction, source, sha256, max_pages, ocr)
+            return _document(extraction, source, sha256, max_pages, ocr, on_page or _no_progress)
         finally:
             extraction.close()
 
@@ -212,10 +222,13 @@ class _Pdfium:
             page.close()
 
     def render(self, index: int):
-        """The page as a PIL image at OCR resolution (None when rendering fails)."""
+        """The page as a PIL image at OCR resolution, at most `ocr.MAX_SIDE_PX` a side (None when rendering fails)."""
+        from ingest.loaders.ocr import MAX_SIDE_PX
+
         page = self.doc[index]
         try:
-            return page.render(scale=OCR_DPI / 72).to_pil()
+            scale = min(OCR_DPI / 72, MAX_SIDE_PX / max(*page.get_size(), 1.0))
+            return page.render(scale=scale).to_pil()
         except Exception:
             return None
         finally:
@@ -231,7 +244,9 @@ OCR_BUDGET_S = 20.0
 """OCR time per file; pages past it are left out with a warning (the per-file limit would lose the whole file)."""
 
 
-def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool) -> Document:  # noqa: PLR0912
+def _document(  # noqa: PLR0912
+    ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, ocr: bool, on_page: OnPage
+) -> Document:
     try:
         count = ex.count()
     except Exception as exc:
@@ -240,8 +255,8 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
     read = min(count, max_pages)
     if count > max_pages:
         warnings.append(f"stopped at page {max_pages}: only the first {max_pages} of {count} pages read (max_pages)")
-    texts, flagged, failed = _extract_pages(ex, read)
-    ocred, ocr_stopped = _ocr_blank_pages(ex, texts, flagged) if ocr else ([], None)
+    texts, flagged, failed, scans = _extract_pages(ex, read, on_page, find_scans=ocr and _can_ocr(ex))
+    ocred, ocr_stopped = _ocr_pages(ex, texts, scans, on_page)
     for reason, numbers in flagged.items():
         verdict = "left out" if reason in _DROPPED else "kept"
         if reason == "fallback":
@@ -258,6 +273,7 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
     pages: list[Page] = []
     parts: list[str] = []
     pos = 0
+    ocr_pages = set(ocred)
     for number, page in enumerate(cleaned, start=1):
         text = page.text
         if text:
@@ -265,7 +281,7 @@ def _document(ex: _Pdfium | _Pypdf, source: str, sha256: str, max_pages: int, oc
                 parts.append(PAGE_SEPARATOR)
                 pos += len(PAGE_SEPARATOR)
             parts.append(text)
-            pages.append(Page(number, pos, pos + len(text)))
+            pages.append(Page(number, pos, pos + len(text), ocr=number in ocr_pages))
             pos += len(text)
         else:
             pages.append(Page(number, pos, pos))
@@ -297,37 +313,45 @@ def _no_text_reason() -> str:
     return NO_TEXT_REASON if ocr.available() else NO_TEXT_NO_OCR_REASON
 
 
-def _ocr_blank_pages(
-    ex: _Pdfium | _Pypdf, texts: list[str], flagged: dict[str, list[int]]
-) -> tuple[list[int], int | None]:
-    """OCR in place the pages that have no text but an image (not those left out as garbled), within
-    `OCR_BUDGET_S`; the numbers of the pages OCR'd, and the page where the budget ran out (or None)."""
+def _can_ocr(ex: _Pdfium | _Pypdf) -> bool:
     from ingest.loaders import ocr
 
-    if not isinstance(ex, _Pdfium) or not ocr.available():
+    return isinstance(ex, _Pdfium) and ocr.available()
+
+
+def _ocr_pages(
+    ex: _Pdfium | _Pypdf, texts: list[str], scans: list[int], on_page: OnPage
+) -> tuple[list[int], int | None]:
+    """OCR in place the pages at indexes `scans`, within `OCR_BUDGET_S`, one rendered page alive at a time; the
+    numbers of the pages OCR'd, and the page where the budget ran out (or None)."""
+    if not scans or not isinstance(ex, _Pdfium):
         return [], None
-    dropped = {n for r in _DROPPED for n in flagged.get(r, [])}
-    blank = [i for i, t in enumerate(texts) if not t.strip() and i + 1 not in dropped]
+    from ingest.loaders import ocr
+
     deadline = time.monotonic() + OCR_BUDGET_S
     done: list[int] = []
-    for index in blank:
-        if not ex.has_image(index):
-            continue
+    for n, index in enumerate(scans, start=1):
         if time.monotonic() > deadline:
             return done, index + 1
         image = ex.render(index)
         text = _clean(ocr.image_text(image)) if image is not None else ""
+        del image
         if text:
             texts[index] = text
             done.append(index + 1)
+        on_page("ocr", n, len(scans), len(scans))
     return done, None
 
 
-def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[str, list[int]], list[int]]:
-    """Usable text per page, page numbers by quality problem (or "fallback"), and pages whose extraction failed."""
+def _extract_pages(
+    ex: _Pdfium | _Pypdf, count: int, on_page: OnPage, *, find_scans: bool
+) -> tuple[list[str], dict[str, list[int]], list[int], list[int]]:
+    """Usable text per page, page numbers by quality problem (or "fallback"), pages whose extraction failed, and
+    (with `find_scans`) the indexes of pages to OCR: no text, not left out as garbled, and an image drawn."""
     texts: list[str] = []
     flagged: dict[str, list[int]] = {}
     failed: list[int] = []
+    scans: list[int] = []
     for index in range(count):
         try:
             raw = ex.page_text(index)
@@ -336,21 +360,26 @@ def _extract_pages(ex: _Pdfium | _Pypdf, count: int) -> tuple[list[str], dict[st
         alt_tried = False
         if raw is None and isinstance(ex, _Pdfium):
             raw, alt_tried = ex.fallback_text(index), True
+        problem = None
         if raw is None:
             failed.append(index + 1)
-            texts.append("")
-            continue
-        problem = quality.assess(raw.replace(textclean.SOFT_HYPHEN_MARK, ""))
-        text = _clean(raw)
-        if problem is not None:
-            alt = ex.fallback_text(index) if isinstance(ex, _Pdfium) and not alt_tried else None
-            if alt and quality.assess(alt) is None:
-                problem, text = "fallback", _clean(alt)
-            elif problem in _DROPPED:
-                text = ""
-            flagged.setdefault(problem, []).append(index + 1)
+            text = ""
+        else:
+            problem = quality.assess(raw.replace(textclean.SOFT_HYPHEN_MARK, ""))
+            text = _clean(raw)
+            if problem is not None:
+                alt = ex.fallback_text(index) if isinstance(ex, _Pdfium) and not alt_tried else None
+                if alt and quality.assess(alt) is None:
+                    problem, text = "fallback", _clean(alt)
+                elif problem in _DROPPED:
+                    text = ""
+                flagged.setdefault(problem, []).append(index + 1)
         texts.append(text)
-    return texts, flagged, failed
+        blank = not text.strip() and problem not in _DROPPED
+        if find_scans and blank and isinstance(ex, _Pdfium) and ex.has_image(index):
+            scans.append(index)
+        on_page("text", index + 1, count, len(scans))
+    return texts, flagged, failed, scans
 
 
 def _title(reader) -> str | None:

@@ -16,13 +16,12 @@ def source_ids(hits: Sequence[Hit]) -> list[str]:
     return [f"S{i}" for i in range(1, len(hits) + 1)]
 
 
-def page_label(page_start: int | None, page_end: int | None) -> str:
-    """ "p. 3", "p. 3-4", or "" for documents without pages."""
+def page_label(page_start: int | None, page_end: int | None, ocr: bool = False) -> str:
+    """ "p. 3", "p. 3-4", "p. 3, OCR" (text read by OCR), or "" for documents without pages."""
     if page_start is None:
-        return ""
-    if page_end is None or page_end == page_start:
-        return f"p. {page_start}"
-    return f"p. {page_start}-{page_end}"
+        return "OCR" if ocr else ""
+    label = f"p. {page_start}" if page_end is None or page_end == page_start else f"p. {page_start}-{page_end}"
+    return f"{label}, OCR" if ocr else label
 
 
 def make_citation(
@@ -45,6 +44,7 @@ def make_citation(
         quote=quote,
         verified=verified,
         match_score=score,
+        ocr=hit.ocr,
     )
 
 

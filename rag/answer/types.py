@@ -48,6 +48,8 @@ class Citation(Result):
     reattributed_from: str | None = None
     """When the model cited another source for this quote (not found there) and the quote is verbatim in this chunk:
     the chunk id the model gave. None: the citation is where the model put it."""
+    ocr: bool = False
+    """The cited chunk's text was read by OCR (shown as "p. 3, OCR"): expect recognition errors in the quote."""
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def format_sources(answer: Any, paths: dict[str, str] | None = None, *, links: b
     lines = []
     for c in answer.citations:
         name = file_link(c.source, paths.get(c.source), enabled=links)
-        where = " ".join(p for p in (name, page_label(c.page_start, c.page_end)) if p)
+        where = " ".join(p for p in (name, page_label(c.page_start, c.page_end, c.ocr)) if p)
         heading = sanitize(f" § {' > '.join(c.heading_path)}") if c.heading_path else ""
         mark = "" if c.verified else " (unverified)"
         lines.append(f"[{c.n}] {where}{heading}{mark}")

@@ -49,6 +49,11 @@ class _Progress:
             )
             self.bar.update(0, _status(event, 0.0))
             self.started = time.monotonic()
+        elif event.event == "page":
+            if self.bar is not None:
+                rate = event.chunks / max(time.monotonic() - self.started, 1e-9)
+                self.bar.update(max(0, event.work_done - self.shown), _status(event, rate))
+                self.shown = max(self.shown, event.work_done)
         elif event.event == "file":
             o = event.outcome
             if self.bar is not None:
@@ -68,9 +73,19 @@ class _Progress:
             self.bar = None
 
 
+_STAGE_LABELS = {
+    "text": "p. {done}/{total}",
+    "ocr": "OCR p. {done}/{total}",
+    "embed": "embedding {done}/{total} chunks",
+}
+
+
 def _status(event: Any, rate: float) -> str:
-    """ "12/40 files, 830 chunks (95/s), now: docs/book.pdf"."""
+    """ "12/40 files, 830 chunks (95/s), now: docs/book.pdf p. 120/352" (or "OCR p. 3/40", "embedding 400/900
+    chunks": where inside the current file the run is, from "page" events)."""
     now = f", now: {event.current}" if event.current else ""
+    if event.event == "page" and event.stage in _STAGE_LABELS:
+        now += " " + _STAGE_LABELS[event.stage].format(done=event.stage_done, total=event.stage_total)
     return f"{event.files_done}/{event.files_total} files, {event.chunks} chunks ({rate:.0f}/s){now}"
 
 

@@ -178,7 +178,7 @@ class Chat:
             if c.page_start
             else ""
         )
-        echo(f"[{c.n}] {c.source}{pages}")
+        echo(f"[{c.n}] {c.source}{pages}{', OCR' if c.ocr else ''}")
         echo(f"    {where}")
         if c.heading_path:
             echo(f"    § {' > '.join(c.heading_path)}")

@@ -25,7 +25,7 @@ import numpy as np
 from ingest.chunking import Chunk, estimate_tokens, split_chunk
 from ingest.discover import SourceFile
 from ingest.pipeline import ExtractParams, extract_many
-from ingest.report import FileReport
+from ingest.report import FileReport, PageProgress
 from rag.errors import ManifestMismatch, RagError, StoreError
 from rag.index.report import ADDED, FAILED, SKIPPED, UPDATED, FileOutcome
 from rag.retrieve import bm25
@@ -101,9 +101,12 @@ class IndexPipeline:
         params: ingest extraction parameters; workers: extraction processes.
         group_chunks: chunks per embedding group (batch size x requests in flight keeps every slot busy).
         on_outcome: called (from the writer thread) with each file's outcome and the running chunk total.
+        on_page: called (from the extraction thread) with `PageProgress` events from inside files being extracted.
+        on_embedded: called (from this thread) with `(source, chunks embedded, chunks)` after each embedding group,
+            for a file whose chunks go on into the next group (a big file).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         embedder: Embedder,
         store: ChromaStore,
@@ -114,6 +117,8 @@ class IndexPipeline:
         workers: int,
         group_chunks: int,
         on_outcome: Callable[[FileOutcome, int], None] | None = None,
+        on_page: Callable[[PageProgress], None] | None = None,
+        on_embedded: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.store = store
@@ -123,6 +128,7 @@ class IndexPipeline:
         self.workers = workers
         self.group_chunks = max(1, group_chunks)
         self.on_outcome = on_outcome
+        self.on_page, self.on_embedded = on_page, on_embedded
         self.result = PipelineResult(dimension=manifest.dimension)
         self._stop = threading.Event()
         self._abandon = threading.Event()
@@ -173,7 +179,7 @@ class IndexPipeline:
 
     def _extract(self, files: list[SourceFile], records: dict[str, FileRecord | None]) -> None:
         items: Iterator[tuple[SourceFile, FileReport, list[Chunk]]] = extract_many(
-            files, self.params, workers=self.workers
+            files, self.params, workers=self.workers, on_progress=self.on_page
         )
         try:
             for src, report, chunks in items:
@@ -253,6 +259,9 @@ class IndexPipeline:
             f.remaining -= 1
             if f.remaining == 0:
                 self._ready.put(f)
+        if self.on_embedded is not None:
+            for f in {id(f): f for f, _ in group if f.remaining > 0}.values():
+                self.on_embedded(f.src.source, len(f.chunks) - f.remaining, len(f.chunks))
 
     def _embed(self, chunks: list[Chunk]) -> list[np.ndarray | None]:
         self._in_flight.set()

@@ -151,7 +151,8 @@ class IndexProgress(Result):
     """A progress event of an index run, passed to the `progress` callback."""
 
     event: str
-    """"message" (e.g. waiting for the lock), "start" (files_total known) or "file" (one file done)."""
+    """"message" (e.g. waiting for the lock), "start" (files_total known), "file" (one file done) or "page"
+    (progress inside the file `current`: see `stage`)."""
     files_done: int = 0
     files_total: int = 0
     """Files to extract and embed in this run (unchanged files are not counted)."""
@@ -164,4 +165,10 @@ class IndexProgress(Result):
     """Work of the files done / of all files to do, in units weighted by pages and bytes (`ingest.precheck.work`):
     a 352-page book weighs what it costs, so a rate and ETA over these units hold while it is being read."""
     current: str | None = None
-    """The file being worked on now (the first one not done yet, in order), or None when all are done."""
+    """The file being worked on now (the first one not done yet, in order; in a "page" event, the file it is
+    about), or None when all are done."""
+    stage: str | None = None
+    """In a "page" event: "text" (PDF pages read), "ocr" (pages OCR'd) or "embed" (the file's chunks embedded)."""
+    stage_done: int = 0
+    stage_total: int = 0
+    """In a "page" event: pages (or chunks, for "embed") of `current` done / to do in this stage."""

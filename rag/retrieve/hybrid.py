@@ -54,6 +54,8 @@ class Hit(Result):
     """Fused score (higher is better): reciprocal rank fusion, or weighted min-max scores (`rag.retrieve.fusion`)."""
     rank: int
     """1-based position in the result."""
+    ocr: bool = False
+    """Some of the chunk's text was read by OCR."""
 
 
 def best_dense(hits: Iterable[Hit]) -> float | None:
@@ -235,6 +237,7 @@ def _hit(chunk: Any, dense: float | None, bm25: float | None, score: float, rank
         bm25_score=None if bm25 is None else round(bm25, 6),
         score=round(score, 8),
         rank=rank,
+        ocr=bool(getattr(chunk, "ocr", False)),
     )
 
 

@@ -14,7 +14,7 @@ def sources_text(answer: Answer) -> str:
     Empty when the answer has no citations."""
     lines = []
     for c in answer.citations:
-        where = " ".join(p for p in (c.source, page_label(c.page_start, c.page_end)) if p)
+        where = " ".join(p for p in (c.source, page_label(c.page_start, c.page_end, c.ocr)) if p)
         heading = f" § {' > '.join(c.heading_path)}" if c.heading_path else ""
         quote = f': "{" ".join(c.quote.split())}"' if c.quote else ""
         lines.append(f"[{c.n}] {where}{heading}{quote}{'' if c.verified else ' (unverified)'}")

@@ -37,11 +37,13 @@ CREATE INDEX IF NOT EXISTS files_root ON files(root);
 CREATE TABLE IF NOT EXISTS chunks(
     id TEXT PRIMARY KEY, source TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, page_start INTEGER, page_end INTEGER,
-    heading_path TEXT NOT NULL, file_sha256 TEXT NOT NULL);
+    heading_path TEXT NOT NULL, file_sha256 TEXT NOT NULL, ocr INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source, ordinal);
 INSERT OR IGNORE INTO state(key, value) VALUES ('generation', 0);
 """
-_CHUNK_COLUMNS = "id, text, source, ordinal, char_start, char_end, page_start, page_end, heading_path, file_sha256"
+_CHUNK_COLUMNS = "id, text, source, ordinal, char_start, char_end, page_start, page_end, heading_path, file_sha256, ocr"
+_CHUNK_COLUMNS_BEFORE_OCR = _CHUNK_COLUMNS.replace(", ocr", ", 0 AS ocr")
+"""What a reader selects from a catalog written before the `ocr` column (its chunks read as not OCR'd)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def _chunk_from_row(row: sqlite3.Row) -> Chunk:
         page_end=row[7],
         heading_path=tuple(json.loads(row[8])),
         file_sha256=row[9],
+        ocr=bool(row[10]),
     )
 
 
@@ -129,6 +132,7 @@ class Catalog:
                 raise StoreError(
                     NO_INDEX_MESSAGE.format(collection=collection or self.path.name, home=self.path.parent)
                 )
+            self._select = _chunk_select(self._db)
         except sqlite3.Error as exc:
             if create and write_refused(exc):
                 raise StoreError(write_refused_message(self.path.parent, exc)) from exc
@@ -157,6 +161,7 @@ class Catalog:
                 raise _write_error(self._db, exc) from exc
             self._db.close()
             self._db, self._readonly = db, False
+            self._select = _chunk_select(db)
         return _Transaction(self._db)
 
     # -- reads -----------------------------------------------------------------------------------------------
@@ -185,13 +190,13 @@ class Catalog:
         found: dict[str, Chunk] = {}
         for part in _batches(wanted):
             marks = ",".join("?" * len(part))
-            for row in self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part):
+            for row in self._db.execute(f"SELECT {self._select} FROM chunks WHERE id IN ({marks})", part):
                 found[row[0]] = _chunk_from_row(row)
         return found
 
     def chunks_of(self, source: str) -> list[Chunk]:
         """One file's chunks in order."""
-        rows = self._db.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source=? ORDER BY ordinal", (source,))
+        rows = self._db.execute(f"SELECT {self._select} FROM chunks WHERE source=? ORDER BY ordinal", (source,))
         return [_chunk_from_row(r) for r in rows]
 
     def chunk_ids(self, sources: Iterable[str] | None = None) -> set[str]:
@@ -245,7 +250,7 @@ class Catalog:
                 old = {r[0] for r in db.execute("SELECT id FROM chunks WHERE source=?", (record.source,))}
                 db.execute("DELETE FROM chunks WHERE source=?", (record.source,))
                 db.executemany(
-                    f"INSERT OR REPLACE INTO chunks({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT OR REPLACE INTO chunks({_CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (
                             c.id,
@@ -258,6 +263,7 @@ class Catalog:
                             c.page_end,
                             json.dumps(list(c.heading_path), ensure_ascii=False),
                             c.file_sha256,
+                            int(c.ocr),
                         )
                         for c in chunks
                     ],
@@ -341,7 +347,26 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    _add_ocr_column(db)
     return db
+
+
+def _chunk_columns(db: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+
+
+def _add_ocr_column(db: sqlite3.Connection) -> None:
+    """Give a catalog written before the OCR mark its `ocr` column (old chunks: 0); new catalogs have it."""
+    columns = _chunk_columns(db)
+    if columns and "ocr" not in columns:
+        with contextlib.suppress(sqlite3.OperationalError):  # another writer added it first
+            db.execute("ALTER TABLE chunks ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
+
+
+def _chunk_select(db: sqlite3.Connection) -> str:
+    """The chunk columns to select: a read-only catalog from before the OCR mark has no `ocr` column."""
+    columns = _chunk_columns(db)
+    return _CHUNK_COLUMNS if not columns or "ocr" in columns else _CHUNK_COLUMNS_BEFORE_OCR
 
 
 def _connect_reader(path: Path) -> sqlite3.Connection:

@@ -56,6 +56,8 @@ def chunk_metadata(chunk: Chunk, kind: str) -> dict[str, Any]:
         meta["page_start"] = chunk.page_start
     if chunk.page_end is not None:
         meta["page_end"] = chunk.page_end
+    if chunk.ocr:  # absent means not OCR'd (and is what indexes from before the mark hold)
+        meta["ocr"] = True
     return meta
 
 
@@ -77,6 +79,7 @@ def chunk_from_row(cid: str, text: str | None, meta: dict[str, Any]) -> Chunk:
         page_end=meta.get("page_end"),
         heading_path=heading,
         file_sha256=str(meta.get("file_sha256", "")),
+        ocr=bool(meta.get("ocr", False)),
     )
 
 

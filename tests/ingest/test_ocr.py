@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import discover, extract, load
+from ingest import ExtractParams, discover, extract, load
 from ingest.loaders import ocr
+from support.scans import text_then_scan_pdf
 
 pytestmark = pytest.mark.skipif(not ocr.available(), reason="the [ocr] extra (rapidocr-onnxruntime) is not installed")
 LINES = ["The river runs north", "Ferries cross twice daily"]
@@ -38,7 +39,21 @@ def test_scanned_pdf_page_is_ocred_and_marked(tmp_path: Path) -> None:
     assert "pages 1: OCR (no text layer)" in report.warnings
     text = " ".join(c.text for c in chunks).lower()
     assert "river" in text and "north" in text and "ferries" in text
-    assert all(c.page_start == 1 for c in chunks)
+    assert all(c.page_start == 1 and c.ocr for c in chunks)
+
+
+def test_ocr_pages_are_marked_on_pages_and_chunks(tmp_path: Path) -> None:
+    data = text_then_scan_pdf("Chapter one. The harbour opened in 1850 for grain ships.")
+    src = _source(tmp_path, "mixed.pdf", data)
+    doc = load(src)
+    assert [(p.number, p.ocr) for p in doc.pages] == [(1, False), (2, True)]
+    report, chunks = extract(src, ExtractParams(chunk_tokens=8, chunk_overlap=0))
+    assert report.status == "ok", report.reason
+    marks = {(c.page_start, c.page_end, c.ocr) for c in chunks}
+    assert (1, 1, False) in marks and (2, 2, True) in marks
+    assert all(c.ocr == (c.page_end == 2) for c in chunks)
+    ocred = " ".join(c.text for c in chunks if c.ocr).lower()
+    assert "ferries" in ocred and "harbour" not in ocred
 
 
 def test_png_is_read_by_ocr(tmp_path: Path) -> None:
@@ -46,3 +61,4 @@ def test_png_is_read_by_ocr(tmp_path: Path) -> None:
     _scan().save(out, format="PNG")
     doc = load(_source(tmp_path, "note.png", out.getvalue()))
     assert doc.kind == "image" and "Ferries" in doc.text and [p.number for p in doc.pages] == [1]
+    assert all(p.ocr for p in doc.pages)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest import ExtractParams, chunk, discover, extract, extract_many, load
+from ingest.discover import scan
 
 
 def _source(tmp_path: Path, name: str, data: bytes):
@@ -124,6 +125,56 @@ def test_epub_chapters_are_sections(tmp_path: Path) -> None:
     assert _section_of(doc, "runs north")[-1] == "Spring"
 
 
+def _odt() -> bytes:
+    odfdo = pytest.importorskip("odfdo")
+    doc = odfdo.Document("text")
+    body = doc.body
+    body.clear()
+    body.append(odfdo.Header(1, "Field guide"))
+    body.append(odfdo.Paragraph("A short guide to the valley."))
+    body.append(odfdo.Header(2, "Rivers"))
+    section = odfdo.Section(name="S1")
+    section.append(odfdo.Paragraph("The river runs north in spring."))
+    body.append(section)
+    body.append(odfdo.List(["Ferries cross twice daily", "Mills grind barley"]))
+    body.append(odfdo.Header(2, "Timetable"))
+    table = odfdo.Table("Times", width=2, height=2)
+    for (col, row), value in {(0, 0): "Boat", (1, 0): "Leaves", (0, 1): "Morning ferry", (1, 1): "07:30"}.items():
+        table.set_value((col, row), value)
+    body.append(table)
+    doc.meta.set_title("The valley")
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_odt_headings_become_sections_lists_and_tables_rows(tmp_path: Path) -> None:
+    src = _source(tmp_path, "guide.odt", _odt())
+    assert src.kind == "odt"
+    doc = load(src)
+    assert doc.kind == "odt" and doc.title == "The valley"
+    assert _section_of(doc, "runs north") == ("Field guide", "Rivers")
+    assert _section_of(doc, "Mills grind barley") == ("Field guide", "Rivers")
+    assert "Boat | Leaves\n\nMorning ferry | 07:30" in doc.text
+    assert _section_of(doc, "Morning ferry") == ("Field guide", "Timetable")
+    report, chunks = extract(src, ExtractParams(chunk_tokens=40, chunk_overlap=0))
+    assert report.status == "ok" and any("Morning ferry | 07:30" in c.text for c in chunks)
+
+
+def test_odt_with_another_mimetype_is_refused(tmp_path: Path) -> None:
+    data = _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<x/>"})
+    report, _ = extract(_source(tmp_path, "sheet.odt", data))
+    assert report.status == "skipped" and report.reason.startswith("not an OpenDocument text file"), report.reason
+
+
+def test_other_opendocument_types_are_ignored_by_name(tmp_path: Path) -> None:
+    for name in ("sheet.ods", "deck.odp"):
+        (tmp_path / name).write_bytes(_zip({"mimetype": b"application/vnd.oasis.opendocument"}))
+    ignored = dict(scan(tmp_path).ignored)
+    root = tmp_path.name
+    assert ignored == {f"{root}/deck.odp": "unsupported type .odp", f"{root}/sheet.ods": "unsupported type .ods"}
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -132,7 +183,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("name", ["bomb.docx", "bomb.xlsx", "bomb.pptx", "bomb.epub"])
+@pytest.mark.parametrize("name", ["bomb.docx", "bomb.xlsx", "bomb.pptx", "bomb.epub", "bomb.odt"])
 def test_zip_bomb_is_refused_by_ratio(tmp_path: Path, name: str) -> None:
     data = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\0" * (8 << 20)})
     assert len(data) < 100_000
