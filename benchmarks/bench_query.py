@@ -30,115 +30,10 @@ from typing import Any
 
 import numpy as np
 from _common import OUT, machine, peak_rss_mib, plot, save_json, table
+from _synthetic import build, texts
 
-WORDS_PER_CHUNK = 120
-CHUNKS_PER_FILE = 100
-FILES_PER_COMMIT = 20
-VOCAB = 30_000
 QUERIES = 100
 WARMUP = 5
-
-
-def _vocab(rng: np.random.Generator) -> list[str]:
-    """VOCAB distinct pseudo-words built from syllables."""
-    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou")]
-    words: dict[str, None] = {}
-    while len(words) < VOCAB:
-        n = int(rng.integers(1, 4))
-        words["".join(rng.choice(syllables, n))] = None
-    return list(words)
-
-
-def _texts(n: int, seed: int = 0) -> list[str]:
-    """n chunk texts of WORDS_PER_CHUNK Zipf-distributed words in sentences of 12."""
-    rng = np.random.default_rng(seed)
-    vocab = np.array(_vocab(rng))
-    ranks = np.minimum(rng.zipf(1.1, size=(n, WORDS_PER_CHUNK)) - 1, VOCAB - 1)
-    texts = []
-    for row in vocab[ranks]:
-        sentences = [" ".join(row[i : i + 12]).capitalize() + "." for i in range(0, WORDS_PER_CHUNK, 12)]
-        texts.append(" ".join(sentences))
-    return texts
-
-
-def build(n: int, folder: Path) -> None:
-    """Write an index of n synthetic chunks into folder (catalog + embedded Chroma + BM25), unless it exists."""
-    from ingest.chunking import Chunk
-    from rag.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS
-    from rag.embed import minilm
-    from rag.ollama.models import normalize_model
-    from rag.retrieve import bm25
-    from rag.store.catalog import Catalog, FileRecord
-    from rag.store.chroma import ChromaStore
-    from rag.store.layout import layout
-    from rag.store.manifest import Manifest
-
-    done = folder / "built.json"
-    if done.is_file():
-        return
-    started = time.perf_counter()
-    paths = layout(folder, None, "default")
-    folder.mkdir(parents=True, exist_ok=True)
-    texts = _texts(n)
-    rng = np.random.default_rng(1)
-    manifest = Manifest(
-        embed_model=normalize_model(minilm.MODEL_NAME),
-        dimension=minilm.DIMENSION,
-        prefix_scheme=None,
-        chunk_tokens=DEFAULT_CHUNK_TOKENS,
-        chunk_overlap=DEFAULT_CHUNK_OVERLAP,
-        chunker_version="synthetic",
-        embed_backend="builtin",
-        embed_digest=minilm.digest(),
-    )
-    store = ChromaStore(folder, None, "default")
-    with Catalog(paths.catalog, collection="default") as catalog:
-        batch: list[tuple[FileRecord, list[Chunk]]] = []
-        for f in range(0, n, CHUNKS_PER_FILE):
-            source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
-            chunks, pos = [], 0
-            for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
-                chunks.append(
-                    Chunk(
-                        id=f"{f + ordinal:032x}",
-                        text=text,
-                        source=source,
-                        ordinal=ordinal,
-                        char_start=pos,
-                        char_end=pos + len(text),
-                        page_start=None,
-                        page_end=None,
-                        heading_path=(),
-                        file_sha256="0" * 64,
-                    )
-                )
-                pos += len(text) + 1
-            batch.append(
-                (
-                    FileRecord(
-                        source=source,
-                        root=str(folder),
-                        size=pos,
-                        mtime_ns=0,
-                        sha256="0" * 64,
-                        kind="text",
-                        chunks=len(chunks),
-                    ),
-                    chunks,
-                )
-            )
-            if len(batch) == FILES_PER_COMMIT or f + CHUNKS_PER_FILE >= n:
-                every = [c for _, cs in batch for c in cs]
-                vectors = rng.standard_normal((len(every), minilm.DIMENSION)).astype(np.float32)
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                store.upsert(every, list(vectors), ["text"] * len(every))
-                catalog.commit_files(batch, manifest=manifest)
-                batch = []
-                print(f"\rbuilding {n}: {f + len(chunks)}/{n}", end="", file=sys.stderr, flush=True)
-        print(file=sys.stderr)
-        bm25.load_or_build(catalog, paths.bm25)
-    store.write_manifest(manifest)
-    done.write_text(json.dumps({"chunks": n, "build_s": time.perf_counter() - started}), encoding="utf-8")
 
 
 class _InstantChat:
@@ -189,9 +84,9 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     from rag.store.layout import layout
 
     rng = np.random.default_rng(2)
-    texts = _texts(min(n, 5000))
+    corpus = texts(min(n, 5000))
     queries = [
-        " ".join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip(".").split(), 6))
+        " ".join(rng.choice(corpus[int(rng.integers(len(corpus)))].rstrip(".").split(), 6))
         for _ in range(QUERIES + WARMUP)
     ]
     # min_score 0: random chunk vectors sit under the abstention floor, and an abstention would skip the answer path

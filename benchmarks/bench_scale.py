@@ -5,16 +5,16 @@ Command (from the repo root; no data needed):
     python benchmarks/bench_scale.py                       # 10k and 100k chunks
     python benchmarks/bench_scale.py --sizes 10000 --noop-files 10000
 
-Corpus: bench_query's synthetic index (N chunks of ~120 Zipf pseudo-words, 100 chunks per file, random unit vectors,
-written through rag.store.catalog + rag.store + rag.retrieve.bm25), built under $RAG_SCALE_DIR (default
-/tmp/rag-scale). Per size:
+Corpus: the synthetic index of benchmarks/_synthetic.py, shared with bench_query (N chunks of ~120 Zipf
+pseudo-words, 100 chunks per file, random unit vectors, written through rag.store.catalog + rag.store +
+rag.retrieve.bm25), built under $RAG_SCALE_DIR (default /tmp/rag-scale). Per size:
 - build: seconds for catalog + Chroma + BM25 (no embedding), and disk per part;
 - query: bench_query's measurement in a fresh process (p50/p95 ms of retrieve and ask without model time, peak RSS);
 - one changed file (100 chunks): catalog commit + Chroma upsert of 100 random vectors + `bm25.refresh`, against a
   full BM25 rebuild; the BM25 no-op check (`bm25.is_current`, header only);
 - `rag status`: `python -m rag status` wall time (process start included) and `index_status()` in-process.
-With --noop-files F: F one-line text files indexed through the test Ollama server (tests/ollama_server.py in its own
-process), then the wall time of a no-op `python -m rag index` over them (end to end, process start included).
+With --noop-files F: F one-line text files indexed through the test Ollama server (tests/support/ollama_server.py in
+its own process), then the wall time of a no-op `python -m rag index` over them (end to end, process start included).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from _common import REPO, machine, save_json, table
-from bench_query import CHUNKS_PER_FILE, _texts, build
+from _synthetic import CHUNKS_PER_FILE, build, file_chunks, source_of, texts, unit_vectors
 
 SCALE = Path(os.environ.get("RAG_SCALE_DIR", "/tmp/rag-scale"))
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "ANONYMIZED_TELEMETRY": "False"}
@@ -71,9 +71,8 @@ def _wall(cmd: list[str], repeat: int = 3) -> float:
 
 def _incremental(n: int, folder: Path) -> dict[str, float]:
     """One 100-chunk file changed in the n-chunk index: the costs other than embedding."""
-    from ingest.chunking import Chunk
     from rag.retrieve import bm25
-    from rag.store.catalog import Catalog, FileRecord
+    from rag.store.catalog import Catalog
     from rag.store.chroma import ChromaStore
     from rag.store.layout import layout
 
@@ -84,30 +83,9 @@ def _incremental(n: int, folder: Path) -> dict[str, float]:
         started = time.perf_counter()
         assert bm25.is_current(lay.bm25, catalog.generation()) or bm25.refresh(catalog, lay.bm25)
         out["bm25_noop_check_ms"] = (time.perf_counter() - started) * 1000
-        source = "synthetic/file00000.txt"
-        texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=int(time.time()))]
-        chunks, pos = [], 0
-        for ordinal, text in enumerate(texts):
-            chunks.append(
-                Chunk(
-                    id=f"changed{time.time_ns()}{ordinal:04d}",
-                    text=text,
-                    source=source,
-                    ordinal=ordinal,
-                    char_start=pos,
-                    char_end=pos + len(text),
-                    page_start=None,
-                    page_end=None,
-                    heading_path=(),
-                    file_sha256="1" * 64,
-                )
-            )
-            pos += len(text) + 1
-        record = FileRecord(
-            source=source, root=str(folder), size=pos, mtime_ns=1, sha256="1" * 64, kind="text", chunks=len(chunks)
-        )
-        vectors = np.random.default_rng(3).standard_normal((len(chunks), 384)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        changed = [t + " changed" for t in texts(CHUNKS_PER_FILE, seed=int(time.time()))]
+        record, chunks = file_chunks(source_of(0), changed, folder, f"changed{time.time_ns()}", version=1)
+        vectors = unit_vectors(len(chunks), 384, seed=3)
         started = time.perf_counter()
         store.upsert(chunks, list(vectors), ["text"] * len(chunks))
         dropped = catalog.commit_files([(record, chunks)])
@@ -152,7 +130,7 @@ def _query(n: int, folder: Path) -> dict[str, Any]:
 def _noop_index(files: int) -> dict[str, float]:
     """F one-line files indexed through the test Ollama server (its own process, as Ollama is), then no-op runs."""
     server = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "ollama_server.py")], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(REPO / "tests" / "support" / "ollama_server.py")], stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
@@ -190,9 +168,8 @@ def _noop_runs(files: int) -> dict[str, float]:
 def _bm25_scale(n: int) -> dict[str, Any]:
     """The lexical side alone at n chunks (catalog + BM25, no Chroma): full build, one-file update, no-op check,
     load, and query latency in a fresh process with its peak RSS."""
-    from ingest.chunking import Chunk
     from rag.retrieve import bm25
-    from rag.store.catalog import Catalog, FileRecord
+    from rag.store.catalog import Catalog
 
     folder = SCALE / f"bm25_{n}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -200,46 +177,13 @@ def _bm25_scale(n: int) -> dict[str, Any]:
     out: dict[str, Any] = {"chunks": n}
     with Catalog(folder / "catalog.sqlite3", collection="default") as catalog:
         if catalog.counts()[1] != n:
-            texts = _texts(n)
-            batch = []
-            for f in range(0, n, CHUNKS_PER_FILE):
-                source = f"synthetic/file{f // CHUNKS_PER_FILE:05d}.txt"
-                chunks, pos = [], 0
-                for ordinal, text in enumerate(texts[f : f + CHUNKS_PER_FILE]):
-                    chunks.append(
-                        Chunk(
-                            id=f"{f + ordinal:032x}",
-                            text=text,
-                            source=source,
-                            ordinal=ordinal,
-                            char_start=pos,
-                            char_end=pos + len(text),
-                            page_start=None,
-                            page_end=None,
-                            heading_path=(),
-                            file_sha256="0" * 64,
-                        )
-                    )
-                    pos += len(text) + 1
-                batch.append(
-                    (
-                        FileRecord(
-                            source=source,
-                            root=str(folder),
-                            size=pos,
-                            mtime_ns=0,
-                            sha256="0" * 64,
-                            kind="text",
-                            chunks=len(chunks),
-                        ),
-                        chunks,
-                    )
-                )
-                if len(batch) == 50:
-                    catalog.commit_files(batch)
-                    batch = []
-            if batch:
-                catalog.commit_files(batch)
+            corpus = texts(n)
+            files = [
+                file_chunks(source_of(f // CHUNKS_PER_FILE), corpus[f : f + CHUNKS_PER_FILE], folder, f)
+                for f in range(0, n, CHUNKS_PER_FILE)
+            ]
+            for i in range(0, len(files), 50):
+                catalog.commit_files(files[i : i + 50])
         started = time.perf_counter()
         bm25.load_or_build(catalog, stem)  # first build (or load) in the new format
         out["first_s"] = time.perf_counter() - started
@@ -251,51 +195,18 @@ def _bm25_scale(n: int) -> dict[str, Any]:
         started = time.perf_counter()
         assert not bm25.refresh(catalog, stem)
         out["noop_check_ms"] = (time.perf_counter() - started) * 1000
-        source = "synthetic/file00001.txt"
-        texts = [t + " changed" for t in _texts(CHUNKS_PER_FILE, seed=time.time_ns() % 2**31)]
-        chunks, pos = [], 0
-        for ordinal, text in enumerate(texts):
-            chunks.append(
-                Chunk(
-                    id=f"c{time.time_ns()}{ordinal:04d}",
-                    text=text,
-                    source=source,
-                    ordinal=ordinal,
-                    char_start=pos,
-                    char_end=pos + len(text),
-                    page_start=None,
-                    page_end=None,
-                    heading_path=(),
-                    file_sha256="1" * 64,
-                )
-            )
-            pos += len(text) + 1
-        catalog.commit_files(
-            [
-                (
-                    FileRecord(
-                        source=source,
-                        root=str(folder),
-                        size=pos,
-                        mtime_ns=1,
-                        sha256="1" * 64,
-                        kind="text",
-                        chunks=len(chunks),
-                    ),
-                    chunks,
-                )
-            ]
-        )
+        changed = [t + " changed" for t in texts(CHUNKS_PER_FILE, seed=time.time_ns() % 2**31)]
+        catalog.commit_files([file_chunks(source_of(1), changed, folder, f"c{time.time_ns()}", version=1)])
         started = time.perf_counter()
         assert bm25.refresh(catalog, stem)
         out["one_file_update_s"] = time.perf_counter() - started
     code = (
         "import json, sys, time, resource; sys.path.insert(0, 'benchmarks'); import numpy as np; "
-        "from rag import bm25; from bench_query import _texts; "
+        "from rag.retrieve import bm25; from _synthetic import texts; "
         f"t = time.perf_counter(); index = bm25.load({str(stem)!r}); load_s = time.perf_counter() - t; "
-        "rng = np.random.default_rng(2); texts = _texts(2000); ms = []\n"
+        "rng = np.random.default_rng(2); corpus = texts(2000); ms = []\n"
         "for i in range(105):\n"
-        "    q = ' '.join(rng.choice(texts[int(rng.integers(len(texts)))].rstrip('.').split(), 6))\n"
+        "    q = ' '.join(rng.choice(corpus[int(rng.integers(len(corpus)))].rstrip('.').split(), 6))\n"
         "    t = time.perf_counter(); index.search(q, 24); ms.append((time.perf_counter() - t) * 1000)\n"
         "ms = ms[5:]; print(json.dumps({'load_s': load_s, 'p50': float(np.percentile(ms, 50)), "
         "'p95': float(np.percentile(ms, 95)), 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"

@@ -71,7 +71,7 @@ def ignored_reason(rel: str, kind: str | None) -> str | None:
         return None if ocr.available() else IMAGE_NEEDS_OCR
     if kind is not None:
         return None
-    suffix = Path(rel).suffix.lower()
+    suffix = _suffix(rel).lower()
     return f"unsupported type {suffix}" if suffix else "binary file without an extension"
 
 
@@ -373,19 +373,20 @@ class _Walk:
             return
         rel = rel_dir + entry.name
         link = entry.is_symlink()
-        target = Path(entry.path) if not link else self._inside_root(Path(entry.path))
-        if target is None:
+        target = self._inside_root(Path(entry.path)) if link else None  # a plain entry's Path is built only if needed
+        if link and target is None:
             return
         try:  # scandir already holds a plain entry's stat; only a symlink's target needs a call
-            st = target.stat() if link else entry.stat()
+            st = target.stat() if target is not None else entry.stat()
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM):
                 self._cannot_read(entry, rel, ignores, exc)
             return
         if stat.S_ISDIR(st.st_mode):
-            if entry.name in NOISE_DIRS or target in self.skip_dirs or self._ignored(rel, True, ignores):
+            real = target if target is not None else Path(entry.path)
+            if entry.name in NOISE_DIRS or real in self.skip_dirs or self._ignored(rel, True, ignores):
                 return
-            self._enter(target, rel + "/", ignores)
+            self._enter(real, rel + "/", ignores)
         elif stat.S_ISREG(st.st_mode) and not self._ignored(rel, False, ignores):
             if self.include and not self.include.match_file(rel):
                 return
@@ -394,7 +395,8 @@ class _Walk:
                     _unreadable_file(self.root, rel, self.prefix, PermissionError(errno.EACCES, "Permission denied"))
                 )
                 return
-            found = _make_source(self.root, rel, target, self.max_file_bytes, st, self.prefix, self.ignored)
+            path: Path | str = target if target is not None else entry.path
+            found = _make_source(self.root, rel, path, self.max_file_bytes, st, self.prefix, self.ignored)
             if found is not None:
                 self.found.append(found)
 
@@ -422,19 +424,27 @@ class _Walk:
         return target if target == self.root or self.root in target.parents else None
 
 
+def _suffix(rel: str) -> str:
+    """`Path(rel).suffix` without building a Path (the walk calls this once per file)."""
+    name = rel.rpartition("/")[2]
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
 def _make_source(
     root: Path,
     rel: str,
-    real: Path,
+    real: Path | str,
     max_file_bytes: int,
     st: os.stat_result | None = None,
     prefix: str | None = None,
     ignored: list[tuple[str, str]] | None = None,
 ) -> SourceFile | None:
-    st = st or real.stat()
-    kind = KINDS_BY_SUFFIX.get(Path(rel).suffix.lower())
-    if kind is None and not Path(rel).suffix:
-        kind = _sniff(real, root)
+    st = st or os.stat(real)
+    suffix = _suffix(rel)
+    kind = KINDS_BY_SUFFIX.get(suffix.lower())
+    if kind is None and not suffix:
+        kind = _sniff(Path(real), root)
     reason = ignored_reason(rel, kind)
     prefix = escape_name(root.name) if prefix is None else prefix
     if reason is not None or kind is None:

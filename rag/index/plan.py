@@ -82,7 +82,7 @@ def root_key(root: Path, indexed: Mapping[str, FileRecord]) -> str:
 def containing_root(path: Path, indexed: Mapping[str, FileRecord]) -> Path | None:
     """The innermost indexed root that is `path` or contains it."""
     best: Path | None = None
-    for root in {Path(r.root) for r in indexed.values()}:
+    for root in map(Path, {r.root for r in indexed.values()}):
         if (root == path or root in path.parents) and (best is None or len(root.parts) > len(best.parts)):
             best = root
     return best

@@ -29,6 +29,7 @@ from ingest.precheck import precheck, work
 from ingest.report import PageProgress
 from rag.config import Settings
 from rag.errors import IngestError
+from rag.index import clean_mark
 from rag.index.pipeline import IndexPipeline, PipelineResult
 from rag.index.plan import SyncPlan, plan_sync, root_key
 from rag.index.progress import WorkMeter
@@ -197,13 +198,33 @@ def index_folder(  # noqa: PLR0913
     with (
         WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)),
         index.open_catalog() as catalog,
-        index.open_store() as store,
+        contextlib.ExitStack() as stack,
     ):
+        clean = not rebuild and clean_mark.is_clean(lay, catalog)  # Chroma == catalog as the last run left them
+        if clean:
+            quick = _quick_noop(
+                root, lay, settings, catalog, open_embedder, model_explicit, progress, include, exclude, start
+            )
+            if quick is not None:  # nothing to do: Chroma is never opened
+                return quick
+        clean_mark.forget(lay)  # from here Chroma may change: only a run that completes marks it clean again
+        store = stack.enter_context(index.open_store())
         if lay.chroma_url:
             _join(store, lay, root, take_over=take_over, progress=progress)
         if not rebuild:
             return _sync(
-                root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
+                root,
+                lay,
+                settings,
+                catalog,
+                store,
+                open_embedder,
+                model_explicit,
+                progress,
+                include,
+                exclude,
+                start,
+                verified=clean,
             )
         if not lay.chroma_url:
             catalog.reset()  # catalog first: a crash here leaves only orphans, which the next run drops
@@ -358,6 +379,8 @@ def _sync(  # noqa: PLR0913, PLR0917
     include: Iterable[str],
     exclude: Iterable[str],
     start: float,
+    *,
+    verified: bool = False,
 ) -> IndexReport:
     stored = catalog.manifest()
     if store.writer is not None:  # server: the collection's manifest is the shared truth
@@ -367,7 +390,9 @@ def _sync(  # noqa: PLR0913, PLR0917
         stored = catalog.manifest() or shared
     model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model_or_default
     with open_embedder(model) as embedder:
-        return _sync_with(embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start)
+        return _sync_with(
+            embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start, verified=verified
+        )
 
 
 def _sync_with(  # noqa: PLR0913, PLR0917
@@ -382,10 +407,13 @@ def _sync_with(  # noqa: PLR0913, PLR0917
     include: Iterable[str],
     exclude: Iterable[str],
     start: float,
+    *,
+    verified: bool = False,
 ) -> IndexReport:
+    """The sync proper; `verified`: the clean mark showed Chroma == catalog, so reconcile has nothing to find."""
     manifest = wanted_manifest(embedder.info(), settings, stored, root)
     warnings = check_compatible(stored, manifest, collection=settings.collection) if stored is not None else []
-    orphans, repaired = reconcile(catalog, store)
+    orphans, repaired = (0, 0) if verified else reconcile(catalog, store)
     plan = _plan(root, catalog, lay, settings, include, exclude)
     outcomes: list[FileOutcome] = list(plan.skipped)
     gone = [r.source for r in plan.gone]
@@ -480,6 +508,8 @@ def _sync_with(  # noqa: PLR0913, PLR0917
         catalog.write_manifest(final)
         store.write_manifest(final)
     warnings += _refresh_bm25(catalog, lay)
+    if result.error is None and not result.interrupted and store.writer is None:
+        clean_mark.record(lay, catalog)
     return _report(
         root,
         settings,
@@ -493,6 +523,45 @@ def _sync_with(  # noqa: PLR0913, PLR0917
         start,
         chunks_removed=len(removed_ids),
     )
+
+
+def _quick_noop(  # noqa: PLR0913, PLR0917
+    root: Path,
+    lay: IndexLayout,
+    settings: Settings,
+    catalog: Catalog,
+    open_embedder: Callable[[str], Embedder],
+    model_explicit: bool,
+    progress: Progress | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    start: float,
+) -> IndexReport | None:
+    """The report of a run with nothing to embed or drop, made without Chroma; None when the full run is needed.
+
+    Call only when `clean_mark.is_clean`: the last write run completed at this catalog generation and Chroma is as it
+    left it, so reconcile has nothing to find. The embedder is still opened, so a wrong model or an unreachable Ollama
+    fails as in a full run; a manifest that would change (a new root, another digest) takes the full run, which
+    records it.
+    """
+    stored = catalog.manifest()
+    if stored is None:
+        return None
+    plan = _plan(root, catalog, lay, settings, include, exclude)
+    if plan.todo or plan.gone:
+        return None
+    model = settings.embed_model_or_default if model_explicit else stored.embed_model
+    with open_embedder(model) as embedder:
+        manifest = wanted_manifest(embedder.info(), settings, stored, root)
+    warnings = check_compatible(stored, manifest, collection=settings.collection)
+    if dataclasses.replace(manifest, updated_at=stored.updated_at) != stored:
+        return None
+    catalog.touch_files(plan.touched)
+    _emit(progress, IndexProgress("start", files_total=0, work_total=0))
+    outcomes = mark_still(plan.skipped + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=True)
+    warnings += _refresh_bm25(catalog, lay)
+    clean_mark.record(lay, catalog)
+    return _report(root, settings, outcomes, plan, None, warnings, manifest.embed_model, 0, 0, start, chunks_removed=0)
 
 
 def _same_vectors(a: Manifest, b: Manifest) -> bool:
@@ -600,6 +669,7 @@ def remove_path(
         with index.open_catalog(create=False) as catalog, contextlib.ExitStack() as stack:
             files = catalog.files()
             sources, label = _match_sources(path, files)
+            clean_mark.forget(index.layout)  # the next index run reconciles in full
             store = stack.enter_context(index.open_store())
             if index.layout.chroma_url:
                 _leave(store, index.layout, files, set(sources))

@@ -19,6 +19,17 @@ LEFT JOIN embeddings e ON e.segment_id = s.id WHERE c.name = ? GROUP BY s.id
 
 def embedded_count(chroma_dir: Path, collection: str) -> int | None:
     """The collection's record count, or None when it cannot be read this way (then use ChromaStore.count())."""
+    state = embedded_state(chroma_dir, collection)
+    return state[2] if state is not None else None
+
+
+def embedded_state(chroma_dir: Path, collection: str) -> tuple[str, int, int] | None:
+    """(metadata segment id, last write applied to it, record count) of the collection, or None as for
+    `embedded_count`.
+
+    Every upsert and delete goes through Chroma's write log, whose sequence number only grows, so an unchanged state
+    means nothing was written since it was read (a dropped and re-made collection has another segment id).
+    """
     path = Path(chroma_dir) / "chroma.sqlite3"
     if not path.is_file():
         return None
@@ -31,15 +42,21 @@ def embedded_count(chroma_dir: Path, collection: str) -> int | None:
         if len(rows) != 1:
             return None
         segment, count = rows[0]
-        applied = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment,)).fetchone()
+        row = db.execute("SELECT seq_id FROM max_seq_id WHERE segment_id = ?", (segment,)).fetchone()
+        applied = _seq(row[0]) if row is not None else None
         newest = db.execute("SELECT MAX(seq_id) FROM embeddings_queue").fetchone()
-        if newest and newest[0] is not None and (applied is None or int(applied[0]) < int(newest[0])):
+        if newest and newest[0] is not None and (applied is None or applied < _seq(newest[0])):
             return None  # writes not yet applied to the segment: Chroma would count them
-        return int(count)
+        return str(segment), applied if applied is not None else -1, int(count)
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
         db.close()
 
 
-__all__ = ["embedded_count"]
+def _seq(value: object) -> int:
+    """A sequence number as stored: an integer, or big-endian bytes in older schemas."""
+    return int.from_bytes(value, "big") if isinstance(value, bytes) else int(value)  # type: ignore[call-overload]
+
+
+__all__ = ["embedded_count", "embedded_state"]
