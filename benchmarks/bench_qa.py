@@ -199,12 +199,15 @@ class _Recorder:
         self._rag = rag
         self.answers: list = []
         self.chat_calls = 0
+        self.check_calls = 0
         if rag.settings.chat_model != "none":
             backend = rag._query_engine.backend()  # instrumentation only: wrap this instance's chat to count calls
             chat = backend.chat
 
             def counted(*args, **kwargs):
                 self.chat_calls += 1
+                if "supported" in (kwargs.get("format") or {}).get("properties", {}):
+                    self.check_calls += 1  # the answer_check call, not a schema retry
                 return chat(*args, **kwargs)
 
             backend.chat = counted
@@ -246,7 +249,15 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         "inconsistent_claims": sum(1 for a in answers if a is not None for c in a.claims if "inconsistent" in c.flags),
         "model_errors": rep.errors,
         "chat_calls": recorder.chat_calls,
-        "retries": max(recorder.chat_calls - model_answers - rep.errors, 0),
+        "retries": max(recorder.chat_calls - recorder.check_calls - model_answers - rep.errors, 0),
+        "check_calls": recorder.check_calls,
+        "check_refused": sum(1 for a in generated if any("answer check found" in w for w in a.warnings)),
+        "check_refused_answerable": sum(
+            1
+            for i, a in zip(sample, answers, strict=False)
+            if i.answerable and a is not None and any("answer check found" in w for w in a.warnings)
+        ),
+        "check_failed": sum(1 for a in generated if any("answer check could not run" in w for w in a.warnings)),
         "floor_abstained": sum(1 for a in answers if a is not None and a.mode == "abstained"),
         "labels_only_answers": sum(1 for a in generated if _LABELS_ONLY.fullmatch(a.answer)),
         "uncited_answers": sum(1 for a in generated if a.answerable and not a.citations),
@@ -319,6 +330,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
     parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
+    parser.add_argument(
+        "--answer-check", default=None, choices=["off", "quote"], help="answer_check setting for the answer runs"
+    )
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
     parser.add_argument(
         "--off-topic-zh",
@@ -333,6 +347,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.prompts_dir:
         ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
+    if args.answer_check:
+        ANSWER_OPTIONS["answer_check"] = args.answer_check
     sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in args.sets}
     print(machine(), file=sys.stderr)
     retrieval_rows, answer_rows, raw = [], [], {"machine": machine(), "k": args.k}

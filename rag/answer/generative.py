@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ingest.chunking import estimate_tokens
 from rag.answer import prompts
+from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, check_answer
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
 from rag.answer.context import format_sources, new_key, pack_context
@@ -212,6 +213,25 @@ class GenerativeAnswerer:
             if self.settings.strict:
                 answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
+        if answerable and self.settings.answer_check == "quote":
+            quotes = [c.quote for c in citations if c.verified] + [c.quote for c in citations if not c.verified]
+            said = " ".join(c.text for c in claims) or text
+            check = check_answer(
+                self.backend,
+                self.model,
+                question,
+                said,
+                quotes,
+                options=req.options,
+                prompts_dir=self.settings.prompts_dir,
+            )
+            if check.reply is not None:
+                replies = [*replies, check.reply]
+            if check.supported is None:
+                warnings.append(FAILED_WARNING.format(detail=check.problem))
+            elif not check.supported:
+                warnings.append(f"{REFUSED_WARNING}; it had answered: {said!r}")
+                answerable, text, citations, claims = False, UNANSWERABLE, (), ()
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_eval_count or 0) >= num_ctx - 1:
             warnings.append(
