@@ -427,7 +427,12 @@ def replay_check(name: str, chat_model: str) -> dict:
                 quotes += [c["quote"] for c in d["citations"] if not c["verified"]]
                 started = time.perf_counter()
                 check = check_answer(
-                    client, chat_model, d["question"], _MARKERS.sub("", d["answer"]), quotes, options={"seed": 42}
+                    client,
+                    chat_model,
+                    d["question"],
+                    _MARKERS.sub("", d["answer"]),
+                    quotes,
+                    options={"temperature": 0.0, "seed": 42},
                 )
                 seconds = time.perf_counter() - started
                 verdict = check.supported
