@@ -153,7 +153,14 @@ class GenerativeAnswerer:
     def stream(
         self, question: str, hits: Sequence[Hit], *, query: str = "", retrieval_ms: float = 0.0
     ) -> Iterator[str | Answer]:
-        """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`."""
+        """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`. With
+        answer_check="quote" the text is held back until the check has passed (a refused answer is never shown)."""
+        if self.settings.answer_check == "quote":
+            final_answer = self.answer(question, hits, query=query, retrieval_ms=retrieval_ms)
+            if final_answer.answerable:
+                yield " ".join(c.text for c in final_answer.claims) or final_answer.answer
+            yield final_answer
+            return
         req = self._request(question, hits)
         claims = "claim" in json.dumps(req.schema)
         field = StringFieldStream("claim", nested=True) if claims else StringFieldStream("answer")

@@ -90,3 +90,15 @@ def test_the_setting_is_validated_and_read_from_the_environment(monkeypatch) -> 
     monkeypatch.setenv("RAG_ANSWER_CHECK", "maybe")
     with pytest.raises(ConfigError, match="off, quote"):
         Settings.resolve()
+
+
+def test_streaming_holds_the_text_back_until_the_check_passes(ollama) -> None:
+    answerer = GenerativeAnswerer(
+        Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", answer_check="quote")
+    )
+    ollama.chat_reply = [ANSWER, json.dumps({"supported": False})]
+    *pieces, refused = answerer.stream(QUESTION, HITS)
+    assert pieces == [] and not refused.answerable  # nothing the check refused reached the reader
+    ollama.chat_reply = [ANSWER, json.dumps({"supported": True})]
+    *pieces, kept = answerer.stream(QUESTION, HITS)
+    assert "".join(pieces) == "It returns one vector per input." and kept.answerable
