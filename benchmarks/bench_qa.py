@@ -25,7 +25,16 @@ lenient match (the answer contains a gold answer, or is a span of at least 2 cha
 answers are long spans (median 19 characters), so a short correct answer such as "1694" fails plain containment.
 --cjk-sweep measures the CJK lexical-evidence floor (rag.answer.evidence) on CMRC2018 and the 50 off-topic Chinese
 questions
-in benchmarks/data/offtopic_zh.txt (--off-topic-zh N adds N of them to the CMRC2018 answer sample as unanswerable).
+in benchmarks/data/offtopic_zh.txt plus 30 held-out ones (--off-topic-zh N adds N of the 50 to the CMRC2018 answer
+sample as unanswerable). --answer-check quote runs the answers with the yes/no answer check; --replay-check NAME asks
+that check about every generative answer recorded in benchmarks/out/NAME.json (the answer calls are not paid again).
+--peer PYTHON runs the same sample through llama_index's CitationQueryEngine (benchmarks/peer_llamaindex.py, in the
+venv of PYTHON, never imported here) with the same model and embedder, scored with the same metrics:
+
+    python -m venv /tmp/venv-li && /tmp/venv-li/bin/pip install llama-index-core llama-index-llms-ollama \
+        llama-index-embeddings-ollama
+    OLLAMA_HOST=127.0.0.1:11500 python benchmarks/bench_qa.py --no-retrieval --chat-model qwen2.5-coder:1.5b \
+        --answers 100 --balanced --seed 7 --sets squad2 --peer /tmp/venv-li/bin/python --peer-only --peer-n 40
 """
 
 from __future__ import annotations
