@@ -25,7 +25,16 @@ lenient match (the answer contains a gold answer, or is a span of at least 2 cha
 answers are long spans (median 19 characters), so a short correct answer such as "1694" fails plain containment.
 --cjk-sweep measures the CJK lexical-evidence floor (rag.answer.evidence) on CMRC2018 and the 50 off-topic Chinese
 questions
-in benchmarks/data/offtopic_zh.txt (--off-topic-zh N adds N of them to the CMRC2018 answer sample as unanswerable).
+in benchmarks/data/offtopic_zh.txt plus 30 held-out ones (--off-topic-zh N adds N of the 50 to the CMRC2018 answer
+sample as unanswerable). --answer-check quote runs the answers with the yes/no answer check; --replay-check NAME asks
+that check about every generative answer recorded in benchmarks/out/NAME.json (the answer calls are not paid again).
+--peer PYTHON runs the same sample through llama_index's CitationQueryEngine (benchmarks/peer_llamaindex.py, in the
+venv of PYTHON, never imported here) with the same model and embedder, scored with the same metrics:
+
+    python -m venv /tmp/venv-li && /tmp/venv-li/bin/pip install llama-index-core llama-index-llms-ollama \
+        llama-index-embeddings-ollama
+    OLLAMA_HOST=127.0.0.1:11500 python benchmarks/bench_qa.py --no-retrieval --chat-model qwen2.5-coder:1.5b \
+        --answers 100 --balanced --seed 7 --sets squad2 --peer /tmp/venv-li/bin/python --peer-only --peer-n 40
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from _common import EVAL_DIR, OUT, machine, read_jsonl, require, save_json, tabl
 
 from rag import RAG
 from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K
-from rag.eval.metrics import contains_answer, mean, normalize_answer
+from rag.eval.metrics import contains_answer, mean, normalize_answer, percentile
 from rag.eval.runner import EvalReport, GoldItem, evaluate
 
 _LABELS_ONLY = re.compile(r"\s*S\d+(?:\s*,\s*S\d+)*\s*")
@@ -142,15 +151,18 @@ def _off_topic(k: int) -> list[float | None]:
 
 
 OFF_TOPIC_ZH = Path(__file__).resolve().parent / "data" / "offtopic_zh.txt"
-CJK_FLOORS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 1.0, 1.2, 1.5)
+OFF_TOPIC_ZH_HELDOUT = OFF_TOPIC_ZH.with_name("offtopic_zh_heldout.txt")
+"""30 more off-topic Chinese questions, written for a second check beside the 50 (report both)."""
+CJK_FLOORS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
 def _cjk_sweep(items: list[GoldItem], k: int) -> list[dict]:
-    """The CJK lexical-evidence floor (rag.answer.evidence) over CMRC2018's questions (cost) and 50 off-topic Chinese
-    questions (benefit), both asked of the CMRC2018 index with its English-only embedder."""
+    """The CJK lexical-evidence floor (rag.answer.evidence) over CMRC2018's questions (cost) and 50 + 30 held-out
+    off-topic Chinese questions (benefit), all asked of the CMRC2018 index with its English-only embedder."""
     from rag.answer.evidence import evidence_of, query_script
 
-    off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
+    read = lambda p: [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    off, held = read(OFF_TOPIC_ZH), read(OFF_TOPIC_ZH_HELDOUT)
     with _open("cmrc2018", "none") as rag:
         engine = rag._query_engine  # instrumentation: the engine's own retrieval and BM25 index
         index = engine.retriever.bm25()
@@ -160,13 +172,16 @@ def _cjk_sweep(items: list[GoldItem], k: int) -> list[dict]:
             if query_script(i.question) == "cjk"
         ]
         bad = [evidence_of(q, engine.retrieve(q, k=k), index) for q in off]
+        later = [evidence_of(q, engine.retrieve(q, k=k), index) for q in held]
     return [
         {
             "floor": f,
             "cmrc_abstained": mean(1.0 if e < f else 0.0 for e in on),
             "off_topic_abstained": mean(1.0 if e < f else 0.0 for e in bad),
+            "held_out_abstained": mean(1.0 if e < f else 0.0 for e in later),
             "cmrc_questions": len(on),
             "off_topic_questions": len(bad),
+            "held_out_questions": len(later),
         }
         for f in CJK_FLOORS
     ]
@@ -199,12 +214,15 @@ class _Recorder:
         self._rag = rag
         self.answers: list = []
         self.chat_calls = 0
+        self.check_calls = 0
         if rag.settings.chat_model != "none":
             backend = rag._query_engine.backend()  # instrumentation only: wrap this instance's chat to count calls
             chat = backend.chat
 
             def counted(*args, **kwargs):
                 self.chat_calls += 1
+                if "supported" in (kwargs.get("format") or {}).get("properties", {}):
+                    self.check_calls += 1  # the answer_check call, not a schema retry
                 return chat(*args, **kwargs)
 
             backend.chat = counted
@@ -246,7 +264,15 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         "inconsistent_claims": sum(1 for a in answers if a is not None for c in a.claims if "inconsistent" in c.flags),
         "model_errors": rep.errors,
         "chat_calls": recorder.chat_calls,
-        "retries": max(recorder.chat_calls - model_answers - rep.errors, 0),
+        "retries": max(recorder.chat_calls - recorder.check_calls - model_answers - rep.errors, 0),
+        "check_calls": recorder.check_calls,
+        "check_refused": sum(1 for a in generated if any("answer check found" in w for w in a.warnings)),
+        "check_refused_answerable": sum(
+            1
+            for i, a in zip(sample, answers, strict=False)
+            if i.answerable and a is not None and any("answer check found" in w for w in a.warnings)
+        ),
+        "check_failed": sum(1 for a in generated if any("answer check could not run" in w for w in a.warnings)),
         "floor_abstained": sum(1 for a in answers if a is not None and a.mode == "abstained"),
         "labels_only_answers": sum(1 for a in generated if _LABELS_ONLY.fullmatch(a.answer)),
         "uncited_answers": sum(1 for a in generated if a.answerable and not a.citations),
@@ -280,6 +306,190 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         ],
     }
     return rep, extra
+
+
+PEER_SCRIPT = Path(__file__).resolve().parent / "peer_llamaindex.py"
+_PEER_NEGATION = re.compile(r"\b(?:no|not|none|cannot|can't|doesn't|don't|isn't|unable)\b", re.I)
+_PEER_ABOUT_SOURCES = re.compile(r"source|context|information|provided|passage|mention|text", re.I)
+_PEER_DECLINE_ZH = re.compile("未提及|没有提到|没有提及|没有提供|未提供|无法|不知道|没有相关|不包含|没有信息")
+
+
+def peer_abstained(text: str) -> bool:
+    """The peer has no answerable flag: its answer declines when its first sentence negates and is about the sources
+    ("The provided sources do not mention ...", "None of the sources ..."), or says so in Chinese, or is empty."""
+    first = re.split(r"(?<=[.!?。！？])\s*", text.strip(), maxsplit=1)[0]
+    if not first:
+        return True
+    return bool(_PEER_NEGATION.search(first) and _PEER_ABOUT_SOURCES.search(first)) or bool(
+        _PEER_DECLINE_ZH.search(first)
+    )
+
+
+def _peer_run(name: str, sample: list[GoldItem], k: int, chat_model: str, python: str) -> dict | None:
+    """`sample` through llama_index's CitationQueryEngine (benchmarks/peer_llamaindex.py in the venv of `python`),
+    scored with the project's metrics; None (with a message) when that venv cannot run it."""
+    import json
+    import subprocess
+
+    if not Path(python).is_file():
+        print(f"peer skipped: {python} not found (make a venv with llama-index-core, -llms-ollama, -embeddings-ollama)")
+        return None
+    spec = OUT / f"peer_{name}_in.json"
+    result = OUT / f"peer_{name}_out.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "corpus_dir": str(OUT / "qa" / name),
+                "k": k,
+                "chat_model": chat_model,
+                "embed_model": "all-minilm",
+                "questions": [i.question for i in sample],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    result.unlink(missing_ok=True)
+    try:
+        code = subprocess.run([python, str(PEER_SCRIPT), str(spec), str(result)], check=False).returncode
+    except KeyboardInterrupt:  # a stopped peer run keeps the answers it has (written after each question)
+        code = 130
+    if not result.is_file():
+        print(f"peer skipped: {PEER_SCRIPT.name} exited {code} before answering a question")
+        return None
+    records = json.loads(result.read_text(encoding="utf-8"))
+    if code != 0:
+        print(f"peer: {PEER_SCRIPT.name} exited {code}; scoring the {len(records)} questions it answered")
+    return score_peer(sample, records) | {"complete": code == 0 and len(records) == len(sample)}
+
+
+def score_peer(sample: list[GoldItem], records: list[dict]) -> dict:
+    """The peer's answers scored like ours: containment and lenient match on answerable questions, abstention,
+    citation precision (cited node from the gold passage or containing a gold answer), uncited answers."""
+    from rag.eval.metrics import citation_precision
+
+    rows = []
+    for item, rec in zip(sample, records, strict=False):
+        text = rec.get("answer") or ""
+        declined = "error" in rec or peer_abstained(text)
+        cited = list(zip(rec.get("cited") or [], rec.get("cited_texts") or [], strict=False))
+        rows.append(
+            {
+                "answerable": item.answerable,
+                "abstained": declined,
+                "contained": (not declined and contains_answer(text, item.answers)) if item.answers else None,
+                "lenient": (not declined and _lenient(text, item.answers)) if item.answers else None,
+                "citations": len(cited),
+                "good": (citation_precision(cited, item.sources or (), item.answers) or 0.0) * len(cited),
+                "uncited": not declined and not cited,
+                "seconds": rec.get("seconds", 0.0),
+                "prompt_tokens": rec.get("prompt_tokens", 0),
+                "completion_tokens": rec.get("completion_tokens", 0),
+                "error": rec.get("error"),
+            }
+        )
+    ok = [r for r in rows if r["answerable"]]
+    bad = [r for r in rows if not r["answerable"]]
+    cites = sum(r["citations"] for r in rows)
+    answered = [r for r in rows if not r["abstained"]]
+    return {
+        "questions": len(rows),
+        "answer_containment": mean(float(bool(r["contained"])) for r in ok if r["contained"] is not None),
+        "lenient_match": mean(float(bool(r["lenient"])) for r in ok if r["lenient"] is not None),
+        "abstention_accuracy": mean(float(r["abstained"]) for r in bad) if bad else None,
+        "false_abstention": mean(float(r["abstained"]) for r in ok) if ok else None,
+        "citations": cites,
+        "citation_precision": sum(r["good"] for r in rows) / cites if cites else None,
+        "uncited_answers": sum(1 for r in rows if r["uncited"]),
+        "answered": len(answered),
+        "errors": sum(1 for r in rows if r["error"]),
+        "p50_s": percentile([r["seconds"] for r in rows], 50),
+        "p95_s": percentile([r["seconds"] for r in rows], 95),
+        "prompt_tokens": mean(r["prompt_tokens"] for r in rows),
+        "completion_tokens": mean(r["completion_tokens"] for r in rows),
+        "rows": rows,
+    }
+
+
+def replay_check(name: str, chat_model: str) -> dict:
+    """The answer check (rag.answer.check, the product's own function) asked about each recorded generative answer of
+    benchmarks/out/<name>.json: the answers the model would have been checking with answer_check="quote" (the answer
+    call is the same request at temperature 0 and a fixed seed), without paying for the answer calls again."""
+    import json
+
+    from rag.answer.check import check_answer
+    from rag.ollama import Client
+
+    raw = json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
+    client = Client()
+    out: dict = {}
+    for set_name, data in raw.items():
+        if not isinstance(data, dict) or "answers" not in data:
+            continue
+        rows = []
+        details = data["answers"]["details"]
+        for n, d in enumerate(details, 1):
+            declined = d.get("error") or d.get("mode") == "abstained" or not d.get("said_answerable")
+            verdict, seconds, tokens = None, 0.0, 0
+            if not declined and d.get("mode") == "generative":
+                quotes = [c["quote"] for c in d["citations"] if c["verified"]]
+                quotes += [c["quote"] for c in d["citations"] if not c["verified"]]
+                started = time.perf_counter()
+                check = check_answer(
+                    client,
+                    chat_model,
+                    d["question"],
+                    _MARKERS.sub("", d["answer"]),
+                    quotes,
+                    options={"temperature": 0.0, "seed": 42},
+                )
+                seconds = time.perf_counter() - started
+                verdict = check.supported
+                tokens = (getattr(check.reply, "prompt_eval_count", 0) or 0) if check.reply is not None else 0
+            refused = verdict is False
+            rows.append(
+                {
+                    "answerable": d["answerable"],
+                    "before_abstained": bool(declined),
+                    "after_abstained": bool(declined) or refused,
+                    "contained_before": (not declined and contains_answer(d.get("answer", ""), d["gold"]))
+                    if d["gold"]
+                    else None,
+                    "verdict": verdict,
+                    "seconds": seconds,
+                    "prompt_tokens": tokens,
+                }
+            )
+            print(f"\r{set_name} check: {n}/{len(details)}", end="", file=sys.stderr, flush=True)
+        print(file=sys.stderr)
+        ok = [r for r in rows if r["answerable"]]
+        bad = [r for r in rows if not r["answerable"]]
+        summary = {}
+        for when in ("before", "after"):
+            summary[when] = {
+                "containment": mean(
+                    float(bool(r["contained_before"]) and not r[f"{when}_abstained"])
+                    for r in ok
+                    if r["contained_before"] is not None
+                ),
+                "abstention": mean(float(r[f"{when}_abstained"]) for r in bad) if bad else None,
+                "false_abstention": mean(float(r[f"{when}_abstained"]) for r in ok) if ok else None,
+            }
+        checked = [r for r in rows if r["verdict"] is not None or r["seconds"]]
+        summary["checked"] = len(checked)
+        summary["refused"] = sum(1 for r in rows if r["verdict"] is False)
+        summary["failed"] = sum(1 for r in checked if r["verdict"] is None)
+        summary["check_p50_s"] = percentile([r["seconds"] for r in checked], 50) if checked else None
+        summary["check_prompt_tokens"] = mean(r["prompt_tokens"] for r in checked) if checked else None
+        summary["rows"] = rows
+        out[set_name] = summary
+        print(
+            f"{set_name}: n={len(rows)} checked {len(checked)} refused {summary['refused']} failed {summary['failed']}"
+        )
+        for when in ("before", "after"):
+            print(f"  {when}: {summary[when]}")
+    save_json(f"{name}_check", out)
+    return out
 
 
 def _answer_row(name: str, report: EvalReport, mode: str, extra: dict) -> tuple:
@@ -319,6 +529,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
     parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
+    parser.add_argument(
+        "--answer-check", default=None, choices=["off", "quote"], help="answer_check setting for the answer runs"
+    )
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
     parser.add_argument(
         "--off-topic-zh",
@@ -330,9 +543,28 @@ def main() -> None:
         "--cjk-sweep", action="store_true", help="the CJK evidence-floor sweep even with --no-retrieval"
     )
     parser.add_argument("--out-name", default="bench_qa", help="benchmarks/out/<name>.json")
+    parser.add_argument(
+        "--peer",
+        default=None,
+        metavar="PYTHON",
+        help="python of a venv with llama_index: add the CitationQueryEngine line",
+    )
+    parser.add_argument("--peer-n", type=int, default=0, help="with --peer: only the first N of the sample")
+    parser.add_argument("--peer-only", action="store_true", help="with --peer: skip this project's answer runs")
+    parser.add_argument(
+        "--replay-check",
+        default=None,
+        metavar="NAME",
+        help="ask the answer check about each generative answer recorded in benchmarks/out/NAME.json, then exit",
+    )
     args = parser.parse_args()
+    if args.replay_check:
+        replay_check(args.replay_check, args.chat_model)
+        return
     if args.prompts_dir:
         ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
+    if args.answer_check:
+        ANSWER_OPTIONS["answer_check"] = args.answer_check
     sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in args.sets}
     print(machine(), file=sys.stderr)
     retrieval_rows, answer_rows, raw = [], [], {"machine": machine(), "k": args.k}
@@ -378,6 +610,13 @@ def main() -> None:
                 sample = sample + [GoldItem(q, (), None, False) for q in off[: args.off_topic_zh]]
             floor = args.min_score if args.min_score is not None else DEFAULT_MIN_SCORE
             models = [args.chat_model] + (["none"] if args.compare_extractive and args.chat_model != "none" else [])
+            if args.peer:
+                peer = _peer_run(name, sample[: args.peer_n or None], args.k, args.chat_model, args.peer)
+                if peer is not None:
+                    raw[name]["peer_llamaindex"] = peer
+                    print(f"{name} peer: " + ", ".join(f"{k}={v}" for k, v in peer.items() if k != "rows"))
+                if args.peer_only:
+                    models = []
             for chat_model in models:
                 rep, extra = _answer_run(name, chat_model, sample, args.k, floor)
                 modes = sorted({r.mode for r in rep.results if r.mode})
@@ -410,8 +649,11 @@ def main() -> None:
         print("\nCJK evidence floor (rag.answer.evidence) on the CMRC2018 index, English-only embedder")
         print(
             table(
-                ["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained"],
-                [(r["floor"], r["cmrc_abstained"], r["off_topic_abstained"]) for r in raw["cjk_floor_sweep"]],
+                ["floor", "CMRC2018 abstained (cost)", "off-topic Chinese abstained (50)", "held-out off-topic (30)"],
+                [
+                    (r["floor"], r["cmrc_abstained"], r["off_topic_abstained"], r["held_out_abstained"])
+                    for r in raw["cjk_floor_sweep"]
+                ],
             )
         )
     if answer_rows:

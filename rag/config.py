@@ -15,7 +15,7 @@ from typing import Any, Literal
 import click
 
 from rag.errors import ConfigError
-from rag.vocab import EmbedBackend, Fusion
+from rag.vocab import AnswerCheck, EmbedBackend, Fusion
 
 APP_NAME = "ollama-rag"
 
@@ -58,6 +58,7 @@ DEFAULT_MAX_CHUNKS_PER_FILE = 20000
 DEFAULT_CONTEXT_TOKENS = 3000  # retrieved-context budget in the answer prompt
 DEFAULT_TEMPERATURE = 0.0
 DEFAULT_SEED = 42
+DEFAULT_ANSWER_CHECK: AnswerCheck = "off"  # measured with a 1.5B model: BENCHMARKS.md "## QA"
 DEFAULT_MAX_ANSWER_TOKENS = 1024  # num_predict of answer calls: a model that never stops is cut here
 
 
@@ -348,6 +349,9 @@ class Settings:
     """Drop citations whose quote cannot be found in the cited chunk."""
     prompts_dir: Path | None = None
     """A folder whose files override the shipped prompt templates."""
+    answer_check: AnswerCheck = DEFAULT_ANSWER_CHECK
+    """After a generative answer: "quote" asks the chat model once more, in a short yes/no call, whether the quoted
+    evidence answers the question, and abstains on a "no" (helps small models, which rarely abstain); "off" skips."""
 
     @classmethod
     def resolve(cls, **overrides: object) -> Settings:

@@ -35,6 +35,11 @@ FileStatus = Literal["added", "updated", "unchanged", "removed", "skipped", "fai
 """What an index run did with one file ("ignored": seen by the walk, not a type we index)."""
 FILE_STATUSES: tuple[FileStatus, ...] = get_args(FileStatus)
 
+AnswerCheck = Literal["off", "quote"]
+"""The second check after a generative answer: none, or one yes/no call "does the quoted evidence answer the
+question?" that turns a "no" into an abstention."""
+ANSWER_CHECKS: tuple[AnswerCheck, ...] = get_args(AnswerCheck)
+
 CheckLevel = Literal["ok", "warning", "error"]
 """The outcome of one `rag doctor` check."""
 CHECK_LEVELS: tuple[CheckLevel, ...] = get_args(CheckLevel)
@@ -63,6 +68,7 @@ def check_choice(value: str, choices: tuple[_T, ...], what: str) -> _T:
 
 
 __all__ = [
+    "ANSWER_CHECKS",
     "ANSWER_MODES",
     "CHECK_LEVELS",
     "EMBED_BACKENDS",
@@ -75,6 +81,7 @@ __all__ = [
     "FUSIONS",
     "NO_CHAT_MODEL",
     "RETRIEVAL_MODES",
+    "AnswerCheck",
     "AnswerMode",
     "CheckLevel",
     "EmbedBackend",

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ingest.chunking import estimate_tokens
 from rag.answer import prompts
+from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, check_answer
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
 from rag.answer.context import format_sources, new_key, pack_context
@@ -152,7 +153,14 @@ class GenerativeAnswerer:
     def stream(
         self, question: str, hits: Sequence[Hit], *, query: str = "", retrieval_ms: float = 0.0
     ) -> Iterator[str | Answer]:
-        """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`."""
+        """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`. With
+        answer_check="quote" the text is held back until the check has passed (a refused answer is never shown)."""
+        if self.settings.answer_check == "quote":
+            final_answer = self.answer(question, hits, query=query, retrieval_ms=retrieval_ms)
+            if final_answer.answerable:
+                yield " ".join(c.text for c in final_answer.claims) or final_answer.answer
+            yield final_answer
+            return
         req = self._request(question, hits)
         claims = "claim" in json.dumps(req.schema)
         field = StringFieldStream("claim", nested=True) if claims else StringFieldStream("answer")
@@ -212,6 +220,25 @@ class GenerativeAnswerer:
             if self.settings.strict:
                 answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
+        if answerable and self.settings.answer_check == "quote":
+            quotes = [c.quote for c in citations if c.verified] + [c.quote for c in citations if not c.verified]
+            said = " ".join(c.text for c in claims) or text
+            check = check_answer(
+                self.backend,
+                self.model,
+                question,
+                said,
+                quotes,
+                options=req.options,
+                prompts_dir=self.settings.prompts_dir,
+            )
+            if check.reply is not None:
+                replies = [*replies, check.reply]
+            if check.supported is None:
+                warnings.append(FAILED_WARNING.format(detail=check.problem))
+            elif not check.supported:
+                warnings.append(f"{REFUSED_WARNING}; it had answered: {said!r}")
+                answerable, text, citations, claims = False, UNANSWERABLE, (), ()
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_tokens or 0) >= num_ctx - 1:
             warnings.append(

@@ -19,7 +19,8 @@ SYSTEM = "system.txt"
 USER = "user.txt"
 CONDENSE = "condense.txt"
 ANSWER_SCHEMA = "answer.schema.json"
-TEMPLATE_NAMES = (SYSTEM, USER, CONDENSE, ANSWER_SCHEMA)
+CHECK = "check.txt"
+TEMPLATE_NAMES = (SYSTEM, USER, CONDENSE, ANSWER_SCHEMA, CHECK)
 
 
 @cache
@@ -62,4 +63,14 @@ def _parse_schema(text: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-__all__ = ["ANSWER_SCHEMA", "CONDENSE", "SYSTEM", "TEMPLATE_NAMES", "USER", "answer_schema", "load_template", "render"]
+__all__ = [
+    "ANSWER_SCHEMA",
+    "CHECK",
+    "CONDENSE",
+    "SYSTEM",
+    "TEMPLATE_NAMES",
+    "USER",
+    "answer_schema",
+    "load_template",
+    "render",
+]
