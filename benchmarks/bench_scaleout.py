@@ -96,10 +96,18 @@ def reader_main(args: argparse.Namespace) -> None:
             took = time.perf_counter() - t
             if cold is None:
                 cold = time.time() - started
+                _progress(f"reader {args.reader}: first answer after {cold:.1f} s")
             else:
                 latencies.append(took)
             n += 1
+            if n % 25 == 0:
+                _progress(f"reader {args.reader}: {n} questions, p50 {pct(latencies, 0.5) * 1000:.0f} ms")
     print(json.dumps({"cold_s": cold, "latencies": latencies, "errors": errors[:20], "failed": len(errors)}))
+
+
+def _progress(message: str) -> None:
+    """One progress line on stderr (long runs: see how far they got)."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -130,6 +138,7 @@ def main() -> None:
         )
         assert pre.returncode == 0, pre.stderr[-2000:]
         preload_s = time.perf_counter() - t
+        _progress(f"writer A indexed {args.chunks // 2} chunks in {preload_s:.1f} s; readers start")
         stop = work / "stop"
         readers = [
             subprocess.Popen(
@@ -146,7 +155,7 @@ def main() -> None:
                     repr(time.time()),
                 ],
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=None,
                 text=True,
                 env=_env(),
             )
@@ -167,13 +176,15 @@ def main() -> None:
             env=_env(),
             check=False,
         )
+        _progress(f"A's rebuild done after {time.perf_counter() - t:.1f} s (exit {rebuild.returncode})")
         b_out, b_err = wb.communicate()
         writers_s = time.perf_counter() - t
+        _progress(f"writer B done after {writers_s:.1f} s (exit {wb.returncode})")
         stop.touch()
         results = []
         for r in readers:
-            out, err = r.communicate(timeout=600)
-            assert r.returncode == 0, err[-2000:]
+            out, _ = r.communicate(timeout=600)
+            assert r.returncode == 0, "reader failed (its stderr is above)"
             results.append(json.loads(out.strip().splitlines()[-1]))
         assert rebuild.returncode == 0, rebuild.stderr[-2000:]
         assert wb.returncode == 0, b_err[-2000:]
