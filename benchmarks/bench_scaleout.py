@@ -3,9 +3,10 @@ with empty index folders asking while the writers index and one of them rebuilds
 
     nice -n 10 python benchmarks/bench_scaleout.py --chunks 10000
 
-Reports questions answered, failed questions, ask latency p50/p95 (extractive answers: chat model "none", query
-embedding by the fake Ollama of tests/support, so no model time), and reader cold start (process start to first
-answer, which includes mirroring the server's chunks and building BM25). Generated corpus; nothing is downloaded.
+Reports questions answered, failed questions, ask latency p50/p95 (extractive answers: chat model "none"; the query
+embedding comes from the fake Ollama of tests/support, and the time each reader waits for it is model time, measured
+by a timing Ollama client and reported apart), and reader cold start (process start to first answer, which includes
+mirroring the server's chunks and building BM25). Generated corpus; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -36,14 +37,16 @@ QUESTIONS = [
     "tinsel mosaic plinth",
     "quiver zenith orchid",
 ]
-CHUNKS_PER_FILE = 8
+PARAGRAPHS = 8
+CHUNKS_PER_FILE = 10
+"""What the default chunker makes of one generated file of PARAGRAPHS paragraphs of 140 words."""
 
 
 def make_corpus(root: Path, chunks: int, seed: int) -> None:
     """About `chunks` chunks of ~200 tokens, CHUNKS_PER_FILE a file."""
     root.mkdir(parents=True, exist_ok=True)
     for f in range(max(1, chunks // CHUNKS_PER_FILE)):
-        body = "\n\n".join(words(seed + f * 17 + p, 140) for p in range(CHUNKS_PER_FILE))
+        body = "\n\n".join(words(seed + f * 17 + p, 140) for p in range(PARAGRAPHS))
         (root / f"note{f:05d}.md").write_text(f"# Note {f}\n\n{body}", encoding="utf-8")
 
 
@@ -71,21 +74,42 @@ def index_cmd(docs: Path, idx: Path, url: str, *extra: str) -> list[str]:
     ]
 
 
+def timing_client(host: str) -> object:
+    """An Ollama client that adds the seconds spent in `embed` (model time: the query embedding) to `.model_s`."""
+    from rag.ollama.client import Client
+
+    class Timing(Client):
+        model_s = 0.0
+
+        def embed(self, *args: object, **kwargs: object) -> object:
+            t = time.perf_counter()
+            try:
+                return super().embed(*args, **kwargs)  # type: ignore[arg-type]
+            finally:
+                self.model_s += time.perf_counter() - t
+
+    return Timing(host)
+
+
 def reader_main(args: argparse.Namespace) -> None:
     """One reader process: ask until the stop file appears, then print its figures as JSON."""
     started = float(args.started)
     from rag import RAG
 
     latencies: list[float] = []
+    model: list[float] = []
     errors: list[str] = []
     cold = None
     stop = Path(args.stop)
     with RAG(
         Path(args.reader), chroma_url=args.url, collection=COLLECTION, chat_model="none", embed_backend="ollama"
     ) as rag:
+        client = timing_client(os.environ["OLLAMA_HOST"])
+        rag.client = client  # type: ignore[assignment]
         n = 0
-        while not stop.exists() or n < 5:
+        while not stop.exists() or n < args.min_questions:
             q = QUESTIONS[n % len(QUESTIONS)]
+            before = client.model_s  # type: ignore[attr-defined]
             t = time.perf_counter()
             try:
                 answer = rag.ask(q)
@@ -96,10 +120,22 @@ def reader_main(args: argparse.Namespace) -> None:
             took = time.perf_counter() - t
             if cold is None:
                 cold = time.time() - started
+                _progress(f"reader {args.reader}: first answer after {cold:.1f} s")
             else:
                 latencies.append(took)
+                model.append(client.model_s - before)  # type: ignore[attr-defined]
             n += 1
-    print(json.dumps({"cold_s": cold, "latencies": latencies, "errors": errors[:20], "failed": len(errors)}))
+            if n % 25 == 0:
+                _progress(f"reader {args.reader}: {n} questions, p50 {pct(latencies, 0.5) * 1000:.0f} ms")
+    own = [a - m for a, m in zip(latencies, model, strict=True)]
+    print(
+        json.dumps({"cold_s": cold, "latencies": latencies, "own": own, "errors": errors[:20], "failed": len(errors)})
+    )
+
+
+def _progress(message: str) -> None:
+    """One progress line on stderr (long runs: see how far they got)."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -115,6 +151,7 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--stop", help=argparse.SUPPRESS)
     parser.add_argument("--started", help=argparse.SUPPRESS)
+    parser.add_argument("--min-questions", type=int, default=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reader:
         return reader_main(args)
@@ -130,6 +167,8 @@ def main() -> None:
         )
         assert pre.returncode == 0, pre.stderr[-2000:]
         preload_s = time.perf_counter() - t
+        preloaded = json.loads(pre.stdout)["chunks_added"]
+        _progress(f"writer A indexed {preloaded} chunks in {preload_s:.1f} s; readers start")
         stop = work / "stop"
         readers = [
             subprocess.Popen(
@@ -146,7 +185,7 @@ def main() -> None:
                     repr(time.time()),
                 ],
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=None,
                 text=True,
                 env=_env(),
             )
@@ -167,13 +206,15 @@ def main() -> None:
             env=_env(),
             check=False,
         )
+        _progress(f"A's rebuild done after {time.perf_counter() - t:.1f} s (exit {rebuild.returncode})")
         b_out, b_err = wb.communicate()
         writers_s = time.perf_counter() - t
+        _progress(f"writer B done after {writers_s:.1f} s (exit {wb.returncode})")
         stop.touch()
         results = []
         for r in readers:
-            out, err = r.communicate(timeout=600)
-            assert r.returncode == 0, err[-2000:]
+            out, _ = r.communicate(timeout=600)
+            assert r.returncode == 0, "reader failed (its stderr is above)"
             results.append(json.loads(out.strip().splitlines()[-1]))
         assert rebuild.returncode == 0, rebuild.stderr[-2000:]
         assert wb.returncode == 0, b_err[-2000:]
@@ -191,6 +232,8 @@ def main() -> None:
                 str(stop),
                 "--started",
                 repr(t0),
+                "--min-questions",
+                "60",
             ],
             capture_output=True,
             text=True,
@@ -199,6 +242,7 @@ def main() -> None:
         )
         late = json.loads(cold.stdout.strip().splitlines()[-1])
     lat = [x for r in results for x in r["latencies"]]
+    own = [x for r in results for x in r["own"]]
     chunks_b = json.loads(b_out)["chunks_added"]
     chunks_a = json.loads(rebuild.stdout)["chunks_added"]
     figures = {
@@ -210,9 +254,14 @@ def main() -> None:
         "failed": sum(r["failed"] for r in results),
         "ask_p50_ms": round(pct(lat, 0.5) * 1000, 1),
         "ask_p95_ms": round(pct(lat, 0.95) * 1000, 1),
+        "ask_without_model_p50_ms": round(pct(own, 0.5) * 1000, 1),
+        "ask_without_model_p95_ms": round(pct(own, 0.95) * 1000, 1),
         "cold_start_during_writes_s": round(max(r["cold_s"] for r in results), 2),
         "cold_start_idle_s": round(late["cold_s"], 2),
         "idle_ask_p50_ms": round(pct(late["latencies"], 0.5) * 1000, 1),
+        "idle_ask_without_model_p50_ms": round(pct(late["own"], 0.5) * 1000, 1),
+        "idle_ask_without_model_p95_ms": round(pct(late["own"], 0.95) * 1000, 1),
+        "idle_questions": len(late["latencies"]) + 1,
         "errors": [e for r in results for e in r["errors"]][:5],
     }
     print(json.dumps(figures, indent=2))

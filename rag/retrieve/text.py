@@ -11,6 +11,7 @@ overlapping character bigrams, a lone character becomes a unigram. Mixed text wo
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -112,6 +113,7 @@ def compact(text: str) -> str:
     return normalize(text, strip_punct=True).replace(" ", "")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A light plural stemmer (Harman's S-stemmer): documents -> document, queries -> query."""
     if len(word) <= 3 or not word.isascii():
@@ -134,6 +136,11 @@ def _cjk_tokens(run: str, out: list[str]) -> None:
 
 def tokenize(text: str, *, stem: bool = False, stopwords: bool = False) -> list[str]:
     """Tokens for BM25: lower-case Latin words (optionally plural-stemmed, stopwords removed) and Han/Kana bigrams."""
+    if text.isascii():  # the common case, same tokens: NFKC leaves ASCII as it is and casefold is lower()
+        words = _WORD.findall(text.lower())
+        if stopwords:
+            words = [w for w in words if w not in ENGLISH_STOPWORDS]
+        return [_stem(w) for w in words] if stem else words
     text = unicodedata.normalize("NFKC", text).casefold()
     out: list[str] = []
     for match in _WORD.finditer(text):

@@ -62,6 +62,8 @@ def chroma_errors(what: str, *, name: str, where: object, url: str | None = None
         if isinstance(exc, NotFoundError) or "does not exist" in reason.lower():
             raise CollectionMissing(MISSING_COLLECTION.format(name=name, where=where)) from exc
         if url is not None and _is_connection_error(exc):
+            if type(exc).__name__.endswith("Timeout"):  # httpx's Read/Write/Connect/PoolTimeout
+                reason = f"no answer within the deadline, $RAG_CHROMA_TIMEOUT seconds: {reason}"
             raise StoreUnreachable(SERVER_UNREACHABLE.format(url=url, reason=reason)) from exc
         raise StoreError(FAILED.format(what=what, where=where, reason=reason)) from exc
 

@@ -3,6 +3,11 @@
 chromadb fails when several threads create a `PersistentClient` for one folder at once ("Could not connect to
 tenant default_tenant"), and each client holds its own connections. `acquire` creates the client once under a lock
 and counts its users; `release` closes it with the last one.
+
+Every request to a Chroma server has a deadline (`timeout_s()`, $RAG_CHROMA_TIMEOUT): chromadb's own HTTP client
+waits forever, so a server that accepts the connection and never answers would hang a reader. We probe the server
+with our own bounded heartbeat before chromadb's client makes its first request, then give that client the same
+deadline for every later call; a miss is a `StoreUnreachable` naming the URL.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from rag.store.layout import chroma_base_url
 _lock = threading.Lock()
 _clients: dict[str, tuple[Any, int]] = {}
 _COPY = "#read-only-copy"
+ENV_TIMEOUT = "RAG_CHROMA_TIMEOUT"
+DEFAULT_TIMEOUT_S = 120.0
+"""Seconds any one request to a Chroma server may take (a big write on a busy server takes seconds, not minutes)."""
 FULL_BYTES = 1024 * 1024
 """A failed write with less free space than this is reported as "the disk is full"."""
 
@@ -42,6 +50,42 @@ def _settings() -> Any:
 
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def timeout_s() -> float:
+    """The per-request deadline for Chroma servers: $RAG_CHROMA_TIMEOUT seconds, else DEFAULT_TIMEOUT_S."""
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise StoreError(f"${ENV_TIMEOUT} must be a number of seconds above 0, not {raw!r}. Fix or unset it.")
+    return value
+
+
+def _probe(chroma_url: str, base: str, timeout: float) -> None:
+    """One heartbeat with a deadline, so a server that never answers fails here and not inside chromadb."""
+    import httpx
+
+    try:
+        with httpx.Client(timeout=timeout) as http:
+            http.get(f"{base.rstrip('/')}/api/v2/heartbeat")
+    except httpx.HTTPError as exc:
+        reason = f"no answer within {timeout:g} s (${ENV_TIMEOUT})" if isinstance(exc, httpx.TimeoutException) else ""
+        reason = reason or str(exc) or type(exc).__name__
+        raise StoreUnreachable(SERVER_UNREACHABLE.format(url=chroma_url, reason=reason)) from exc
+
+
+def _bound(client: Any, timeout: float) -> None:
+    """Give chromadb's HTTP session a deadline per request (it is created with none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout)
 
 
 def _create(index_dir: Path, chroma_url: str | None, *, reader: bool = False) -> tuple[Any, bool]:
@@ -61,8 +105,11 @@ def _create(index_dir: Path, chroma_url: str | None, *, reader: bool = False) ->
             if not reader:
                 raise StoreError(write_refused_message(Path(index_dir), exc)) from exc
         return chromadb.PersistentClient(path=str(_private_copy(path)), settings=_settings()), True
-    parts = urlsplit(chroma_base_url(chroma_url))
+    base = chroma_base_url(chroma_url)
+    parts = urlsplit(base)
     ssl = parts.scheme == "https"
+    timeout = timeout_s()
+    _probe(chroma_url, f"{parts.scheme}://{parts.netloc}", timeout)
     try:
         client = chromadb.HttpClient(
             host=parts.hostname or "localhost",
@@ -70,6 +117,7 @@ def _create(index_dir: Path, chroma_url: str | None, *, reader: bool = False) ->
             ssl=ssl,
             settings=_settings(),
         )
+        _bound(client, timeout)
         client.heartbeat()
     except Exception as exc:  # chromadb raises a mix of httpx, ValueError and its own errors here
         reason = str(exc) or type(exc).__name__
@@ -145,4 +193,14 @@ def users(key: str) -> int:
         return _clients.get(key, (None, 0))[1]
 
 
-__all__ = ["FULL_BYTES", "acquire", "client_key", "release", "users", "write_failure"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "ENV_TIMEOUT",
+    "FULL_BYTES",
+    "acquire",
+    "client_key",
+    "release",
+    "timeout_s",
+    "users",
+    "write_failure",
+]

@@ -147,7 +147,7 @@ class ServerCatalog:
             on_server = set(store.iter_ids())
             gone = mirrored - on_server
             rows = store.get_rows(sorted(on_server - mirrored))
-        self._apply(rows, gone, manifest, replace=False)
+        self._apply(rows, gone, manifest, replace=not mirrored)  # an empty mirror has nothing to keep
 
     def _incremental(
         self, store: ChromaStore, state: RegistryState, seen: dict[str, int], manifest: Manifest | None
