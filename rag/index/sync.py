@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -26,13 +25,12 @@ from ingest import chunking
 from ingest.discover import escape_name
 from ingest.pipeline import ExtractParams
 from ingest.precheck import precheck, work
-from ingest.report import PageProgress
 from rag.config import Settings
 from rag.errors import IngestError
 from rag.index import clean_mark
 from rag.index.pipeline import IndexPipeline, PipelineResult
 from rag.index.plan import SyncPlan, plan_sync, root_key
-from rag.index.progress import WorkMeter
+from rag.index.progress import ProgressRelay
 from rag.index.report import (
     ADDED,
     FAILED,
@@ -423,68 +421,9 @@ def _sync_with(  # noqa: PLR0913, PLR0917
     outcomes += [FileOutcome(r.source, REMOVED, chunks=r.chunks, pages=r.pages) for r in plan.gone]
     catalog.touch_files(plan.touched)
 
-    total = len(plan.todo)
     weights = {src.source: work(src) for src, _ in plan.todo} if progress is not None else {}
-    work_total = sum(weights.values())
-    order = [src.source for src, _ in plan.todo]
-    _emit(
-        progress, IndexProgress("start", files_total=total, work_total=work_total, current=order[0] if order else None)
-    )
-    done = [0, 0, 0]  # files, chunks stored, index in `order` of the first file not done
-    finished: set[str] = set()
-    meter = WorkMeter(weights)
-    emitting = threading.Lock()  # events come from the extraction, embedding and writer threads: one at a time
-
-    def on_outcome(outcome: FileOutcome, chunks: int) -> None:
-        with emitting:
-            done[0], done[1] = done[0] + 1, chunks
-            meter.finish(outcome.source)
-            finished.add(outcome.source)
-            while done[2] < len(order) and order[done[2]] in finished:
-                done[2] += 1
-            current = order[done[2]] if done[2] < len(order) else None
-            _emit(
-                progress,
-                IndexProgress(
-                    "file",
-                    files_done=done[0],
-                    files_total=total,
-                    chunks=chunks,
-                    outcome=outcome,
-                    work_done=meter.done(),
-                    work_total=work_total,
-                    current=current,
-                ),
-            )
-
-    def on_stage(source: str, stage: str, stage_done: int, stage_total: int) -> None:
-        with emitting:
-            if source in finished:
-                return
-            _emit(
-                progress,
-                IndexProgress(
-                    "page",
-                    files_done=done[0],
-                    files_total=total,
-                    chunks=done[1],
-                    work_done=meter.done(),
-                    work_total=work_total,
-                    current=source,
-                    stage=stage,
-                    stage_done=stage_done,
-                    stage_total=stage_total,
-                ),
-            )
-
-    def on_page(event: PageProgress) -> None:
-        meter.page(event)
-        on_stage(event.source, event.stage, event.done, event.total)
-
-    def on_embedded(source: str, chunks_done: int, chunks: int) -> None:
-        meter.embedded(source, chunks_done, chunks)
-        on_stage(source, "embed", chunks_done, chunks)
-
+    relay = ProgressRelay(progress or (lambda _event: None), [src.source for src, _ in plan.todo], weights)
+    relay.start()
     group = settings.embed_batch * settings.embed_in_flight
     pipeline = IndexPipeline(
         embedder,
@@ -494,9 +433,9 @@ def _sync_with(  # noqa: PLR0913, PLR0917
         _extract_params(settings),
         workers=_workers(),
         group_chunks=group,
-        on_outcome=on_outcome,
-        on_page=on_page if progress is not None else None,
-        on_embedded=on_embedded if progress is not None else None,
+        on_outcome=relay.on_outcome,
+        on_page=relay.on_page if progress is not None else None,
+        on_embedded=relay.on_embedded if progress is not None else None,
     )
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes
