@@ -8,7 +8,7 @@ from typing import Any
 
 MIN_SCORE = 0.5
 """Recognised lines below this confidence are dropped (noise on illustrations)."""
-MAX_SIDE_PX = 1280
+MAX_SIDE_PX = 1024
 """Images are OCR'd at most this many pixels a side (larger ones are scaled down first). RapidOCR detects text at
 the image's own size (with limit type "max" it ignores `det_limit_side_len` and only caps at 2000 px), and the
 detector's memory grows with the pixels: see BENCHMARKS.md, "Ingest", Peak RSS."""

@@ -248,19 +248,20 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
     embedder on the first dense query.
 
     The query is embedded with the model recorded in the index manifest (not settings.embed_model), through
-    settings.embed_backend. Raises StoreError when the collection has no index yet. Dense queries follow a rebuild's
-    switch (the store reopens on a vanished collection); with the Chroma server down they raise `DenseUnavailable`,
-    which the engine turns into a BM25-only answer with a warning.
+    settings.embed_backend. Raises StoreError when the collection has no index yet. Questions follow a rebuild's
+    switch: a server reader refreshes from the registry, an embedded one moves to the new build
+    (`rag.store.generation`) at its next question, and the store reopens on a vanished collection. With the Chroma
+    server down dense queries raise `DenseUnavailable`, which the engine turns into a BM25-only answer with a warning.
     """
     import threading
 
-    from rag.store import open_index
+    from rag.store import generation, open_index
     from rag.store.chroma_errors import DenseUnavailable, StoreUnreachable
 
     index = open_index(settings)
     reader = index.open_reader()
-    manifest = reader.manifest()
-    lazy: dict[str, Any] = {}
+    lazy: dict[str, Any] = {"manifest": reader.manifest()}
+    retired: list[Any] = []  # readers of builds a rebuild replaced: questions in flight may still use them
     lock = threading.Lock()
 
     def store() -> Any:
@@ -284,25 +285,54 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
             if "embedder" not in lazy:
                 from rag.embed import open_embedder
 
+                manifest = lazy["manifest"]
                 model = manifest.embed_model if manifest is not None else ""
                 lazy["embedder"] = open_embedder(model, settings.embed_backend, client)
             embedder = lazy["embedder"]
         return embedder.embed_query(text)
 
     def close() -> None:
-        reader.close()
+        for old in [retriever.catalog, *retired]:
+            old.close()
         if "store" in lazy and getattr(reader, "store", None) is None:
             lazy["store"].close()
 
     class _Refreshing(Retriever):
-        """Brings a server reader up to the server's generation once per question (one registry read)."""
+        """Brings the reader up to date once per question: a server reader to the server's generation (one registry
+        read), an embedded one to the build its pointer names (one small file read)."""
+
+        tag = index.layout.tag
 
         def retrieve(self, *args: Any, **kwargs: Any) -> list[Hit]:
             refresh = getattr(reader, "refresh", None)
             if refresh is not None:
                 refresh()
+            elif generation.current_tag(index.layout.home, index.layout.collection) != self.tag:
+                self._follow_rebuild()
             return super().retrieve(*args, **kwargs)
 
+        def _follow_rebuild(self) -> None:
+            with lock:
+                fresh = open_index(settings)
+                if fresh.layout.tag == self.tag:
+                    return
+                catalog = fresh.open_reader()
+                manifest = catalog.manifest()
+                old = lazy["manifest"]
+                if manifest is None or old is None or manifest.embed_model != old.embed_model:
+                    lazy.pop("embedder", None)  # a rebuild with another model: embed questions with that one
+                    self._multilingual = None
+                lazy["manifest"] = manifest
+                if "store" in lazy:
+                    lazy["store"].reopen()
+                with self._bm25_lock:
+                    retired.append(self.catalog)
+                    self.catalog = catalog
+                    self._bm25_path = fresh.reader_bm25
+                    self._bm25 = None
+                self.tag = fresh.layout.tag
+
+    manifest = lazy["manifest"]
     dense = manifest is not None and bool(manifest.dimension)
     retriever = _Refreshing(
         reader,

@@ -43,13 +43,15 @@ def record(lay: IndexLayout, catalog: Catalog) -> None:
     """Write the mark for the catalog's current state (call only when the run completed without error)."""
     if lay.chroma_url or lay.chroma_dir is None:
         return
-    chroma = embedded_state(lay.chroma_dir, lay.collection)
+    chroma = embedded_state(lay.chroma_dir, lay.physical)
     chunks = catalog.counts()[1]
     if chroma is None or chroma[2] != chunks:
         return  # Chroma cannot be read this way, or disagrees: the next run reconciles
     path = mark_path(lay)
     tmp = path.with_name(path.name + ".tmp")
-    body = json.dumps({"generation": catalog.generation(), "chunks": chunks, "chroma": list(chroma)})
+    body = json.dumps(
+        {"generation": catalog.generation(), "chunks": chunks, "chroma": list(chroma), "physical": lay.physical}
+    )
     with contextlib.suppress(OSError):  # no mark only costs the next run a full reconcile
         tmp.write_text(body, encoding="utf-8")
         os.replace(tmp, path)
@@ -62,11 +64,14 @@ def is_clean(lay: IndexLayout, catalog: Catalog) -> bool:
     try:
         mark = json.loads(mark_path(lay).read_text(encoding="utf-8"))
         generation, chunks, chroma = int(mark["generation"]), int(mark["chunks"]), tuple(mark["chroma"])
-    except (OSError, ValueError, KeyError, TypeError):
+        physical = str(mark.get("physical", lay.collection))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+    if physical != lay.physical:  # the mark is of another build (a rebuild stopped before or after its switch)
         return False
     if generation != catalog.generation() or chunks != catalog.counts()[1]:
         return False
-    return embedded_state(lay.chroma_dir, lay.collection) == chroma
+    return embedded_state(lay.chroma_dir, lay.physical) == chroma
 
 
 def _sync_dir(folder: Path) -> None:

@@ -60,7 +60,7 @@ def _collection_status(index: IndexHandle) -> CollectionStatus | None:
         store_error = getattr(catalog, "offline", None)
     vectors: int | None = None
     if store_error is None and lay.chroma_dir is not None:  # embedded: read the count without importing chromadb
-        vectors = embedded_count(lay.chroma_dir, lay.collection)
+        vectors = embedded_count(lay.chroma_dir, lay.physical)
     if store_error is None and vectors is None:
         try:
             with index.open_store(create=False) as store:

@@ -46,10 +46,10 @@ from rag.index.report import (
 from rag.index.skips import mark_still
 from rag.index.skips import path_for as skip_path
 from rag.ollama.models import normalize_model
-from rag.store import open_index
+from rag.store import generation, open_index
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore, WriterSession
-from rag.store.layout import IndexLayout
+from rag.store.layout import IndexLayout, layout
 from rag.store.lock import WriterLock
 from rag.store.manifest import Manifest, check_compatible, now_iso
 from rag.store.ownership import WriterConflict, check_owner, root_name, writer_identity
@@ -189,61 +189,82 @@ def index_folder(  # noqa: PLR0913
     """
     start = time.monotonic()
     root = _root(path)
-    index = open_index(settings)
-    lay = index.layout
+    lay = open_index(settings).layout
     if dry_run:
         return _dry_run(root, lay, settings, include, exclude, start)
-    with (
-        WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)),
-        index.open_catalog() as catalog,
-        contextlib.ExitStack() as stack,
-    ):
-        clean = not rebuild and clean_mark.is_clean(lay, catalog)  # Chroma == catalog as the last run left them
-        if clean:
-            quick = _quick_noop(
-                root, lay, settings, catalog, open_embedder, model_explicit, progress, include, exclude, start
+    with WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)):
+        index = open_index(settings)  # again, under the lock: a rebuild that ran while we waited switched the build
+        lay = index.layout
+        with index.open_catalog() as catalog, contextlib.ExitStack() as stack:
+            stale = [] if lay.chroma_url else generation.stale_builds(lay.home, lay.collection)
+            clean = not rebuild and not stale and clean_mark.is_clean(lay, catalog)  # Chroma == catalog, as left
+            if clean:
+                quick = _quick_noop(
+                    root, lay, settings, catalog, open_embedder, model_explicit, progress, include, exclude, start
+                )
+                if quick is not None:  # nothing to do: Chroma is never opened
+                    return quick
+            clean_mark.forget(lay)  # from here Chroma may change: only a run that completes marks it clean again
+            store = stack.enter_context(index.open_store())
+            if stale:
+                _drop_builds(store, lay, stale)
+            if lay.chroma_url:
+                _join(store, lay, root, take_over=take_over, progress=progress)
+            args = (open_embedder, model_explicit, progress, include, exclude, start)
+            if not rebuild:
+                return _sync(root, lay, settings, catalog, store, *args, verified=clean)
+            if not lay.chroma_url:
+                return _embedded_rebuild(root, lay, settings, catalog, store, *args)
+            return _server_rebuild(root, lay, settings, catalog, store, *args, take_over=take_over)
+
+
+def _drop_builds(store: ChromaStore, lay: IndexLayout, tags: Iterable[str | None]) -> None:
+    """Delete builds readers no longer use: the Chroma collection first, then the files that name it."""
+    for tag in tags:
+        store.drop_physical(generation.physical_name(lay.collection, tag))
+        generation.delete_files(lay.home, lay.collection, tag)
+
+
+def _embedded_rebuild(  # noqa: PLR0913, PLR0917
+    root: Path,
+    lay: IndexLayout,
+    settings: Settings,
+    old: Catalog,
+    store: ChromaStore,
+    open_embedder: Callable[[str], Embedder],
+    model_explicit: bool,
+    progress: Progress | None,
+    include: Iterable[str],
+    exclude: Iterable[str],
+    start: float,
+) -> IndexReport:
+    """Build a new catalog, BM25 index and Chroma collection beside the live ones, then switch the pointer readers
+    follow (`rag.store.generation`) and delete the old build. Readers answer from the old build until the switch,
+    from the new one after it; a run that fails or is interrupted leaves them on the old one."""
+    tag = generation.new_tag()
+    new = layout(lay.index_dir, None, lay.collection, tag)
+    try:
+        with (
+            Catalog(new.catalog, create=True, collection=lay.collection) as catalog,  # files first: see _drop_builds
+            ChromaStore(lay.index_dir, None, lay.collection, physical=new.physical) as built,
+        ):
+            report = _sync(
+                root, new, settings, catalog, built, open_embedder, model_explicit, progress, include, exclude, start
             )
-            if quick is not None:  # nothing to do: Chroma is never opened
-                return quick
-        clean_mark.forget(lay)  # from here Chroma may change: only a run that completes marks it clean again
-        store = stack.enter_context(index.open_store())
-        if lay.chroma_url:
-            _join(store, lay, root, take_over=take_over, progress=progress)
-        if not rebuild:
-            return _sync(
-                root,
-                lay,
-                settings,
-                catalog,
-                store,
-                open_embedder,
-                model_explicit,
-                progress,
-                include,
-                exclude,
-                start,
-                verified=clean,
-            )
-        if not lay.chroma_url:
-            catalog.reset()  # catalog first: a crash here leaves only orphans, which the next run drops
-            store.drop()
-            return _sync(
-                root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
-            )
-        return _server_rebuild(
-            root,
-            lay,
-            settings,
-            catalog,
-            store,
-            open_embedder,
-            model_explicit,
-            progress,
-            include,
-            exclude,
-            start,
-            take_over=take_over,
+    except BaseException:
+        _drop_builds(store, lay, [tag])
+        raise
+    if report.error is not None or report.interrupted:
+        _drop_builds(store, lay, [tag])
+        reason = report.error or "interrupted"
+        note = (
+            f"rebuild not switched: questions still use the previous index ({reason}); run `rag index --rebuild` again"
         )
+        return dataclasses.replace(report, warnings=[*report.warnings, note])
+    generation.switch(lay.home, lay.collection, tag)
+    old.close()
+    _drop_builds(store, lay, [lay.tag])  # readers in flight on it move to the new build at their next question
+    return report
 
 
 def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, progress: Progress | None) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from rag.errors import StoreError
-from rag.store import clients
+from rag.store import clients, generation
 from rag.store.chroma_errors import MISSING_COLLECTION, SERVER_UNREACHABLE, CollectionMissing, chroma_errors
 from rag.store.manifest import Manifest, now_iso
 from rag.store.registry import Registry, WriterRecord
@@ -114,7 +114,7 @@ class ChromaStore:
         chroma_url: `http://HOST:PORT` of a Chroma server, or None for the embedded store.
         collection: logical collection name (Chroma wants 3-512 characters of [A-Za-z0-9._-]).
         create: create the collection if missing (writers); readers pass False and get `StoreError` instead.
-        physical: the Chroma collection to use (default: the registry's pointer in server mode, else `collection`).
+        physical: the Chroma collection to use (default: the one readers use now, see `resolve`).
 
     Raises:
         StoreError: the server is unreachable, the name is invalid, or (create=False) the collection is missing.
@@ -164,8 +164,11 @@ class ChromaStore:
         return chroma_errors(f"{what} {self.physical!r}", name=self.name, where=self.where, url=self.chroma_url)
 
     def resolve(self) -> str:
-        """The physical collection readers use now (the registry's pointer; the logical name when none)."""
-        return self.registry.state().physical if self.registry is not None else self.name
+        """The physical collection readers use now: the registry's pointer (server) or the build pointer file
+        (embedded, `rag.store.generation`); the logical name when there is none."""
+        if self.registry is not None:
+            return self.registry.state().physical
+        return generation.physical_name(self.name, generation.current_tag(self.index_dir, self.name))
 
     def _get_collection(self, create: bool, name: str | None = None) -> Any:
         name = name or self.physical

@@ -4,6 +4,8 @@
     chroma/                          embedded Chroma data (PersistentClient)
     <collection>.catalog.sqlite      the catalog: manifest, files, chunks (truth for "file is indexed")
     <collection>.bm25.*              BM25 side index (rag.retrieve.bm25), keyed by the catalog generation
+    <collection>.current             after a rebuild: the build readers use (rag.store.generation); the catalog and
+                                     BM25 files are then <collection>@<tag>.*, the Chroma collection <collection>.<tag>
     write.lock                       the writer lock (flock), holds the writer's pid
     servers/<host>_<port>/           the same catalog/BM25/lock files for a Chroma server (--chroma-url)
 """
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from rag._result import Result
 from rag.errors import StoreError
+from rag.store import generation
 
 CATALOG_SUFFIX = ".catalog.sqlite"
 BAD_NAME_MESSAGE = (
@@ -46,6 +49,10 @@ class IndexLayout(Result):
     bm25: Path
     """Path stem for rag.retrieve.bm25.load_or_build (it adds its own suffixes)."""
     lock: Path
+    physical: str = ""
+    """The embedded Chroma collection of this build (server mode: the registry's pointer decides; "" here)."""
+    tag: str | None = None
+    """The embedded build these paths are of (None: the never-rebuilt names; see rag.store.generation)."""
 
 
 def chroma_base_url(chroma_url: str) -> str:
@@ -83,22 +90,34 @@ def check_name(name: str) -> str:
     return name
 
 
-def layout(index_dir: Path, chroma_url: str | None, collection: str) -> IndexLayout:
+_CURRENT = object()
+
+
+def layout(index_dir: Path, chroma_url: str | None, collection: str, tag: object = _CURRENT) -> IndexLayout:
     """The paths for `collection` in `index_dir` (embedded store) or for the server at `chroma_url`.
 
-    Raises StoreError for an invalid collection name, so no reader or writer ever touches a path built from it."""
+    Embedded, the paths are those of the build readers use now (its pointer file, read here), or of build `tag` when
+    given (a rebuild writing its new build). Raises StoreError for an invalid collection name, so no reader or
+    writer ever touches a path built from it."""
     check_name(collection)
     index_dir = Path(index_dir)
     home = index_dir / SERVERS_DIR / server_key(chroma_url) if chroma_url else index_dir
+    if chroma_url:
+        build: str | None = None
+    else:
+        build = generation.current_tag(home, collection) if tag is _CURRENT else tag  # type: ignore[assignment]
+    stem = generation.file_stem(collection, build)
     return IndexLayout(
         index_dir=index_dir,
         home=home,
         chroma_dir=None if chroma_url else index_dir / CHROMA_DIR,
         chroma_url=chroma_url,
         collection=collection,
-        catalog=home / f"{collection}{CATALOG_SUFFIX}",
-        bm25=home / f"{collection}.bm25",
+        catalog=home / f"{stem}{CATALOG_SUFFIX}",
+        bm25=home / f"{stem}.bm25",
         lock=home / LOCK_NAME,
+        physical="" if chroma_url else generation.physical_name(collection, build),
+        tag=build,
     )
 
 
@@ -106,5 +125,6 @@ def catalog_names(home: Path) -> list[str]:
     """Collections that have a catalog in `home`, sorted."""
     if not home.is_dir():
         return []
-    names = (p.name[: -len(CATALOG_SUFFIX)] for p in home.glob(f"*{CATALOG_SUFFIX}"))
-    return sorted(n for n in names if valid_name(n))  # a stray file with an invalid name is no collection
+    names = {p.name[: -len(CATALOG_SUFFIX)] for p in home.glob(f"*{CATALOG_SUFFIX}")}
+    names |= {p.name[: -len(generation.POINTER_SUFFIX)] for p in home.glob(f"*{generation.POINTER_SUFFIX}")}
+    return sorted(n for n in names if valid_name(n))  # a stray file (or a build's @-named file) is no collection

@@ -3,7 +3,8 @@
 Chunks (text, location, kind) come from the server's documents and metadatas; a local SQLite mirror (a `Catalog`
 file in the reader's store home) caches them, synced by chunk-id difference whenever the registry generation
 changes, so a question on an unchanged index costs one registry read. BM25 (`rag.retrieve.bm25.load_or_build`) is
-built from `iter_chunks()` and keyed by `generation()`. When the server is unreachable and a mirror exists, the mirror
+keyed by `generation()` and updated by file (`files()` + `chunks_of()`): a write costs a segment for the files it
+changed, not a rebuild. When the server is unreachable and a mirror exists, the mirror
 answers (keyword-only) and `offline` says why.
 """
 
@@ -227,6 +228,11 @@ class ServerCatalog:
     def files(self, root: str | None = None) -> dict[str, FileRecord]:
         self._ensure_synced()
         return self._mirror.files(root)
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        """One file's chunks in order (with `files`, what lets BM25 update only the files a write changed)."""
+        self._ensure_synced()
+        return self._mirror.chunks_of(source)
 
     def counts(self) -> tuple[int, int]:
         self._ensure_synced()

@@ -48,7 +48,7 @@ def test_a_yes_keeps_the_answer_and_counts_its_tokens(ollama) -> None:
     assert ollama.count("/api/chat") == 2
     ollama.chat_reply = [ANSWER]
     unchecked = _ask(ollama, "off")
-    assert (answer.timings.prompt_eval_count or 0) > (unchecked.timings.prompt_eval_count or 0)
+    assert (answer.timings.prompt_tokens or 0) > (unchecked.timings.prompt_tokens or 0)
 
 
 def test_a_malformed_check_reply_keeps_the_answer_with_a_warning(ollama) -> None:

@@ -20,7 +20,7 @@ def index(tmp_path, ollama):
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "scan.pdf").write_bytes(scan_pdf())
-    with RAG(index_dir=tmp_path / "index") as rag:
+    with RAG(index_dir=tmp_path / "index", file_timeout_s=600) as rag:  # OCR is slow on a loaded machine
         report = rag.index(tmp_path / "docs")
     assert report.error is None, report.error
     return str(tmp_path / "index")

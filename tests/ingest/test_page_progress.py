@@ -51,7 +51,7 @@ def test_page_events_arrive_in_order_and_end_at_the_page_count(tmp_path: Path, w
 def test_a_long_file_sends_about_a_hundred_text_events(tmp_path: Path) -> None:
     [src] = _folder(tmp_path, {"book.pdf": _book(250)})
     events: list[PageProgress] = []
-    [(_, report, _)] = list(extract_many([src], workers=1, on_progress=events.append))
+    [(_, report, _)] = list(extract_many([src], ExtractParams(timeout_s=600), workers=1, on_progress=events.append))
     assert report.pages == 250
     done = [e.done for e in events]
     assert done == sorted(set(done)) and done[0] == 1 and done[-1] == 250
@@ -67,6 +67,7 @@ def test_without_a_listener_no_events_and_the_same_result(tmp_path: Path) -> Non
 
 @pytest.mark.skipif(not ocr.available(), reason="the [ocr] extra (rapidocr-onnxruntime) is not installed")
 def test_scanned_pages_report_an_ocr_stage_after_the_text_layer(tmp_path: Path) -> None:
+    # OCR on a loaded machine can take minutes: the file deadline is not what is tested here
     lines = [("The river runs north",), ("Ferries cross twice daily",)]
     [src] = _folder(tmp_path, {"scan.pdf": scan_pdf(lines)})
     events: list[PageProgress] = []

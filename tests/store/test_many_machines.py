@@ -57,6 +57,33 @@ def test_reader_with_an_empty_folder_answers_with_citations_and_pages(ollama, ch
     assert not list((tmp_path / "reader").rglob("*.catalog.sqlite"))  # it read the server, not a catalog
 
 
+def test_a_reader_updates_its_bm25_by_file_after_a_write(ollama, chroma_url, tmp_path) -> None:
+    from rag.config import Settings
+    from rag.retrieve.bm25 import read_header
+    from rag.store import open_index
+
+    docs = make_docs(tmp_path / "lib", n=6)
+    with open_rag(tmp_path / "writer", chroma_url=chroma_url, collection="mm-bm25") as writer:
+        assert writer.index(docs).error is None
+        with _reader(tmp_path, chroma_url, "mm-bm25") as reader:
+            assert reader.ask("paragraph of document", mode="bm25").citations
+            stem = open_index(
+                Settings.resolve(index_dir=tmp_path / "reader", chroma_url=chroma_url, collection="mm-bm25")
+            ).reader_bm25
+            first = read_header(stem)
+            assert first is not None
+            (docs / "doc3.txt").write_text("The xylophone tuner calibrates bronze bars.", encoding="utf-8")
+            assert writer.index(docs).error is None
+            answer = reader.ask("xylophone bronze bars", mode="bm25")
+            assert answer.citations and answer.citations[0].source == "lib/doc3.txt"
+            after = read_header(stem)
+            assert after is not None and after["generation"] != first["generation"]
+            old_tags = [seg["tag"] for seg in first["segments"]]
+            tags = [seg["tag"] for seg in after["segments"]]
+            assert tags[: len(old_tags)] == old_tags and len(tags) == len(old_tags) + 1  # one new segment, no rebuild
+            assert after["dead"], "the changed file's old chunks are marked dead"
+
+
 def test_two_writers_keep_each_others_chunks_across_runs_and_removes(ollama, chroma_url, tmp_path) -> None:
     a_docs = make_docs(tmp_path / "alpha", n=3)
     b_docs = make_docs(tmp_path / "beta", n=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag import RAG
+from rag.store import generation as builds
 from rag.store.catalog import Catalog
 from rag.store.chroma import ChromaStore
 from rag.store.layout import layout
@@ -47,6 +48,9 @@ def store_state(index_dir: Path, collection: str = "default", chroma_url: str | 
         "chroma_manifest": store.metadata(),
         "generation": generation,
         "bm25": bm25,
+        "physical": lay.physical or store.physical,
+        "physical_names": store.physical_names(),
+        "stale_builds": [] if chroma_url else builds.stale_builds(lay.home, collection),
     }
 
 
@@ -67,3 +71,5 @@ def assert_consistent_state(state: dict) -> None:
     assert bm25 is not None, "no BM25 side index"
     assert bm25["generation"] == state["generation"], "BM25 side index is behind the catalog"
     assert set(bm25["ids"]) == state["catalog_ids"] and len(bm25["ids"]) == len(state["catalog_ids"])
+    assert not state["stale_builds"], f"files of replaced builds left on disk: {state['stale_builds']}"
+    assert state["physical_names"] == [state["physical"]], f"Chroma collections left: {state['physical_names']}"
