@@ -64,8 +64,9 @@ def watch():
         except OSError:
             kids = []
         for pid in kids:  # the forkserver and, under it, the workers
-            for p in [pid, *open(f"/proc/{pid}/task/{pid}/children").read().split()] if os.path.exists(f"/proc/{pid}")
-            else []:
+            if not os.path.exists(f"/proc/{pid}"):
+                continue
+            for p in [pid, *open(f"/proc/{pid}/task/{pid}/children").read().split()]:
                 peaks[p] = max(peaks.get(p, 0.0), hwm(p))
 threading.Thread(target=watch, daemon=True).start()
 files = list(discover(sys.argv[1]))
