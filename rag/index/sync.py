@@ -150,20 +150,28 @@ def _extract_params(settings: Settings) -> ExtractParams:
     )
 
 
-def _plan(
-    root: Path,
-    catalog: Catalog | None,
-    lay: IndexLayout,
-    settings: Settings,
-    include: Iterable[str],
-    exclude: Iterable[str],
-) -> SyncPlan:
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What one index run was asked to do, passed whole to the steps of the run."""
+
+    root: Path
+    settings: Settings
+    open_embedder: Callable[[str], Embedder]
+    model_explicit: bool
+    progress: Progress | None
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    start: float
+    """time.monotonic() when the run began."""
+
+
+def _plan(run: _Run, catalog: Catalog | None, lay: IndexLayout) -> SyncPlan:
     return plan_sync(
-        root,
+        run.root,
         catalog.files() if catalog is not None else {},
-        include=include,
-        exclude=exclude,
-        max_file_bytes=settings.max_file_bytes,
+        include=run.include,
+        exclude=run.exclude,
+        max_file_bytes=run.settings.max_file_bytes,
         skip_dirs=[lay.index_dir, lay.home],
     )
 
@@ -187,35 +195,32 @@ def index_folder(  # noqa: PLR0913
     On a Chroma server, `take_over` makes this index folder the owner of a folder another writer indexed (its chunks
     there are deleted first) and lets a rebuild with another model drop the other writers' chunks.
     """
-    start = time.monotonic()
-    root = _root(path)
+    run = _Run(
+        _root(path), settings, open_embedder, model_explicit, progress, tuple(include), tuple(exclude), time.monotonic()
+    )
     lay = open_index(settings).layout
     if dry_run:
-        return _dry_run(root, lay, settings, include, exclude, start)
+        return _dry_run(run, lay)
     with WriterLock(lay.lock, no_wait=no_wait, on_wait=_message(progress)):
         index = open_index(settings)  # again, under the lock: a rebuild that ran while we waited switched the build
         lay = index.layout
         with index.open_catalog() as catalog, contextlib.ExitStack() as stack:
             stale = [] if lay.chroma_url else generation.stale_builds(lay.home, lay.collection)
             clean = not rebuild and not stale and clean_mark.is_clean(lay, catalog)  # Chroma == catalog, as left
-            if clean:
-                quick = _quick_noop(
-                    root, lay, settings, catalog, open_embedder, model_explicit, progress, include, exclude, start
-                )
-                if quick is not None:  # nothing to do: Chroma is never opened
-                    return quick
+            quick = _quick_noop(run, lay, catalog) if clean else None
+            if quick is not None:  # nothing to do: Chroma is never opened
+                return quick
             clean_mark.forget(lay)  # from here Chroma may change: only a run that completes marks it clean again
             store = stack.enter_context(index.open_store())
             if stale:
                 _drop_builds(store, lay, stale)
             if lay.chroma_url:
-                _join(store, lay, root, take_over=take_over, progress=progress)
-            args = (open_embedder, model_explicit, progress, include, exclude, start)
+                _join(store, lay, run.root, take_over=take_over, progress=progress)
             if not rebuild:
-                return _sync(root, lay, settings, catalog, store, *args, verified=clean)
+                return _sync(run, lay, catalog, store, verified=clean)
             if not lay.chroma_url:
-                return _embedded_rebuild(root, lay, settings, catalog, store, *args)
-            return _server_rebuild(root, lay, settings, catalog, store, *args, take_over=take_over)
+                return _embedded_rebuild(run, lay, catalog, store)
+            return _server_rebuild(run, lay, catalog, store, take_over=take_over)
 
 
 def _drop_builds(store: ChromaStore, lay: IndexLayout, tags: Iterable[str | None]) -> None:
@@ -225,19 +230,7 @@ def _drop_builds(store: ChromaStore, lay: IndexLayout, tags: Iterable[str | None
         generation.delete_files(lay.home, lay.collection, tag)
 
 
-def _embedded_rebuild(  # noqa: PLR0913, PLR0917
-    root: Path,
-    lay: IndexLayout,
-    settings: Settings,
-    old: Catalog,
-    store: ChromaStore,
-    open_embedder: Callable[[str], Embedder],
-    model_explicit: bool,
-    progress: Progress | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    start: float,
-) -> IndexReport:
+def _embedded_rebuild(run: _Run, lay: IndexLayout, old: Catalog, store: ChromaStore) -> IndexReport:
     """Build a new catalog, BM25 index and Chroma collection beside the live ones, then switch the pointer readers
     follow (`rag.store.generation`) and delete the old build. Readers answer from the old build until the switch,
     from the new one after it; a run that fails or is interrupted leaves them on the old one."""
@@ -248,9 +241,7 @@ def _embedded_rebuild(  # noqa: PLR0913, PLR0917
             Catalog(new.catalog, create=True, collection=lay.collection) as catalog,  # files first: see _drop_builds
             ChromaStore(lay.index_dir, None, lay.collection, physical=new.physical) as built,
         ):
-            report = _sync(
-                root, new, settings, catalog, built, open_embedder, model_explicit, progress, include, exclude, start
-            )
+            report = _sync(run, new, catalog, built)
     except BaseException:
         _drop_builds(store, lay, [tag])
         raise
@@ -294,28 +285,17 @@ def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, 
     store.attach_writer(WriterSession(store.registry, record, root=name))
 
 
-def _server_rebuild(  # noqa: PLR0913, PLR0917
-    root: Path,
-    lay: IndexLayout,
-    settings: Settings,
-    catalog: Catalog,
-    store: ChromaStore,
-    open_embedder: Callable[[str], Embedder],
-    model_explicit: bool,
-    progress: Progress | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    start: float,
-    *,
-    take_over: bool,
+def _server_rebuild(
+    run: _Run, lay: IndexLayout, catalog: Catalog, store: ChromaStore, *, take_over: bool
 ) -> IndexReport:
     """Build into a new physical collection; switch the pointer to it only when the run completed."""
+    settings = run.settings
     assert store.registry is not None and store.writer is not None
     old = store.physical
     server_manifest = store.manifest()
     local = catalog.manifest() or server_manifest
     model = normalize_model(
-        local.embed_model if local is not None and not model_explicit else settings.embed_model_or_default
+        local.embed_model if local is not None and not run.model_explicit else settings.embed_model_or_default
     )
     me = store.writer.record.id
     others = [r for w, r in store.registry.state().writers.items() if w != me and r.roots]
@@ -337,9 +317,7 @@ def _server_rebuild(  # noqa: PLR0913, PLR0917
             store.registry.drop_writer(other.id)
     catalog.reset()  # the run writes the new collection's manifest (a rebuild may change the chunking)
     try:
-        report = _sync(
-            root, lay, settings, catalog, store, open_embedder, model_explicit, progress, include, exclude, start
-        )
+        report = _sync(run, lay, catalog, store)
     except BaseException:
         store.drop_physical(new)
         raise
@@ -386,54 +364,36 @@ def _carry_over(store: ChromaStore, old: str, me: str, *, missing_only: bool = F
     return n
 
 
-def _sync(  # noqa: PLR0913, PLR0917
-    root: Path,
-    lay: IndexLayout,
-    settings: Settings,
-    catalog: Catalog,
-    store: ChromaStore,
-    open_embedder: Callable[[str], Embedder],
-    model_explicit: bool,
-    progress: Progress | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    start: float,
-    *,
-    verified: bool = False,
-) -> IndexReport:
+def _sync(run: _Run, lay: IndexLayout, catalog: Catalog, store: ChromaStore, *, verified: bool = False) -> IndexReport:
+    """Open the embedder the collection's manifest names (or the one asked for) and sync the folder."""
     stored = catalog.manifest()
     if store.writer is not None:  # server: the collection's manifest is the shared truth
         shared = store.manifest()
         if shared is not None and stored is not None and not _same_vectors(shared, stored):
             catalog.reset()  # the collection was rebuilt with another model: this writer re-embeds its folder
         stored = catalog.manifest() or shared
-    model = stored.embed_model if stored is not None and not model_explicit else settings.embed_model_or_default
-    with open_embedder(model) as embedder:
-        return _sync_with(
-            embedder, root, lay, settings, catalog, store, stored, progress, include, exclude, start, verified=verified
-        )
+    explicit, settings = run.model_explicit, run.settings
+    model = stored.embed_model if stored is not None and not explicit else settings.embed_model_or_default
+    with run.open_embedder(model) as embedder:
+        return _sync_with(run, embedder, lay, catalog, store, stored, verified=verified)
 
 
-def _sync_with(  # noqa: PLR0913, PLR0917
+def _sync_with(
+    run: _Run,
     embedder: Embedder,
-    root: Path,
     lay: IndexLayout,
-    settings: Settings,
     catalog: Catalog,
     store: ChromaStore,
     stored: Manifest | None,
-    progress: Progress | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    start: float,
     *,
     verified: bool = False,
 ) -> IndexReport:
     """The sync proper; `verified`: the clean mark showed Chroma == catalog, so reconcile has nothing to find."""
+    root, settings, progress = run.root, run.settings, run.progress
     manifest = wanted_manifest(embedder.info(), settings, stored, root)
     warnings = check_compatible(stored, manifest, collection=settings.collection) if stored is not None else []
     orphans, repaired = (0, 0) if verified else reconcile(catalog, store)
-    plan = _plan(root, catalog, lay, settings, include, exclude)
+    plan = _plan(run, catalog, lay)
     outcomes: list[FileOutcome] = list(plan.skipped)
     gone = [r.source for r in plan.gone]
     removed_ids = catalog.remove_files(gone)  # catalog first: a crash before the delete leaves orphans only
@@ -471,32 +431,11 @@ def _sync_with(  # noqa: PLR0913, PLR0917
     if result.error is None and not result.interrupted and store.writer is None:
         clean_mark.record(lay, catalog)
     return _report(
-        root,
-        settings,
-        outcomes,
-        plan,
-        result,
-        warnings,
-        manifest.embed_model,
-        orphans,
-        repaired,
-        start,
-        chunks_removed=len(removed_ids),
+        run, outcomes, plan, result, warnings, manifest.embed_model, orphans, repaired, chunks_removed=len(removed_ids)
     )
 
 
-def _quick_noop(  # noqa: PLR0913, PLR0917
-    root: Path,
-    lay: IndexLayout,
-    settings: Settings,
-    catalog: Catalog,
-    open_embedder: Callable[[str], Embedder],
-    model_explicit: bool,
-    progress: Progress | None,
-    include: Iterable[str],
-    exclude: Iterable[str],
-    start: float,
-) -> IndexReport | None:
+def _quick_noop(run: _Run, lay: IndexLayout, catalog: Catalog) -> IndexReport | None:
     """The report of a run with nothing to embed or drop, made without Chroma; None when the full run is needed.
 
     Call only when `clean_mark.is_clean`: the last write run completed at this catalog generation and Chroma is as it
@@ -507,21 +446,22 @@ def _quick_noop(  # noqa: PLR0913, PLR0917
     stored = catalog.manifest()
     if stored is None:
         return None
-    plan = _plan(root, catalog, lay, settings, include, exclude)
+    plan = _plan(run, catalog, lay)
     if plan.todo or plan.gone:
         return None
-    model = settings.embed_model_or_default if model_explicit else stored.embed_model
-    with open_embedder(model) as embedder:
-        manifest = wanted_manifest(embedder.info(), settings, stored, root)
+    settings = run.settings
+    model = settings.embed_model_or_default if run.model_explicit else stored.embed_model
+    with run.open_embedder(model) as embedder:
+        manifest = wanted_manifest(embedder.info(), settings, stored, run.root)
     warnings = check_compatible(stored, manifest, collection=settings.collection)
     if dataclasses.replace(manifest, updated_at=stored.updated_at) != stored:
         return None
     catalog.touch_files(plan.touched)
-    _emit(progress, IndexProgress("start", files_total=0, work_total=0))
+    _emit(run.progress, IndexProgress("start", files_total=0, work_total=0))
     outcomes = mark_still(plan.skipped + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=True)
     warnings += _refresh_bm25(catalog, lay)
     clean_mark.record(lay, catalog)
-    return _report(root, settings, outcomes, plan, None, warnings, manifest.embed_model, 0, 0, start, chunks_removed=0)
+    return _report(run, outcomes, plan, None, warnings, manifest.embed_model, 0, 0, chunks_removed=0)
 
 
 def _same_vectors(a: Manifest, b: Manifest) -> bool:
@@ -540,9 +480,8 @@ def _refresh_bm25(catalog: Catalog, lay: IndexLayout) -> list[str]:
     return warnings
 
 
-def _report(  # noqa: PLR0913, PLR0917
-    root: Path,
-    settings: Settings,
+def _report(  # noqa: PLR0913
+    run: _Run,
     outcomes: list[FileOutcome],
     plan: SyncPlan,
     result: PipelineResult | None,
@@ -550,19 +489,18 @@ def _report(  # noqa: PLR0913, PLR0917
     model: str,
     orphans: int,
     repaired: int,
-    start: float,
     *,
     chunks_removed: int,
     dry_run: bool = False,
 ) -> IndexReport:
-    seconds = time.monotonic() - start
+    seconds = time.monotonic() - run.start
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in (ADDED, UPDATED, REMOVED, SKIPPED, FAILED)}
     still = sum(1 for o in outcomes if o.still)
     ignored = sum(1 for o in outcomes if o.status == IGNORED)
     chunks_added = result.chunks_added if result is not None else 0
     return IndexReport(
-        root=str(root),
-        collection=settings.collection,
+        root=str(run.root),
+        collection=run.settings.collection,
         added=counts[ADDED],
         updated=counts[UPDATED],
         removed=counts[REMOVED],
@@ -585,13 +523,12 @@ def _report(  # noqa: PLR0913, PLR0917
     )
 
 
-def _dry_run(
-    root: Path, lay: IndexLayout, settings: Settings, include: Iterable[str], exclude: Iterable[str], start: float
-) -> IndexReport:
+def _dry_run(run: _Run, lay: IndexLayout) -> IndexReport:
+    settings = run.settings
     catalog = Catalog(lay.catalog, create=False) if lay.catalog.exists() else None
     try:
         stored = catalog.manifest() if catalog is not None else None
-        plan = _plan(root, catalog, lay, settings, include, exclude)
+        plan = _plan(run, catalog, lay)
     finally:
         if catalog is not None:
             catalog.close()
@@ -605,18 +542,7 @@ def _dry_run(
     outcomes = mark_still(outcomes + plan.ignored, plan.stats, skip_path(lay.home, settings.collection), save=False)
     model = stored.embed_model if stored is not None else settings.embed_model_or_default
     return _report(
-        root,
-        settings,
-        outcomes,
-        plan,
-        None,
-        [],
-        model,
-        0,
-        0,
-        start,
-        chunks_removed=sum(r.chunks for r in plan.gone),
-        dry_run=True,
+        run, outcomes, plan, None, [], model, 0, 0, chunks_removed=sum(r.chunks for r in plan.gone), dry_run=True
     )
 
 
@@ -624,8 +550,8 @@ def remove_path(
     path: str | os.PathLike[str], *, settings: Settings, no_wait: bool = False, progress: Progress | None = None
 ) -> RemoveReport:
     """Drop a file or folder (a path on disk, or a source prefix such as `docs/old`) from the collection."""
-    index = open_index(settings)
-    with WriterLock(index.layout.lock, no_wait=no_wait, on_wait=_message(progress)):  # noqa: SIM117
+    with WriterLock(open_index(settings).layout.lock, no_wait=no_wait, on_wait=_message(progress)):
+        index = open_index(settings)  # under the lock: a rebuild that ran while we waited switched the build
         with index.open_catalog(create=False) as catalog, contextlib.ExitStack() as stack:
             files = catalog.files()
             sources, label = _match_sources(path, files)
