@@ -51,7 +51,7 @@ class _InstantChat:
         context = messages[-1]["content"]
         after = context[context.index("[S1]") :].split("\n", 2)[1]
         quote = after.split(". ")[0]
-        content = json.dumps({"answerable": True, "answer": quote, "citations": [{"id": "S1", "quote": quote}]})
+        content = json.dumps({"citations": [{"id": "S1", "quote": quote, "claim": quote}], "answerable": True})
         return SimpleNamespace(
             message=SimpleNamespace(content=content),
             done=True,
