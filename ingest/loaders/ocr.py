@@ -12,6 +12,12 @@ MAX_SIDE_PX = 1024
 """Images are OCR'd at most this many pixels a side (larger ones are scaled down first). RapidOCR detects text at
 the image's own size (with limit type "max" it ignores `det_limit_side_len` and only caps at 2000 px), and the
 detector's memory grows with the pixels: see BENCHMARKS.md, "Ingest", Peak RSS."""
+BAND_PX = 320
+"""Taller images are read in horizontal bands of this height (plus `BAND_OVERLAP_PX`), so detection holds one band's
+feature maps at a time, not the whole page's."""
+BAND_OVERLAP_PX = 96
+"""Rows two neighbouring bands share: a text line cut by one band's edge is whole in the other (lines are kept by the
+band holding their centre)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,7 +47,32 @@ def image_text(image: Any) -> str:
         ratio = MAX_SIDE_PX / max(image.size)
         size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
         image = image.resize(size, Image.Resampling.LANCZOS)
-    result, _ = _engine()(np.asarray(image))
-    if not result:
-        return ""
-    return "\n".join(str(text) for _box, text, score in result if float(score) >= MIN_SCORE)
+    pixels = np.asarray(image)
+    lines: list[str] = []  # RapidOCR's reading order within each band, bands top to bottom
+    for top, keep_from, keep_to in bands(pixels.shape[0]):
+        result, _ = _engine()(pixels[top : top + BAND_PX + BAND_OVERLAP_PX])
+        for box, text, score in result or []:
+            ys = [float(point[1]) for point in box]
+            centre = top + (min(ys) + max(ys)) / 2
+            if float(score) >= MIN_SCORE and keep_from <= centre < keep_to:
+                lines.append(str(text))
+    return "\n".join(lines)
+
+
+def bands(height: int) -> list[tuple[int, int, int]]:
+    """(top row, first kept centre row, end of kept centre rows) of each band of an image `height` rows tall.
+
+    >>> bands(400)
+    [(0, 0, 400)]
+    >>> bands(1024)
+    [(0, 0, 368), (320, 368, 688), (640, 688, 1024)]
+    """
+    if height <= BAND_PX + BAND_OVERLAP_PX:
+        return [(0, 0, height)]
+    tops = list(range(0, height - BAND_OVERLAP_PX, BAND_PX))
+    out = []
+    for i, top in enumerate(tops):
+        keep_from = 0 if i == 0 else top + BAND_OVERLAP_PX // 2
+        keep_to = height if i == len(tops) - 1 else tops[i + 1] + BAND_OVERLAP_PX // 2
+        out.append((top, keep_from, keep_to))
+    return out

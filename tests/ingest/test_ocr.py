@@ -62,3 +62,22 @@ def test_png_is_read_by_ocr(tmp_path: Path) -> None:
     doc = load(_source(tmp_path, "note.png", out.getvalue()))
     assert doc.kind == "image" and "Ferries" in doc.text and [p.number for p in doc.pages] == [1]
     assert all(p.ocr for p in doc.pages)
+
+
+def test_a_tall_page_is_read_in_bands_and_every_line_once_in_order() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    [_, (top, keep_from, _), *_] = ocr.bands(1024)  # the second band: where it starts, where its share starts
+    rows = {
+        60: "The river runs north",
+        top - 20: "Ferries cross twice daily",  # crosses the second band's top edge: read whole by the first
+        keep_from - 10: "Gulls follow the boats",  # whole in both bands: kept by the second only
+        900: "Harbour lights at dusk",
+    }
+    image = Image.new("L", (1000, 1024), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=40)
+    for y, line in rows.items():
+        draw.text((60, y), line, fill=0, font=font)
+    read = [line.lower().replace(" ", "") for line in ocr.image_text(image).splitlines()]
+    assert read == [line.lower().replace(" ", "") for line in rows.values()]
