@@ -143,10 +143,82 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
+def cold_start(folder: Path, url: str, stop: Path, questions: int = 60) -> dict:
+    """A reader process with an empty `folder`: its figures (cold start, then `questions` more asked)."""
+    stop.touch()
+    run = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--reader",
+            str(folder),
+            "--url",
+            url,
+            "--stop",
+            str(stop),
+            "--started",
+            repr(time.time()),
+            "--min-questions",
+            str(questions),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def cold_only(chunks: int) -> None:
+    """One writer indexes `chunks`; then a reader with an empty folder starts from the writer's reader pack, and
+    another after the pack was deleted (so it reads every row and builds BM25 itself). Same server, same run."""
+    from rag.store.chroma import ChromaStore
+
+    work = Path(tempfile.mkdtemp(prefix="rag-coldstart-"))
+    make_corpus(work / "alpha", chunks, 1)
+    with FakeOllama() as ollama, ChromaServer(work / "chroma") as server:
+        os.environ["OLLAMA_HOST"] = ollama.url
+        t = time.perf_counter()
+        pre = subprocess.run(
+            index_cmd(work / "alpha", work / "wa", server.url),
+            capture_output=True,
+            text=True,
+            env=_env() | {"RAG_READER_PACK_MIN_CHUNKS": "0"},
+            check=False,
+        )
+        assert pre.returncode == 0, pre.stderr[-2000:]
+        report = json.loads(pre.stdout)
+        _progress(f"writer indexed {report['chunks_added']} chunks in {time.perf_counter() - t:.1f} s")
+        with ChromaStore(work / "wa", server.url, COLLECTION, create=False) as store:
+            header = store.packs().header()
+        assert header is not None, report["warnings"]
+        stop = work / "stop"
+        packed = cold_start(work / "packed", server.url, stop)
+        with ChromaStore(work / "wa", server.url, COLLECTION, create=False) as store:
+            store.packs().drop()
+        unpacked = cold_start(work / "unpacked", server.url, stop)
+    figures = {
+        "chunks": report["chunks_added"],
+        "writer_s": report["seconds"],
+        "pack_mb": round(header.size / 1e6, 1),
+        "pack_pieces": header.pieces,
+        "cold_start_with_pack_s": round(packed["cold_s"], 2),
+        "cold_start_without_pack_s": round(unpacked["cold_s"], 2),
+        "ask_without_model_p50_ms_with_pack": round(pct(packed["own"], 0.5) * 1000, 1),
+        "ask_without_model_p50_ms_without_pack": round(pct(unpacked["own"], 0.5) * 1000, 1),
+        "failed": packed["failed"] + unpacked["failed"],
+    }
+    print(json.dumps(figures, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=10_000, help="total chunks over both writers")
     parser.add_argument("--readers", type=int, default=4)
+    parser.add_argument(
+        "--cold-only", action="store_true", help="only reader cold start, with and without the writer's reader pack"
+    )
     parser.add_argument("--reader", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--stop", help=argparse.SUPPRESS)
@@ -155,6 +227,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.reader:
         return reader_main(args)
+    if args.cold_only:
+        return cold_only(args.chunks)
     work = Path(tempfile.mkdtemp(prefix="rag-scaleout-"))
     a_docs, b_docs = work / "alpha", work / "beta"
     make_corpus(a_docs, args.chunks // 2, 1)
@@ -219,28 +293,7 @@ def main() -> None:
         assert rebuild.returncode == 0, rebuild.stderr[-2000:]
         assert wb.returncode == 0, b_err[-2000:]
         # one more cold start on the finished index
-        t0 = time.time()
-        cold = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--reader",
-                str(work / "late"),
-                "--url",
-                server.url,
-                "--stop",
-                str(stop),
-                "--started",
-                repr(t0),
-                "--min-questions",
-                "60",
-            ],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            check=False,
-        )
-        late = json.loads(cold.stdout.strip().splitlines()[-1])
+        late = cold_start(work / "late", server.url, stop)
     lat = [x for r in results for x in r["latencies"]]
     own = [x for r in results for x in r["own"]]
     chunks_b = json.loads(b_out)["chunks_added"]

@@ -60,6 +60,7 @@ DEFAULT_TEMPERATURE = 0.0
 DEFAULT_SEED = 42
 DEFAULT_ANSWER_CHECK: AnswerCheck = "off"  # measured with a 1.5B model: BENCHMARKS.md "## QA"
 DEFAULT_MAX_ANSWER_TOKENS = 1024  # num_predict of answer calls: a model that never stops is cut here
+DEFAULT_READER_PACK_MIN_CHUNKS = 10000  # below it a cold server reader reads the rows in ~3 s: BENCHMARKS.md
 
 
 def user_dir(*, create: bool = True) -> Path:
@@ -190,6 +191,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "temperature": (0, 2),
     "ollama_timeout_s": (0.1, None),
     "ollama_retries": (0, 20),
+    "reader_pack_min_chunks": (0, None),
 }
 """Accepted numeric ranges, checked wherever a value comes from (flag values are checked by click as well)."""
 
@@ -352,6 +354,10 @@ class Settings:
     answer_check: AnswerCheck = DEFAULT_ANSWER_CHECK
     """After a generative answer: "quote" asks the chat model once more, in a short yes/no call, whether the quoted
     evidence answers the question, and abstains on a "no" (helps small models, which rarely abstain); "off" skips."""
+    reader_pack_min_chunks: int = DEFAULT_READER_PACK_MIN_CHUNKS
+    """Chroma server: from this many chunks on, a writer also stores a ready-made reader pack (mirror and BM25) on
+    the server after a run that changed a tenth of it, so a reader with an empty folder downloads it instead of
+    reading every row and building BM25 itself."""
 
     @classmethod
     def resolve(cls, **overrides: object) -> Settings:

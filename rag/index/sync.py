@@ -26,11 +26,12 @@ from ingest.discover import escape_name
 from ingest.pipeline import ExtractParams
 from ingest.precheck import precheck, work
 from rag.config import Settings
-from rag.errors import IngestError
+from rag.errors import IngestError, StoreError
 from rag.index import clean_mark
 from rag.index.pipeline import IndexPipeline, PipelineResult
 from rag.index.plan import SyncPlan, plan_sync, root_key
 from rag.index.progress import ProgressRelay
+from rag.index.reader_pack import refresh_pack
 from rag.index.report import (
     ADDED,
     FAILED,
@@ -46,7 +47,7 @@ from rag.index.report import (
 from rag.index.skips import mark_still
 from rag.index.skips import path_for as skip_path
 from rag.ollama.models import normalize_model
-from rag.store import generation, open_index
+from rag.store import IndexHandle, generation, open_index
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore, WriterSession
 from rag.store.layout import IndexLayout, layout
@@ -214,13 +215,27 @@ def index_folder(  # noqa: PLR0913
             store = stack.enter_context(index.open_store())
             if stale:
                 _drop_builds(store, lay, stale)
-            if lay.chroma_url:
-                _join(store, lay, run.root, take_over=take_over, progress=progress)
-            if not rebuild:
-                return _sync(run, lay, catalog, store, verified=clean)
             if not lay.chroma_url:
-                return _embedded_rebuild(run, lay, catalog, store)
-            return _server_rebuild(run, lay, catalog, store, take_over=take_over)
+                if rebuild:
+                    return _embedded_rebuild(run, lay, catalog, store)
+                return _sync(run, lay, catalog, store, verified=clean)
+            _join(store, lay, run.root, take_over=take_over, progress=progress)
+            if rebuild:
+                report = _server_rebuild(run, lay, catalog, store, take_over=take_over)
+            else:
+                report = _sync(run, lay, catalog, store, verified=clean)
+        return _with_reader_pack(report, index, settings)
+
+
+def _with_reader_pack(report: IndexReport, index: IndexHandle, settings: Settings) -> IndexReport:
+    """After a server run that completed: refresh the readers' pack when due; a failure there is only a warning."""
+    if report.error is not None or report.interrupted or report.dry_run:
+        return report
+    try:
+        note = refresh_pack(index, settings.reader_pack_min_chunks)
+    except StoreError as exc:
+        note = f"reader pack not stored (readers with an empty folder read the rows instead): {exc}"
+    return dataclasses.replace(report, warnings=[*report.warnings, note]) if note else report
 
 
 def _drop_builds(store: ChromaStore, lay: IndexLayout, tags: Iterable[str | None]) -> None:

@@ -520,6 +520,19 @@ def load_or_build(catalog: _ChunkSource, path: str | Path, *, warn: Callable[[st
     return index
 
 
+def stored_files(path: str | Path) -> list[Path]:
+    """Every file the persisted index at `path` consists of (header, segments, file table); [] when there is none."""
+    stem = Path(path)
+    header = read_header(stem)
+    if header is None:
+        return []
+    try:
+        parts = [_segment_path(stem, str(s["tag"])) for s in header["segments"]]
+    except (KeyError, TypeError):
+        return []
+    return [_header_path(stem), *parts, *([_files_path(stem, str(header["files"]))] if header.get("files") else [])]
+
+
 def is_current(path: str | Path, generation: int) -> bool:
     """True when the persisted index is at `generation` and its files are all there at their recorded sizes.
 

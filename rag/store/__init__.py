@@ -61,7 +61,7 @@ class IndexHandle:
         from rag.store.server_catalog import MIRROR_SUFFIX, ServerCatalog
 
         mirror = lay.home / f"{lay.collection}{MIRROR_SUFFIX}"
-        reader = ServerCatalog(lay.index_dir, lay.chroma_url, lay.collection, mirror)
+        reader = ServerCatalog(lay.index_dir, lay.chroma_url, lay.collection, mirror, self.reader_bm25)
         try:
             reader.generation()
         except BaseException:

@@ -147,6 +147,15 @@ class Catalog:
     def close(self) -> None:
         self._db.close()
 
+    def backup(self, dest: Path) -> Path:
+        """A consistent copy of the whole catalog at `dest` (SQLite's online backup; writers may keep writing)."""
+        target = sqlite3.connect(dest)
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+        return Path(dest)
+
     def __enter__(self) -> Catalog:
         return self
 

@@ -25,6 +25,7 @@ from rag.errors import StoreError
 from rag.store import clients, generation
 from rag.store.chroma_errors import MISSING_COLLECTION, SERVER_UNREACHABLE, CollectionMissing, chroma_errors
 from rag.store.manifest import Manifest, now_iso
+from rag.store.pack import Packs
 from rag.store.registry import Registry, WriterRecord
 
 SPACE = "cosine"
@@ -162,6 +163,12 @@ class ChromaStore:
 
     def _errors(self, what: str) -> Any:
         return chroma_errors(f"{what} {self.physical!r}", name=self.name, where=self.where, url=self.chroma_url)
+
+    def packs(self) -> Packs:
+        """The reader packs of this collection (server mode; `rag.store.pack`)."""
+        if self.chroma_url is None:
+            raise StoreError("Reader packs live on a Chroma server; this store is embedded.")
+        return Packs(self._client, self.name, where=self.where)
 
     def resolve(self) -> str:
         """The physical collection readers use now: the registry's pointer (server) or the build pointer file

@@ -4,13 +4,15 @@ Chunks (text, location, kind) come from the server's documents and metadatas; a 
 file in the reader's store home) caches them, synced by chunk-id difference whenever the registry generation
 changes, so a question on an unchanged index costs one registry read. BM25 (`rag.retrieve.bm25.load_or_build`) is
 keyed by `generation()` and updated by file (`files()` + `chunks_of()`): a write costs a segment for the files it
-changed, not a rebuild. When the server is unreachable and a mirror exists, the mirror
-answers (keyword-only) and `offline` says why.
+changed, not a rebuild. A reader that starts with nothing first installs the writers' ready-made pack of both
+(`rag.store.pack`) when there is one, and catches up from there. When the server is unreachable and a mirror
+exists, the mirror answers (keyword-only) and `offline` says why.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -25,7 +27,10 @@ from rag.store.chroma import ChromaStore, chunk_from_row
 from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
 from rag.store.manifest import Manifest
 from rag.store.ownership import root_name
+from rag.store.pack import PackUnavailable, unpack
 from rag.store.registry import RegistryState
+
+log = logging.getLogger(__name__)
 
 MIRROR_SUFFIX = ".mirror.sqlite"
 OFFLINE_WARNING = "{error} Answering from the local copy of generation {generation} (keyword search only)."
@@ -50,8 +55,12 @@ def _rows(pages: Iterable[dict[str, Any]]) -> dict[str, tuple[Chunk, dict[str, A
 class ServerCatalog:
     """Catalog-like reader of `collection` on the server at `chroma_url` (mirror and state beside `mirror_path`)."""
 
-    def __init__(self, index_dir: Path, chroma_url: str, collection: str, mirror_path: Path) -> None:
+    def __init__(
+        self, index_dir: Path, chroma_url: str, collection: str, mirror_path: Path, bm25_path: Path | None = None
+    ) -> None:
         self.index_dir = Path(index_dir)
+        self.bm25_path = bm25_path
+        """The readers' BM25 stem (where a pack's BM25 files go; None: packs are not used)."""
         self.chroma_url = chroma_url
         self.collection = collection
         self._mirror = _open_mirror(Path(mirror_path), collection)
@@ -61,6 +70,8 @@ class ServerCatalog:
         self._lock = threading.RLock()
         self.offline: str | None = None
         """Why the server could not be read on the last check (None: it answered)."""
+        self.installed_pack: str | None = None
+        """Tag of the reader pack this mirror started from (None: it read the rows itself)."""
 
     # -- state ----------------------------------------------------------------------------------------------
 
@@ -117,6 +128,10 @@ class ServerCatalog:
                 return state.generation
             if state.physical != store.physical:
                 store.reopen()
+            if "generation" not in self._state and self.bm25_path is not None and not self._mirror.counts()[1]:
+                self._install_pack(store, state)
+                if self._state.get("generation") == state.generation:
+                    return state.generation
             try:
                 self._sync(store, state)
             except CollectionMissing:  # switched while we read: start over on the new one
@@ -138,6 +153,50 @@ class ServerCatalog:
                 "seen": {w: r.generation for w, r in state.writers.items()},
             }
         )
+
+    def _install_pack(self, store: ChromaStore, state: RegistryState) -> None:
+        """Start from the writers' pack of this physical collection (mirror, its state, BM25) when there is one;
+        anything wrong with it leaves the mirror empty, and the rows are read instead."""
+        assert self.bm25_path is not None
+        closed = False
+        try:
+            packs = store.packs()
+            header = packs.header()
+            if header is None or header.physical != state.physical:
+                return
+            blob = packs.download(header)
+            path = self._mirror.path
+            with tempfile.TemporaryDirectory(dir=path.parent, prefix=".pack-") as tmp:
+                files = unpack(blob, Path(tmp))
+                if not {"mirror.sqlite", "state.json"} <= files.keys():
+                    raise PackUnavailable("pack without a mirror")
+                self._mirror.close()
+                closed = True
+                for name, file in files.items():
+                    if name.startswith("bm25"):
+                        os.replace(file, self.bm25_path.with_name(self.bm25_path.name + name[len("bm25") :]))
+                for suffix in ("-wal", "-shm"):
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+                os.replace(files["mirror.sqlite"], path)
+                os.replace(files["state.json"], self._state_path)  # last: a mirror without it is diffed by ids
+            self._mirror = _open_mirror(path, self.collection)
+            self._state = self._load_state()
+            self.installed_pack = header.tag
+        except (PackUnavailable, StoreError, OSError) as exc:
+            log.info("reader pack not used (%s); reading the rows instead", exc)
+            if closed:
+                self._mirror = _open_mirror(self._mirror.path, self.collection)
+
+    def synced_state(self) -> dict[str, Any]:
+        """What the mirror holds: generation, physical collection, and each writer's generation seen."""
+        with self._lock:
+            self._ensure_synced()
+            return json.loads(json.dumps(self._state))
+
+    def copy_mirror(self, dest: Path) -> Path:
+        """A consistent copy of the mirror catalog at `dest` (SQLite's online backup)."""
+        with self._lock:
+            return self._mirror.backup(dest)
 
     def _full_sync(self, store: ChromaStore, manifest: Manifest | None) -> None:
         mirrored = self._mirror.chunk_ids()
