@@ -411,7 +411,7 @@ def score_peer(sample: list[GoldItem], records: list[dict]) -> dict:
     }
 
 
-def replay_check(name: str, chat_model: str) -> dict:
+def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None) -> dict:
     """The answer check (rag.answer.check, the product's own function) asked about each recorded generative answer of
     benchmarks/out/<name>.json: the answers the model would have been checking with answer_check="quote" (the answer
     call is the same request at temperature 0 and a fixed seed), without paying for the answer calls again."""
@@ -442,6 +442,7 @@ def replay_check(name: str, chat_model: str) -> dict:
                     _MARKERS.sub("", d["answer"]),
                     quotes,
                     options={"temperature": 0.0, "seed": 42},
+                    prompts_dir=prompts_dir,
                 )
                 seconds = time.perf_counter() - started
                 verdict = check.supported
@@ -559,7 +560,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.replay_check:
-        replay_check(args.replay_check, args.chat_model)
+        replay_check(args.replay_check, args.chat_model, args.prompts_dir)
         return
     if args.prompts_dir:
         ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
