@@ -12,12 +12,16 @@ reader fall back to reading the rows; a pack never decides what is true, only wh
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
+import queue
+import shutil
 import tarfile
+import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,10 @@ PACKS = "rag.packs"
 PIECE_BYTES = 6 * 1024 * 1024
 """Raw bytes per stored piece (8 MiB once base64-encoded: one request each, far under the server's limits)."""
 FORMAT = 1
+INFLATE_BYTES = 1024 * 1024
+"""Decompressed bytes produced and copied at a time while unpacking (bounds the reader's memory)."""
+PIECE_WAIT_S = 120.0
+"""Longest wait for the next piece of a pack while unpacking."""
 
 
 class PackUnavailable(Exception):
@@ -69,23 +77,106 @@ def _text(piece: bytes) -> str:
     return base64.b64encode(piece).decode("ascii")
 
 
-def unpack(blob: bytes, dest: Path) -> dict[str, Path]:
-    """Extract a pack's members into `dest`; name -> path. Raises PackUnavailable on a damaged blob."""
+class _Inflate(io.RawIOBase):
+    """The decompressed bytes of a stream of zlib pieces, read as they arrive (tarfile's stream mode reads it);
+    hashes the compressed pieces it consumed."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self._pieces = pieces
+        self._z = zlib.decompressobj()
+        self._out = memoryview(b"")
+        self._flushed = False
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            if self._z.unconsumed_tail:
+                self._out = memoryview(self._z.decompress(self._z.unconsumed_tail, INFLATE_BYTES))
+                continue
+            piece = next(self._pieces, None)
+            if piece is None:
+                if self._flushed:
+                    return 0
+                self._flushed = True
+                self._out = memoryview(self._z.flush())
+                continue
+            self.sha256.update(piece)
+            self._out = memoryview(self._z.decompress(piece, INFLATE_BYTES))
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+
+def unpack(pieces: Iterable[bytes], dest: Path, *, sha256: str | None = None) -> dict[str, Path]:
+    """Extract a pack, given as its pieces in order, into `dest` while they arrive; name -> path. Raises
+    PackUnavailable on a damaged pack or one whose bytes disagree with `sha256` (what was extracted stays in `dest`:
+    extract into a temporary folder)."""
+    inflate = _Inflate(iter(pieces))
+    out: dict[str, Path] = {}
     try:
-        raw = zlib.decompress(blob)
-        out: dict[str, Path] = {}
-        with tarfile.open(fileobj=io.BytesIO(raw), mode="r") as tar:
-            for member in tar.getmembers():
+        with (
+            io.BufferedReader(inflate, INFLATE_BYTES) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tar,
+        ):
+            for member in tar:
                 name = Path(member.name).name  # flat: no folders, no traversal
                 if not member.isfile() or name != member.name:
                     raise PackUnavailable(f"unexpected member {member.name!r}")
                 src = tar.extractfile(member)
                 assert src is not None
-                (dest / name).write_bytes(src.read())
+                with open(dest / name, "wb") as f:
+                    shutil.copyfileobj(src, f, INFLATE_BYTES)
                 out[name] = dest / name
-        return out
+            while stream.read(INFLATE_BYTES):  # the rest (tar padding), so every piece is hashed
+                pass
     except (zlib.error, tarfile.TarError, OSError) as exc:
         raise PackUnavailable(f"damaged pack: {exc}") from exc
+    if sha256 is not None and inflate.sha256.hexdigest() != sha256:
+        raise PackUnavailable("the pack does not match its checksum")
+    return out
+
+
+def _ahead(pieces: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    """`pieces`, fetched by a helper thread up to `depth` ahead (the download overlaps unpacking); its errors are
+    raised here. Every wait has a deadline (PIECE_WAIT_S)."""
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for piece in pieces:
+                while not stop.is_set():
+                    try:
+                        box.put(("piece", piece), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None), timeout=PIECE_WAIT_S)
+        except BaseException as exc:  # handed to the reader, which raises it
+            with contextlib.suppress(queue.Full):
+                box.put(("error", exc), timeout=PIECE_WAIT_S)
+
+    helper = threading.Thread(target=fetch, name="rag-pack-download", daemon=True)
+    helper.start()
+    try:
+        while True:
+            try:
+                kind, value = box.get(timeout=PIECE_WAIT_S)
+            except queue.Empty:
+                raise PackUnavailable(f"no piece of the pack arrived in {PIECE_WAIT_S:.0f} s") from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
 
 
 class Packs:
@@ -116,19 +207,18 @@ class Packs:
             return None
         return header if header.format == FORMAT else None
 
-    def download(self, header: PackHeader) -> bytes:
-        """The pack's bytes, checked against its header. Raises PackUnavailable."""
-        parts: list[bytes] = []
+    def _pieces(self, header: PackHeader) -> Iterator[bytes]:
         for i in range(header.pieces):
             with self._errors(f"read the reader pack of {self.collection!r}"):
                 got = self._col.get(ids=[f"{self.collection}/{header.tag}/{i}"], include=["metadatas"])
             if not got["ids"]:
                 raise PackUnavailable(f"piece {i} of pack {header.tag} is gone (a newer pack replaced it)")
-            parts.append(base64.b64decode(str((got["metadatas"][0] or {}).get("data", ""))))
-        blob = b"".join(parts)
-        if hashlib.sha256(blob).hexdigest() != header.sha256:
-            raise PackUnavailable(f"pack {header.tag} does not match its checksum")
-        return blob
+            yield base64.b64decode(str((got["metadatas"][0] or {}).get("data", "")))
+
+    def fetch(self, header: PackHeader, dest: Path) -> dict[str, Path]:
+        """Download the pack of `header` and extract it into `dest` (a temporary folder) as its pieces arrive;
+        name -> path. Raises PackUnavailable (missing piece, damaged bytes, checksum) and StoreError."""
+        return unpack(_ahead(self._pieces(header)), dest, sha256=header.sha256)
 
     def publish(self, members: Mapping[str, Path], header: PackHeader) -> PackHeader:
         """Store `members` as a new pack, switch the header to it, then delete older pieces; the stored header."""

@@ -27,7 +27,7 @@ from rag.store.chroma import ChromaStore, chunk_from_row
 from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
 from rag.store.manifest import Manifest
 from rag.store.ownership import root_name
-from rag.store.pack import PackUnavailable, unpack
+from rag.store.pack import PackUnavailable
 from rag.store.registry import RegistryState
 
 log = logging.getLogger(__name__)
@@ -164,10 +164,9 @@ class ServerCatalog:
             header = packs.header()
             if header is None or header.physical != state.physical:
                 return
-            blob = packs.download(header)
             path = self._mirror.path
             with tempfile.TemporaryDirectory(dir=path.parent, prefix=".pack-") as tmp:
-                files = unpack(blob, Path(tmp))
+                files = packs.fetch(header, Path(tmp))
                 if not {"mirror.sqlite", "state.json"} <= files.keys():
                     raise PackUnavailable("pack without a mirror")
                 self._mirror.close()

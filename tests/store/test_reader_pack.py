@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import random
 import tarfile
 import zlib
 from pathlib import Path
@@ -15,7 +17,7 @@ from rag.config import Settings
 from rag.retrieve import bm25
 from rag.store import open_index
 from rag.store.chroma import ChromaStore
-from rag.store.pack import PACKS, PackUnavailable, unpack
+from rag.store.pack import PACKS, PackUnavailable, _ahead, unpack
 from rag.store.server_catalog import ServerCatalog
 from support.corpus import make_docs, open_rag
 
@@ -146,7 +148,50 @@ def test_unpack_refuses_paths_and_garbage(tmp_path) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     with pytest.raises(PackUnavailable):
-        unpack(zlib.compress(buf.getvalue()), tmp_path)
+        unpack([zlib.compress(buf.getvalue())], tmp_path)
     assert not (tmp_path.parent / "escape.txt").exists()
     with pytest.raises(PackUnavailable):
-        unpack(b"not a pack", tmp_path)
+        unpack([b"not a pack"], tmp_path)
+
+
+def _tar_pieces(files: dict[str, bytes], size: int) -> tuple[list[bytes], str]:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    blob = zlib.compress(buf.getvalue(), 1)
+    return [blob[i : i + size] for i in range(0, len(blob), size)], hashlib.sha256(blob).hexdigest()
+
+
+def test_unpack_streams_many_pieces_and_checks_the_sum(tmp_path) -> None:
+    rng = random.Random(5)
+    files = {
+        "mirror.sqlite": rng.randbytes(3 * 1024 * 1024) + b"a" * (2 * 1024 * 1024),  # past INFLATE_BYTES
+        "state.json": b'{"generation": 3}',
+        "bm25.seg": bytes(range(256)) * 999,
+    }
+    pieces, digest = _tar_pieces(files, size=77_777)
+    assert len(pieces) > 20
+    (tmp_path / "ok").mkdir()
+    out = unpack(iter(pieces), tmp_path / "ok", sha256=digest)
+    assert {name: path.read_bytes() for name, path in out.items()} == files
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(PackUnavailable, match="checksum"):
+        unpack(pieces, tmp_path / "bad", sha256="0" * 64)
+    (tmp_path / "cut").mkdir()
+    with pytest.raises(PackUnavailable):
+        unpack(pieces[: len(pieces) // 2], tmp_path / "cut", sha256=digest)
+
+
+def test_the_download_helper_hands_its_error_to_the_reader() -> None:
+    def pieces():
+        yield b"one"
+        raise PackUnavailable("piece 1 is gone")
+
+    got = []
+    with pytest.raises(PackUnavailable, match="piece 1 is gone"):
+        for piece in _ahead(pieces()):
+            got.append(piece)
+    assert got == [b"one"]
