@@ -278,7 +278,7 @@ def _join(store: ChromaStore, lay: IndexLayout, root: Path, *, take_over: bool, 
     assert store.registry is not None
     me = writer_identity(lay.home)
     name = root.name if root.is_dir() else root.parent.name
-    for other in check_owner(store.registry, me.id, name, take_over=take_over):
+    for other in check_owner(store.registry, me.id, name, take_over=take_over, home=me.home):
         ids = sorted(store.iter_ids({"$and": [{"writer": other.id}, {"root": name}]}))
         store.delete(ids)
         roots = {k: v for k, v in other.roots.items() if k != name}

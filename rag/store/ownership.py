@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rag._result import Result
 from rag.errors import StoreError
+from rag.store.layout import SERVERS_DIR
 from rag.store.registry import Registry, WriterRecord
 
 IDENTITY_FILE = "writer.json"
@@ -71,21 +72,38 @@ def claimants(registry: Registry, me: str, name: str) -> list[WriterRecord]:
     return [r for w, r in registry.state().writers.items() if w != me and name in r.roots]
 
 
-def check_owner(registry: Registry, me: str, name: str, *, take_over: bool) -> list[WriterRecord]:
-    """Raise `WriterConflict` when another writer owns root `name`; with take_over, return those writers instead."""
+def _same_folder_other_address(other: WriterRecord, home: str) -> str | None:
+    """The other server folder name when `other` is this very index folder reached at another server address (its
+    store home a sibling `servers/<host>_<port>` of ours, on this host), else None."""
+    theirs, mine = Path(other.home), Path(home)
+    if not home or other.host != socket.gethostname() or theirs == mine:
+        return None
+    same = theirs.parent == mine.parent and mine.parent.name == SERVERS_DIR
+    return theirs.name if same else None
+
+
+def check_owner(registry: Registry, me: str, name: str, *, take_over: bool, home: str = "") -> list[WriterRecord]:
+    """Raise `WriterConflict` when another writer owns root `name`; with take_over, return those writers instead.
+    `home` (this writer's store home) lets the message recognise this index folder reached at another address."""
     others = claimants(registry, me, name)
     if others and not take_over:
         other = others[0]
-        raise WriterConflict(
-            CONFLICT_MESSAGE.format(
-                root=name,
-                collection=registry.collection,
-                other=other.id,
-                host=other.host or "?",
-                home=other.home,
-                path=other.roots[name],
-            )
+        message = CONFLICT_MESSAGE.format(
+            root=name,
+            collection=registry.collection,
+            other=other.id,
+            host=other.host or "?",
+            home=other.home,
+            path=other.roots[name],
         )
+        address = _same_folder_other_address(other, home)
+        if address is not None:
+            host, _, port = address.rpartition("_")
+            message += (
+                f" That writer is this index folder when it reached the server as {host}:{port}: "
+                "pass the --chroma-url it used (the index folder keeps one state per server address)."
+            )
+        raise WriterConflict(message)
     return others
 
 

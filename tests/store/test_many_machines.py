@@ -400,3 +400,15 @@ def test_a_rebuild_with_new_chunking_carries_the_other_writers_chunks_over(ollam
     with open_rag(tmp_path / "wb", chroma_url=chroma_url, collection="mm-rechunk") as b:
         again = b.index(b_docs)
         assert again.unchanged == 3 and again.orphans_removed == 0 and again.files_repaired == 0
+
+
+def test_one_index_folder_at_another_server_address_is_told_which_address(ollama, chroma_url, tmp_path) -> None:
+    docs = make_docs(tmp_path / "notes", n=2)
+    with open_rag(tmp_path / "w", chroma_url=chroma_url, collection="mm-addr") as first:
+        assert first.index(docs).added == 2
+    port = chroma_url.rsplit(":", 1)[1]
+    with open_rag(tmp_path / "w", chroma_url=f"http://localhost:{port}", collection="mm-addr") as again:
+        with pytest.raises(WriterConflict) as err:
+            again.index(docs)
+    assert f"reached the server as 127.0.0.1:{port}" in str(err.value)
+    assert "--chroma-url" in str(err.value)
