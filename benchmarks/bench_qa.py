@@ -52,6 +52,7 @@ from rag import RAG
 from rag.config import DEFAULT_MIN_SCORE, DEFAULT_RRF_K, DEFAULT_TOP_K
 from rag.eval.metrics import contains_answer, mean, normalize_answer, percentile
 from rag.eval.runner import EvalReport, GoldItem, evaluate
+from rag.vocab import ANSWER_CHECKS
 
 _LABELS_ONLY = re.compile(r"\s*S\d+(?:\s*,\s*S\d+)*\s*")
 """An answer that is nothing but source labels ("S1", "S1, S2"): the model echoed the prompt's id list."""
@@ -221,7 +222,7 @@ class _Recorder:
 
             def counted(*args, **kwargs):
                 self.chat_calls += 1
-                if "supported" in (kwargs.get("format") or {}).get("properties", {}):
+                if {"supported", "span"} & set((kwargs.get("format") or {}).get("properties", {})):
                     self.check_calls += 1  # the answer_check call, not a schema retry
                 return chat(*args, **kwargs)
 
@@ -531,7 +532,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=["squad2", "cmrc2018"], choices=["squad2", "cmrc2018"])
     parser.add_argument("--prompts-dir", default=None, help="prompt/schema override folder for the answer runs")
     parser.add_argument(
-        "--answer-check", default=None, choices=["off", "quote"], help="answer_check setting for the answer runs"
+        "--answer-check", default=None, choices=list(ANSWER_CHECKS), help="answer_check setting for the answer runs"
     )
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
     parser.add_argument(

@@ -353,7 +353,8 @@ class Settings:
     """A folder whose files override the shipped prompt templates."""
     answer_check: AnswerCheck = DEFAULT_ANSWER_CHECK
     """After a generative answer: "quote" asks the chat model once more, in a short yes/no call, whether the quoted
-    evidence answers the question, and abstains on a "no" (helps small models, which rarely abstain); "off" skips."""
+    evidence answers the question; "span" asks it to copy the answering words out of that evidence (an empty or
+    non-verbatim copy is a no); either abstains on a no (for small models, which rarely abstain); "off" skips."""
     reader_pack_min_chunks: int = DEFAULT_READER_PACK_MIN_CHUNKS
     """Chroma server: from this many chunks on, a writer also stores a ready-made reader pack (mirror and BM25) on
     the server after a run that changed a tenth of it, so a reader with an empty folder downloads it instead of

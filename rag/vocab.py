@@ -35,9 +35,10 @@ FileStatus = Literal["added", "updated", "unchanged", "removed", "skipped", "fai
 """What an index run did with one file ("ignored": seen by the walk, not a type we index)."""
 FILE_STATUSES: tuple[FileStatus, ...] = get_args(FileStatus)
 
-AnswerCheck = Literal["off", "quote"]
-"""The second check after a generative answer: none, or one yes/no call "does the quoted evidence answer the
-question?" that turns a "no" into an abstention."""
+AnswerCheck = Literal["off", "quote", "span"]
+"""The second check after a generative answer: none; one yes/no call "does the quoted evidence answer the question?"
+("quote"); or one call asking the model to copy the answering words out of its quoted evidence ("span": an empty or
+non-verbatim copy counts as no). A "no" turns the answer into an abstention."""
 ANSWER_CHECKS: tuple[AnswerCheck, ...] = get_args(AnswerCheck)
 
 CheckLevel = Literal["ok", "warning", "error"]

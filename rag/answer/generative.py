@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from ingest.chunking import estimate_tokens
 from rag.answer import prompts
-from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, check_answer
+from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, CheckResult, check_answer, check_span
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
 from rag.answer.context import format_sources, new_key, pack_context
@@ -154,8 +154,8 @@ class GenerativeAnswerer:
         self, question: str, hits: Sequence[Hit], *, query: str = "", retrieval_ms: float = 0.0
     ) -> Iterator[str | Answer]:
         """Like `answer`, but yields the answer text in pieces as it is generated, then the final `Answer`. With
-        answer_check="quote" the text is held back until the check has passed (a refused answer is never shown)."""
-        if self.settings.answer_check == "quote":
+        an answer check on, the text is held back until the check has passed (a refused answer is never shown)."""
+        if self.settings.answer_check != "off":
             final_answer = self.answer(question, hits, query=query, retrieval_ms=retrieval_ms)
             if final_answer.answerable:
                 yield " ".join(c.text for c in final_answer.claims) or final_answer.answer
@@ -199,6 +199,13 @@ class GenerativeAnswerer:
                 problems.append(str(exc))
         raise ModelOutputError(BAD_OUTPUT_MESSAGE.format(model=self.model, detail="; ".join(problems)))
 
+    def _check(self, question: str, said: str, quotes: list[str], options: dict[str, Any]) -> CheckResult:
+        """The answer check the settings ask for (`answer_check`, not "off")."""
+        prompts_dir = self.settings.prompts_dir
+        if self.settings.answer_check == "span":
+            return check_span(self.backend, self.model, question, quotes, options=options, prompts_dir=prompts_dir)
+        return check_answer(self.backend, self.model, question, said, quotes, options=options, prompts_dir=prompts_dir)
+
     def _finish(
         self, question: str, req: _Request, data: dict[str, Any], replies: list[Any], query: str, retrieval_ms: float
     ) -> Answer:
@@ -220,24 +227,18 @@ class GenerativeAnswerer:
             if self.settings.strict:
                 answerable, text, citations, claims = False, UNSUPPORTED_ANSWER, (), ()
         last = replies[-1] if replies else None
-        if answerable and self.settings.answer_check == "quote":
+        if answerable and self.settings.answer_check != "off":
             quotes = [c.quote for c in citations if c.verified] + [c.quote for c in citations if not c.verified]
             said = " ".join(c.text for c in claims) or text
-            check = check_answer(
-                self.backend,
-                self.model,
-                question,
-                said,
-                quotes,
-                options=req.options,
-                prompts_dir=self.settings.prompts_dir,
-            )
+            check = self._check(question, said, quotes, req.options)
             if check.reply is not None:
                 replies = [*replies, check.reply]
             if check.supported is None:
                 warnings.append(FAILED_WARNING.format(detail=check.problem))
             elif not check.supported:
-                warnings.append(f"{REFUSED_WARNING}; it had answered: {said!r}")
+                copied = f"; it copied {check.span!r}" if self.settings.answer_check == "span" else ""
+                why = REFUSED_WARNING.format(check=self.settings.answer_check)
+                warnings.append(f"{why}{copied}; it had answered: {said!r}")
                 answerable, text, citations, claims = False, UNANSWERABLE, (), ()
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_tokens or 0) >= num_ctx - 1:

@@ -20,7 +20,8 @@ USER = "user.txt"
 CONDENSE = "condense.txt"
 ANSWER_SCHEMA = "answer.schema.json"
 CHECK = "check.txt"
-TEMPLATE_NAMES = (SYSTEM, USER, CONDENSE, ANSWER_SCHEMA, CHECK)
+SPAN = "span.txt"
+TEMPLATE_NAMES = (SYSTEM, USER, CONDENSE, ANSWER_SCHEMA, CHECK, SPAN)
 
 
 @cache
@@ -66,6 +67,7 @@ def _parse_schema(text: str) -> dict[str, Any]:
 __all__ = [
     "ANSWER_SCHEMA",
     "CHECK",
+    "SPAN",
     "CONDENSE",
     "SYSTEM",
     "TEMPLATE_NAMES",

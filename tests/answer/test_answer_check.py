@@ -1,11 +1,20 @@
-"""The optional yes/no answer check (answer_check="quote") over the fake Ollama (real sockets): a "no" abstains with
-the reason in warnings, a "yes" keeps the answer, a failed check keeps it with a warning, "off" never calls."""
+"""The optional answer checks over the fake Ollama (real sockets): "quote" (yes/no) and "span" (copy the answering
+words). A "no" abstains with the reason in warnings, a "yes" keeps the answer, a failed check keeps it with a
+warning, "off" never calls."""
 
 from __future__ import annotations
 
 import json
 
-from rag.answer.check import CHECK_SCHEMA, CHECK_TOKENS, FAILED_WARNING, REFUSED_WARNING
+from rag.answer.check import (
+    CHECK_SCHEMA,
+    CHECK_TOKENS,
+    FAILED_WARNING,
+    REFUSED_WARNING,
+    SPAN_SCHEMA,
+    SPAN_TOKENS,
+    copied_from,
+)
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.types import UNANSWERABLE
 from rag.config import Settings
@@ -31,7 +40,7 @@ def test_a_no_turns_the_answer_into_an_abstention_with_the_reason(ollama) -> Non
     answer = _ask(ollama)
     assert not answer.answerable and answer.answer == UNANSWERABLE
     assert answer.citations == () and answer.claims == ()
-    reason = next(w for w in answer.warnings if w.startswith(REFUSED_WARNING))
+    reason = next(w for w in answer.warnings if w.startswith(REFUSED_WARNING.format(check="quote")))
     assert "one vector per input" in reason  # what it had answered, so nothing is lost
     check = ollama.bodies("/api/chat")[1]
     assert check["format"] == CHECK_SCHEMA and check["options"]["num_predict"] == CHECK_TOKENS
@@ -88,7 +97,7 @@ def test_the_setting_is_validated_and_read_from_the_environment(monkeypatch) -> 
     monkeypatch.setenv("RAG_ANSWER_CHECK", "quote")
     assert Settings.resolve().answer_check == "quote"
     monkeypatch.setenv("RAG_ANSWER_CHECK", "maybe")
-    with pytest.raises(ConfigError, match="off, quote"):
+    with pytest.raises(ConfigError, match="off, quote, span"):
         Settings.resolve()
 
 
@@ -102,3 +111,35 @@ def test_streaming_holds_the_text_back_until_the_check_passes(ollama) -> None:
     ollama.chat_reply = [ANSWER, json.dumps({"supported": True})]
     *pieces, kept = answerer.stream(QUESTION, HITS)
     assert "".join(pieces) == "It returns one vector per input." and kept.answerable
+
+
+def test_the_span_check_keeps_an_answer_whose_words_it_copies_from_the_evidence(ollama) -> None:
+    ollama.chat_reply = [ANSWER, json.dumps({"span": " One vector per INPUT. "})]
+    answer = _ask(ollama, "span")
+    assert answer.answerable and [c.quote for c in answer.citations] == [QUOTE]
+    check = ollama.bodies("/api/chat")[1]
+    assert check["format"] == SPAN_SCHEMA and check["options"]["num_predict"] == SPAN_TOKENS
+    assert QUESTION in check["messages"][-1]["content"] and QUOTE in check["messages"][-1]["content"]
+
+
+def test_the_span_check_abstains_on_an_empty_or_invented_copy(ollama) -> None:
+    for span in ["", "  ...  ", "two vectors per input"]:
+        ollama.reset()
+        ollama.chat_reply = [ANSWER, json.dumps({"span": span})]
+        answer = _ask(ollama, "span")
+        assert not answer.answerable and answer.answer == UNANSWERABLE, span
+        reason = next(w for w in answer.warnings if w.startswith(REFUSED_WARNING.format(check="span")))
+        assert f"it copied {span!r}" in reason and "one vector per input" in reason
+
+
+def test_a_malformed_span_reply_keeps_the_answer_with_a_warning(ollama) -> None:
+    ollama.chat_reply = [ANSWER, '{"span": 3}']
+    answer = _ask(ollama, "span")
+    assert answer.answerable and any("answer check could not run" in w for w in answer.warnings)
+
+
+def test_copied_from_ignores_case_spacing_and_edge_punctuation() -> None:
+    quotes = ["The pump spins at 3000 rpm, day and night.", "东京是日本的首都。"]
+    assert copied_from("3000  RPM", quotes) and copied_from("“3000 rpm,”", quotes)
+    assert copied_from("日本的首都", quotes) and copied_from("「东京」", quotes)
+    assert not copied_from("4000 rpm", quotes) and not copied_from("", quotes) and not copied_from("。，", quotes)
