@@ -412,13 +412,14 @@ def score_peer(sample: list[GoldItem], records: list[dict]) -> dict:
     }
 
 
-def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None) -> dict:
-    """The answer check (rag.answer.check, the product's own function) asked about each recorded generative answer of
-    benchmarks/out/<name>.json: the answers the model would have been checking with answer_check="quote" (the answer
-    call is the same request at temperature 0 and a fixed seed), without paying for the answer calls again."""
+def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None, kind: str = "quote") -> dict:
+    """The answer check `kind` ("quote" or "span"; rag.answer.check, the product's own functions) asked about each
+    recorded generative answer of benchmarks/out/<name>.json: the answers the model would have been checking with
+    that answer_check (the answer call is the same request at temperature 0 and a fixed seed), without paying for the
+    answer calls again."""
     import json
 
-    from rag.answer.check import check_answer
+    from rag.answer.check import check_answer, check_span
     from rag.ollama import Client
 
     raw = json.loads((OUT / f"{name}.json").read_text(encoding="utf-8"))
@@ -436,15 +437,15 @@ def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None) ->
                 quotes = [c["quote"] for c in d["citations"] if c["verified"]]
                 quotes += [c["quote"] for c in d["citations"] if not c["verified"]]
                 started = time.perf_counter()
-                check = check_answer(
-                    client,
-                    chat_model,
-                    d["question"],
-                    _MARKERS.sub("", d["answer"]),
-                    quotes,
-                    options={"temperature": 0.0, "seed": 42},
-                    prompts_dir=prompts_dir,
-                )
+                options = {"temperature": 0.0, "seed": 42}
+                if kind == "span":
+                    q = d["question"]
+                    check = check_span(client, chat_model, q, quotes, options=options, prompts_dir=prompts_dir)
+                else:
+                    said = _MARKERS.sub("", d["answer"])
+                    check = check_answer(
+                        client, chat_model, d["question"], said, quotes, options=options, prompts_dir=prompts_dir
+                    )
                 seconds = time.perf_counter() - started
                 verdict = check.supported
                 tokens = (getattr(check.reply, "prompt_eval_count", 0) or 0) if check.reply is not None else 0
@@ -458,6 +459,7 @@ def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None) ->
                     if d["gold"]
                     else None,
                     "verdict": verdict,
+                    "span": check.span if verdict is not None and kind == "span" else None,
                     "seconds": seconds,
                     "prompt_tokens": tokens,
                 }
@@ -490,7 +492,7 @@ def replay_check(name: str, chat_model: str, prompts_dir: Path | None = None) ->
         )
         for when in ("before", "after"):
             print(f"  {when}: {summary[when]}")
-    save_json(f"{name}_check", out)
+    save_json(f"{name}_check" if kind == "quote" else f"{name}_check_{kind}", out)
     return out
 
 
@@ -561,7 +563,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.replay_check:
-        replay_check(args.replay_check, args.chat_model, args.prompts_dir)
+        replay_check(args.replay_check, args.chat_model, args.prompts_dir, args.answer_check or "quote")
         return
     if args.prompts_dir:
         ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
