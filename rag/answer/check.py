@@ -90,6 +90,23 @@ _EDGE = " \t\"'`.,;:!?()[]{}\u201c\u201d\u2018\u2019\u3002\uff0c\uff1b\uff1a\uff
 """Punctuation a copied span may carry at its ends (ASCII, curly quotes, Chinese full-width marks)."""
 
 
+def _field(
+    backend: Any, model: str, content: str, field: str, tokens: int, options: dict[str, Any]
+) -> tuple[Any, Any, str]:
+    """One short schema-constrained call whose reply is `{field: ...}`: (reply, value, problem); the reply is None
+    when the call failed, the problem empty when the value was read."""
+    schema = SPAN_SCHEMA if field == "span" else CHECK_SCHEMA
+    opts = {k: v for k, v in options.items() if k in ("temperature", "seed")} | {"num_predict": tokens}
+    try:
+        reply = backend.chat(model, [{"role": "user", "content": content}], format=schema, options=opts)
+    except RagError as exc:
+        return None, None, f"{type(exc).__name__}: {exc}"
+    try:
+        return reply, json.loads(reply.message.content or "")[field], ""
+    except (ValueError, KeyError, TypeError):
+        return reply, None, f'reply was not {{"{field}": ...}}: {reply.message.content!r:.80}'
+
+
 def check_answer(
     backend: Any,
     model: str,
@@ -101,17 +118,10 @@ def check_answer(
     prompts_dir: Any = None,
 ) -> CheckResult:
     """Ask `model` whether `quotes` answer `question`; never raises for a model or server failure."""
-    messages = [{"role": "user", "content": check_prompt(question, answer, quotes, prompts_dir)}]
-    opts = {k: v for k, v in options.items() if k in ("temperature", "seed")} | {"num_predict": CHECK_TOKENS}
-    try:
-        reply = backend.chat(model, messages, format=CHECK_SCHEMA, options=opts)
-    except RagError as exc:
-        return CheckResult(None, None, f"{type(exc).__name__}: {exc}")
-    try:
-        data = json.loads(reply.message.content or "")
-        supported = data["supported"]
-    except (ValueError, KeyError, TypeError):
-        return CheckResult(None, reply, f'reply was not {{"supported": true|false}}: {reply.message.content!r:.80}')
+    content = check_prompt(question, answer, quotes, prompts_dir)
+    reply, supported, problem = _field(backend, model, content, "supported", CHECK_TOKENS, options)
+    if problem:
+        return CheckResult(None, reply, problem)
     if not isinstance(supported, bool):
         return CheckResult(None, reply, f"'supported' was {supported!r}, not true or false")
     return CheckResult(supported, reply)
@@ -128,20 +138,13 @@ def check_span(
 ) -> CheckResult:
     """Ask `model` to copy the words of `quotes` that answer `question`: supported when it copied a non-empty phrase
     that is in the quotes word for word. Never raises for a model or server failure."""
-    shown = _shown(quotes)
-    messages = [{"role": "user", "content": span_prompt(question, quotes, prompts_dir)}]
-    opts = {k: v for k, v in options.items() if k in ("temperature", "seed")} | {"num_predict": SPAN_TOKENS}
-    try:
-        reply = backend.chat(model, messages, format=SPAN_SCHEMA, options=opts)
-    except RagError as exc:
-        return CheckResult(None, None, f"{type(exc).__name__}: {exc}")
-    try:
-        span = json.loads(reply.message.content or "")["span"]
-    except (ValueError, KeyError, TypeError):
-        return CheckResult(None, reply, f'reply was not {{"span": "..."}}: {reply.message.content!r:.80}')
+    content = span_prompt(question, quotes, prompts_dir)
+    reply, span, problem = _field(backend, model, content, "span", SPAN_TOKENS, options)
+    if problem:
+        return CheckResult(None, reply, problem)
     if not isinstance(span, str):
         return CheckResult(None, reply, f"'span' was {span!r}, not a string")
-    return CheckResult(copied_from(span, shown), reply, span=span)
+    return CheckResult(copied_from(span, _shown(quotes)), reply, span=span)
 
 
 __all__ = [
