@@ -28,6 +28,8 @@ questions
 in benchmarks/data/offtopic_zh.txt plus 30 held-out ones (--off-topic-zh N adds N of the 50 to the CMRC2018 answer
 sample as unanswerable). --answer-check quote runs the answers with the yes/no answer check; --replay-check NAME asks
 that check about every generative answer recorded in benchmarks/out/NAME.json (the answer calls are not paid again).
+--limit N answers only the first N of the drawn sample, so a variant (say --prompts-dir with another schema order) can
+be run on a subset of a recorded run's questions.
 --peer PYTHON runs the same sample through llama_index's CitationQueryEngine (benchmarks/peer_llamaindex.py, in the
 venv of PYTHON, never imported here) with the same model and embedder, scored with the same metrics:
 
@@ -554,6 +556,9 @@ def main() -> None:
         help="python of a venv with llama_index: add the CitationQueryEngine line",
     )
     parser.add_argument("--peer-n", type=int, default=0, help="with --peer: only the first N of the sample")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="answer only the first N of the sample (a subset of a larger run's)"
+    )
     parser.add_argument("--peer-only", action="store_true", help="with --peer: skip this project's answer runs")
     parser.add_argument(
         "--replay-check",
@@ -608,7 +613,7 @@ def main() -> None:
         if name == "cmrc2018" and (args.cjk_sweep or not args.no_retrieval):
             raw["cjk_floor_sweep"] = _cjk_sweep(items, args.k)
         if args.answers:
-            sample = _sample(items, args.answers, args.seed, args.balanced)
+            sample = _sample(items, args.answers, args.seed, args.balanced)[: args.limit or None]
             if name == "cmrc2018" and args.off_topic_zh:
                 off = [line.strip() for line in OFF_TOPIC_ZH.read_text(encoding="utf-8").splitlines() if line.strip()]
                 sample = sample + [GoldItem(q, (), None, False) for q in off[: args.off_topic_zh]]
