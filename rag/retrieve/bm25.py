@@ -5,7 +5,8 @@ frequencies as CSR arrays (numpy, no scipy): for term t, `doc[indptr[t]:indptr[t
 the counts. On load, each posting's BM25 weight is computed from the live documents' statistics (document count,
 length, document frequency), so scores equal a fresh build's exactly whatever the segments are, and a query is a
 handful of vectorised scatter-adds (100k chunks: load 1.3 s, 170 MiB, search p50 8.7 ms against 15.9 ms when the
-weights were computed per query, under load).
+weights were computed per query, under load). Common terms' long postings are skipped once they can no longer change
+the top k (`BM25Index.search`: MaxScore), which is what keeps a query cheap at a million chunks.
 
 An index run changes a few files: `load_or_build` compares the catalog's files with the ones the index was built
 from and writes one new segment for the changed files' chunks (and marks their old chunks deleted), instead of
@@ -45,6 +46,10 @@ HEADINGS = False
 "## Retrieval": hit@6 -0.002, MRR -0.005) while it won on CMRC2018 (+0.001 / +0.002)."""
 MAX_SEGMENTS = 8
 MERGE_DEAD_FRACTION = 0.2
+PRUNE_POSTINGS = 4096
+"""A term with more postings than this is where `search` first checks whether the rest can be looked up per document."""
+LOOKUP_COST = 16
+"""A candidate's lookup in a term's postings (a binary search) costs about this many postings scanned."""
 _FORMAT = 3
 
 log = logging.getLogger(__name__)
@@ -144,6 +149,11 @@ class BM25Index:
         self._weights = [
             self._segment_weights(offset, seg) for offset, seg in zip(self.offsets, self.segments, strict=False)
         ]
+        self._max_weights = [
+            np.maximum.reduceat(w, seg.indptr[:-1]) if len(w) else w
+            for seg, w in zip(self.segments, self._weights, strict=False)
+        ]
+        """Per segment, each term's largest posting weight: the bound that lets `search` skip long postings."""
 
     def _document_frequencies(self) -> dict[str, int]:
         """Live documents per term, over all segments."""
@@ -193,30 +203,128 @@ class BM25Index:
         return self._df.get(term, 0)
 
     def search(self, query: str, k: int, allowed_ids: Iterable[str] | None = None) -> list[tuple[str, float]]:
-        """The top `k` chunk ids by BM25 score (> 0), best first; `allowed_ids` restricts the candidates."""
+        """The top `k` chunk ids by BM25 score (> 0), best first, ties by document order; `allowed_ids` restricts the
+        candidates.
+
+        Terms are scored in order of their largest possible contribution (MaxScore): once the k-th best score so far
+        beats what every term not yet scored could add together, a document no scored term reached cannot enter the
+        top k, so the remaining (long, low-idf) postings are only looked up for the documents still in reach. The
+        result is the exhaustive one; only the work on common terms shrinks.
+        """
         if k <= 0 or not self.n_live:
             return []
-        terms = [t for t in bm25_tokens(query) if self._df.get(t)]
-        if not terms:
+        counts = Counter(t for t in bm25_tokens(query) if self._df.get(t))
+        if not counts:
             return []
+        # a repeated query term counts again, as in Okapi's query-term frequency
+        plan = sorted(((self._bound(t) * m, t, m) for t, m in counts.items()), key=lambda x: (-x[0], x[1]))
         scores = np.zeros(len(self.ids), dtype=np.float32)
-        for term in terms:  # a repeated query term counts again, as in Okapi's query-term frequency
-            for offset, seg, weight in zip(self.offsets, self.segments, self._weights, strict=False):
-                row = seg.vocab.get(term)
-                if row is not None:
-                    lo, hi = seg.indptr[row], seg.indptr[row + 1]
-                    view = scores[offset : offset + len(seg.ids)]  # a view: the add lands in scores
-                    view[seg.doc[lo:hi]] += weight[lo:hi]
+        reached: list[np.ndarray] | None = []  # None once so many documents are reached that listing them costs more
+        left = sum(bound for bound, _, _ in plan)
+        for n, (bound, term, times) in enumerate(plan):
+            postings = self._postings(term)
+            if allowed_ids is None and n and postings > PRUNE_POSTINGS:
+                candidates = self._in_reach(scores, reached, k, left)
+                if candidates is not None:
+                    for rest_bound, rest, m in plan[n:]:
+                        if len(candidates) * LOOKUP_COST < self._postings(rest):
+                            self._add_for(scores, candidates, rest, m)
+                        else:  # so many candidates that scanning the postings is cheaper than looking each one up
+                            self._add(scores, rest, m, listed=False)
+                        left -= rest_bound
+                        narrowed = self._in_reach(scores, [candidates], k, left, sorted_docs=True)
+                        candidates = candidates if narrowed is None else narrowed  # more candidates: still exact
+                    return self._top(scores, candidates, k)
+            if reached is not None and sum(map(len, reached)) + postings > len(scores) // 8:
+                reached = None
+            docs = self._add(scores, term, times, listed=reached is not None)
+            if reached is not None:
+                reached.append(docs)
+            left -= bound
         if allowed_ids is not None:
             allowed = self._doc_numbers(allowed_ids)
             masked = np.zeros_like(scores)
             masked[allowed] = scores[allowed]
             scores = masked
-        positive = np.flatnonzero(scores > 0)
+        return self._top(scores, np.flatnonzero(scores > 0), k)
+
+    def _bound(self, term: str) -> float:
+        """The largest weight `term` has in any document."""
+        best = 0.0
+        for seg, top in zip(self.segments, self._max_weights, strict=False):
+            row = seg.vocab.get(term)
+            if row is not None:
+                best = max(best, float(top[row]))
+        return best
+
+    def _postings(self, term: str) -> int:
+        return sum(
+            int(seg.indptr[row + 1] - seg.indptr[row])
+            for seg in self.segments
+            if (row := seg.vocab.get(term)) is not None
+        )
+
+    def _add(self, scores: np.ndarray, term: str, times: int, *, listed: bool) -> np.ndarray:
+        """Add `term`'s weights (x `times`) to every document that has it; returns those documents' numbers when
+        `listed` (else an empty array)."""
+        touched = []
+        for offset, seg, weight in zip(self.offsets, self.segments, self._weights, strict=False):
+            row = seg.vocab.get(term)
+            if row is not None:
+                lo, hi = seg.indptr[row], seg.indptr[row + 1]
+                docs = seg.doc[lo:hi]
+                view = scores[offset : offset + len(seg.ids)]  # a view: the add lands in scores
+                view[docs] += weight[lo:hi] if times == 1 else weight[lo:hi] * np.float32(times)
+                if listed:
+                    touched.append(docs.astype(np.int64) + offset)
+        return np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+
+    def _add_for(self, scores: np.ndarray, candidates: np.ndarray, term: str, times: int) -> None:
+        """Add `term`'s weights (x `times`) to those of `candidates` (sorted document numbers) that have it."""
+        for offset, seg, weight in zip(self.offsets, self.segments, self._weights, strict=False):
+            row = seg.vocab.get(term)
+            if row is None:
+                continue
+            lo, hi = seg.indptr[row], seg.indptr[row + 1]
+            mine = candidates[(candidates >= offset) & (candidates < offset + len(seg.ids))]
+            if not len(mine):
+                continue
+            docs = seg.doc[lo:hi]
+            at = np.searchsorted(docs, mine - offset)
+            inside = at < len(docs)
+            hit = inside.copy()
+            hit[inside] = docs[at[inside]] == (mine[inside] - offset)
+            add = weight[lo:hi][at[hit]]
+            scores[mine[hit]] += add if times == 1 else add * np.float32(times)
+
+    @staticmethod
+    def _in_reach(
+        scores: np.ndarray, reached: list[np.ndarray] | None, k: int, left: float, *, sorted_docs: bool = False
+    ) -> np.ndarray | None:
+        """The documents that could still make the top `k` when the unscored terms can add at most `left`, or None
+        when documents no scored term reached could too (then every posting must be scored). `reached`: the
+        documents the scored terms have (None: read them off the scores; `sorted_docs`: one sorted unique array)."""
+        if reached is None:
+            seen = np.flatnonzero(scores > 0)
+        elif sorted_docs:
+            seen = reached[0]
+        else:
+            seen = np.unique(np.concatenate(reached)) if reached else np.zeros(0, dtype=np.int64)
+        if len(seen) < k:
+            return None
+        kth = float(np.partition(scores[seen], len(seen) - k)[len(seen) - k])
+        reach = left * (1 + 1e-4) + 1e-6  # float32 sums may round past the exact bound; stay on the safe side
+        if kth <= reach:
+            return None
+        return seen[scores[seen] >= np.float32(kth - reach)]
+
+    def _top(self, scores: np.ndarray, candidates: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The `k` best of `candidates` by score (> 0), ties by document number: the same ids whichever path ran."""
+        positive = candidates[scores[candidates] > 0]
         if positive.size > k:
-            part = np.argpartition(-scores[positive], k - 1)[:k]
-            positive = positive[part]
-        order = positive[np.lexsort((positive, -scores[positive]))]
+            kth = np.partition(scores[positive], positive.size - k)[positive.size - k]
+            positive = positive[scores[positive] >= kth]  # every document tied with the k-th, then cut by number
+        order = positive[np.lexsort((positive, -scores[positive]))][:k]
         return [(self.ids[i], float(scores[i])) for i in order]
 
     def _doc_numbers(self, ids: Iterable[str]) -> np.ndarray:
