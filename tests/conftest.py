@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,17 @@ import httpx
 import pytest
 
 from support.paths import SHARED_EVAL, free_port
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the Ctrl-C tests' children see SIGINT however the suite was launched.
+
+    A shell starts background jobs (`pytest &`) with SIGINT ignored, and an ignored signal stays ignored across exec,
+    so a spawned `rag` would never see the test's interrupt. A handled signal resets to its default at exec: handling
+    it here gives every child the default action.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
