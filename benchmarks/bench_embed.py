@@ -4,6 +4,7 @@ Command (from the repo root; SciFact text when ../shared/eval/scifact is present
 
     python benchmarks/bench_embed.py                 # 256 chunks of ~200 tokens, 3 interleaved rounds
     python benchmarks/bench_embed.py --texts 128 --rounds 5
+    python benchmarks/bench_embed.py --query-sessions   # query latency by session threads and spinning, then exit
 
 Bare = one onnxruntime session with the same options as rag.embed.minilm (intra-op threads = cores, no spinning), fed
 pre-tokenised, pre-padded int64 arrays in batches of B (every B measured; the best is "bare"): the model's own cost.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 
 import numpy as np
@@ -28,6 +30,8 @@ from rag.embed import BuiltinEmbedder, minilm
 GROUP = 64
 """Texts per embed_documents call (DEFAULT_EMBED_BATCH x DEFAULT_EMBED_IN_FLIGHT, the indexer's group)."""
 TOKENS = 200
+QUERY_WORDS = "alpha beta gamma delta vector index chunk query retrieval embedding token server answer model"
+"""Words the --query-sessions questions are made of."""
 
 
 def _texts(n: int, model: minilm.MiniLM) -> list[str]:
@@ -53,14 +57,14 @@ def _texts(n: int, model: minilm.MiniLM) -> list[str]:
     return out
 
 
-def _bare_session() -> object:
+def _bare_session(threads: int = 0, spin: bool = False) -> object:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = minilm._cores()
+    options.intra_op_num_threads = threads or minilm._cores()
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(str(minilm.model_files()[0]), options, providers=["CPUExecutionProvider"])
 
@@ -113,12 +117,72 @@ def _overhead(model: minilm.MiniLM, texts: list[str]) -> float:
     return (total - spent["run"]) / total
 
 
+def _questions() -> dict[str, list[str]]:
+    """Two query lengths: ~10 tokens (the default run's questions) and ~15 tokens."""
+    words = QUERY_WORDS.split()
+    return {
+        "short": [f"What does study {i} say about {words[i % len(words)]}?" for i in range(100)],
+        "long": [f"What does the {w} endpoint return when {v} is set?" for w in words[:10] for v in words[4:14]],
+    }
+
+
+def _query_sessions(rounds: int) -> None:
+    """Query embedding p50/p95 and CPU per query for session configurations, rounds interleaved; then two threads
+    embedding at once (queries/s), as a server answering two requests would."""
+    files = minilm.model_files()
+    configs = {"shipped (cores, no spinning)": (0, False), "1 thread": (1, False), "cores, spinning": (0, True)}
+    models = {}
+    for name, (threads, spin) in configs.items():
+        models[name] = minilm.MiniLM(*files, threads=threads or None)
+        models[name]._session = _bare_session(threads, spin)  # type: ignore[assignment]
+    rows: list[tuple] = []
+    record: dict[str, dict[str, float]] = {}
+    for length, questions in _questions().items():
+        ms: dict[str, list[float]] = {name: [] for name in configs}
+        cpu = dict.fromkeys(configs, 0.0)
+        for _ in range(rounds):
+            for name, model in models.items():
+                model.embed(questions[:1])
+                started_cpu = time.process_time()
+                for q in questions:
+                    started = time.perf_counter()
+                    model.embed([q])
+                    ms[name].append((time.perf_counter() - started) * 1000)
+                cpu[name] += time.process_time() - started_cpu
+        for name, values in ms.items():
+            p50, p95 = float(np.percentile(values, 50)), float(np.percentile(values, 95))
+            rows.append((length, name, p50, p95, cpu[name] * 1000 / len(values)))
+            record[f"{length}/{name}"] = {"p50": p50, "p95": p95}
+    print(table(["questions", "session", "p50 ms", "p95 ms", "CPU ms per query"], rows))
+    for name, model in models.items():
+        questions = _questions()["long"]
+
+        def work(m: minilm.MiniLM = model, qs: list[str] = questions) -> None:
+            for q in qs:
+                m.embed([q])
+
+        callers = [threading.Thread(target=work) for _ in range(2)]
+        started = time.perf_counter()
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+        rate = 2 * len(questions) / (time.perf_counter() - started)
+        record[f"concurrent/{name}"] = {"queries_per_s": rate}
+        print(f"two callers at once, {name}: {rate:.0f} queries/s")
+    save_json("bench_embed_query_sessions", {"machine": machine(), "rounds": rounds, "results": record})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--texts", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--query-sessions", action="store_true", help="compare query sessions, then exit")
     args = parser.parse_args()
+    if args.query_sessions:
+        _query_sessions(args.rounds)
+        return
     embedder = BuiltinEmbedder()
     model = minilm.load()
     texts = _texts(args.texts, model)

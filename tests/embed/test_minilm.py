@@ -88,6 +88,17 @@ def test_a_batch_matches_single_embeds_in_order(model: minilm.MiniLM) -> None:
         assert np.allclose(vector, single, atol=1e-5), text
 
 
+def test_batches_spread_over_workers_give_the_vectors_of_one_thread(model: minilm.MiniLM) -> None:
+    texts = [f"chunk {i}: " + "indexing folders and storing vectors " * (1 + i % 9) for i in range(24)]
+    serial = minilm.MiniLM(*minilm.model_files(), threads=1)
+    spread = minilm.MiniLM(*minilm.model_files(), threads=3)
+    expected, got = serial.embed(texts), spread.embed(texts)
+    assert len(minilm._batches(list(range(24)), [serial.count_tokens(t) for t in texts])) > 3  # the workers had work
+    assert serial._pool is None and spread._pool is not None  # one thread runs inline; three ran on the workers
+    for text, a, b in zip(texts, expected, got, strict=True):
+        assert a is not None and b is not None and np.allclose(a, b, atol=1e-5), text
+
+
 def test_load_returns_one_shared_model_even_from_many_threads() -> None:
     seen: list[minilm.MiniLM] = []
     threads = [threading.Thread(target=lambda: seen.append(minilm.load())) for _ in range(4)]
