@@ -6,8 +6,10 @@ Command (from the repo root; SciFact text when ../shared/eval/scifact is present
     python benchmarks/bench_embed.py --texts 128 --rounds 5
     python benchmarks/bench_embed.py --query-sessions   # query latency by session threads and spinning, then exit
 
-Bare = one onnxruntime session with the same options as rag.embed.minilm (intra-op threads = cores, no spinning), fed
-pre-tokenised, pre-padded int64 arrays in batches of B (every B measured; the best is "bare"): the model's own cost.
+Bare = one onnxruntime session with the same options as rag.embed.minilm (one intra-op thread), run from as many
+threads as there are cores, fed pre-tokenised, pre-padded int64 arrays in batches of B (every B measured; the best
+is "bare"): the model's own cost. Also measured: one session with intra-op threads = cores and no spinning, called
+from one thread (the configuration before batches were spread over threads).
 Pipeline = what indexing runs: BuiltinEmbedder.embed_documents over groups of 64 texts (tokenise with the batch
 encoder, sort by length, pad per batch, run, mean-pool, normalise). Rounds interleave bare and pipeline so both see
 the same background load; the median round is reported. Query latency: embed_query on 100 short questions. On a
@@ -21,6 +23,7 @@ import statistics
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from _common import EVAL_DIR, machine, read_jsonl, save_json, table
@@ -69,8 +72,8 @@ def _bare_session(threads: int = 0, spin: bool = False) -> object:
     return onnxruntime.InferenceSession(str(minilm.model_files()[0]), options, providers=["CPUExecutionProvider"])
 
 
-def _bare(session: object, ids: list[list[int]], batch: int) -> float:
-    """Seconds for the session alone over pre-padded batches (padding to each batch's longest)."""
+def _bare(session: object, ids: list[list[int]], batch: int, callers: int) -> float:
+    """Seconds for the session alone over pre-padded batches (padding to each batch's longest), `callers` at once."""
     feeds = []
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]
@@ -80,10 +83,14 @@ def _bare(session: object, ids: list[list[int]], batch: int) -> float:
         for r, row in enumerate(part):
             x[r, : len(row)], m[r, : len(row)] = row, 1
         feeds.append({"input_ids": x, "attention_mask": m, "token_type_ids": np.zeros_like(x)})
-    started = time.perf_counter()
-    for feed in feeds:
-        session.run(["last_hidden_state"], feed)  # type: ignore[attr-defined]
-    return time.perf_counter() - started
+
+    def run(feed: dict[str, np.ndarray]) -> object:
+        return session.run(["last_hidden_state"], feed)  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        started = time.perf_counter()
+        list(pool.map(run, feeds))
+        return time.perf_counter() - started
 
 
 def _pipeline(embedder: BuiltinEmbedder, texts: list[str]) -> float:
@@ -93,9 +100,10 @@ def _pipeline(embedder: BuiltinEmbedder, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _overhead(model: minilm.MiniLM, texts: list[str]) -> float:
+def _overhead(texts: list[str]) -> float:
     """Share of the calling thread's CPU time in MiniLM.embed spent outside session.run (tokenise, pad, pool):
     independent of background load, unlike wall-clock ratios."""
+    model = minilm.MiniLM(*minilm.model_files(), threads=1)  # every run on this thread, so its CPU time is the cost
     session = model._session
     spent = {"run": 0.0}
 
@@ -130,7 +138,11 @@ def _query_sessions(rounds: int) -> None:
     """Query embedding p50/p95 and CPU per query for session configurations, rounds interleaved; then two threads
     embedding at once (queries/s), as a server answering two requests would."""
     files = minilm.model_files()
-    configs = {"shipped (cores, no spinning)": (0, False), "1 thread": (1, False), "cores, spinning": (0, True)}
+    configs = {
+        "shipped (1 thread)": (1, False),
+        "cores, no spinning (before)": (0, False),
+        "cores, spinning": (0, True),
+    }
     models = {}
     for name, (threads, spin) in configs.items():
         models[name] = minilm.MiniLM(*files, threads=threads or None)
@@ -192,16 +204,20 @@ def main() -> None:
         f"{len(texts)} texts, tokens mean {np.mean(lengths):.0f} (min {min(lengths)}, max {max(lengths)}); {machine()}",
         file=sys.stderr,
     )
-    session = _bare_session()
-    _bare(session, ids[:8], 1), _pipeline(embedder, texts[:8])  # warm-up
+    session, before = _bare_session(1), _bare_session()
+    cores = minilm._cores()
+    _bare(session, ids[:8], 1, cores), _bare(before, ids[:8], 1, 1), _pipeline(embedder, texts[:8])  # warm-up
     bare: dict[int, list[float]] = {b: [] for b in args.batches}
+    one_session: list[float] = []
     pipe: list[float] = []
     for r in range(args.rounds):
         for b in args.batches:
-            bare[b].append(len(ids) / _bare(session, ids, b))
+            bare[b].append(len(ids) / _bare(session, ids, b, cores))
+        one_session.append(len(ids) / _bare(before, ids, 1, 1))
         pipe.append(len(texts) / _pipeline(embedder, texts))
         print(
-            f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, pipeline {pipe[-1]:.1f} /s",
+            f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, {cores}-thread session "
+            f"{one_session[-1]:.1f} /s, pipeline {pipe[-1]:.1f} /s",
             file=sys.stderr,
             flush=True,
         )
@@ -214,10 +230,20 @@ def main() -> None:
         started = time.perf_counter()
         embedder.embed_query(q)
         query_ms.append((time.perf_counter() - started) * 1000)
-    rows = [(f"bare session, batch {b}", statistics.median(v), statistics.median(v) / best) for b, v in bare.items()]
+    rows = [
+        (f"bare 1-thread session, {cores} callers, batch {b}", statistics.median(v), statistics.median(v) / best)
+        for b, v in bare.items()
+    ]
+    rows.append(
+        (
+            f"bare {cores}-thread session, 1 caller, batch 1 (before)",
+            statistics.median(one_session),
+            statistics.median(one_session) / best,
+        )
+    )
     rows.append(("pipeline (embed_documents)", statistics.median(pipe), statistics.median(pipe) / best))
     print(table(["path", "chunks/s (median round)", "ratio to best bare"], rows))
-    overhead = _overhead(model, texts)
+    overhead = _overhead(texts)
     print(f"\nCPU share of the calling thread outside session.run in MiniLM.embed: {overhead:.2%}")
     p50, p95 = np.percentile(query_ms, 50), np.percentile(query_ms, 95)
     print(f"\nquery embedding: p50 {p50:.1f} ms, p95 {p95:.1f} ms ({len(questions)} questions)")
@@ -227,6 +253,7 @@ def main() -> None:
             "machine": machine(),
             "tokens_mean": float(np.mean(lengths)),
             "bare": bare,
+            "one_session_before": one_session,
             "pipeline": pipe,
             "query_ms_p50": p50,
             "query_ms_p95": p95,
