@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -128,9 +129,9 @@ def reader_main(args: argparse.Namespace) -> None:
             if n % 25 == 0:
                 _progress(f"reader {args.reader}: {n} questions, p50 {pct(latencies, 0.5) * 1000:.0f} ms")
     own = [a - m for a, m in zip(latencies, model, strict=True)]
-    print(
-        json.dumps({"cold_s": cold, "latencies": latencies, "own": own, "errors": errors[:20], "failed": len(errors)})
-    )
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    figures = {"cold_s": cold, "latencies": latencies, "own": own, "errors": errors[:20], "failed": len(errors)}
+    print(json.dumps(figures | {"peak_rss_mib": rss_mib}))
 
 
 def _progress(message: str) -> None:
@@ -198,6 +199,8 @@ def cold_only(chunks: int) -> None:
         with ChromaStore(work / "wa", server.url, COLLECTION, create=False) as store:
             store.packs().drop()
         unpacked = cold_start(work / "unpacked", server.url, stop)
+        assert server.proc is not None
+        server_mib = _peak_rss_mib(server.proc.pid)
     figures = {
         "chunks": report["chunks_added"],
         "writer_s": report["seconds"],
@@ -208,8 +211,26 @@ def cold_only(chunks: int) -> None:
         "ask_without_model_p50_ms_with_pack": round(pct(packed["own"], 0.5) * 1000, 1),
         "ask_without_model_p50_ms_without_pack": round(pct(unpacked["own"], 0.5) * 1000, 1),
         "failed": packed["failed"] + unpacked["failed"],
+        "reader_peak_rss_mib_with_pack": round(packed["peak_rss_mib"]),
+        "reader_peak_rss_mib_without_pack": round(unpacked["peak_rss_mib"]),
+        "chroma_server_peak_rss_mib": server_mib,
     }
     print(json.dumps(figures, indent=2))
+
+
+def _peak_rss_mib(pid: int) -> int | None:
+    """Peak resident memory (VmHWM) of a live process and its children, in MiB; None off Linux."""
+    total, pids = 0, [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            return None if current == pid else total
+        total += int(status.split("VmHWM:")[1].split()[0]) // 1024
+        pids += [int(c) for c in children]
+    return total
 
 
 def main() -> None:
