@@ -149,14 +149,23 @@ class MiniLM:
         fits = sorted((k for k, i in enumerate(ids) if len(i) <= self.max_tokens), key=lambda k: len(ids[k]))
         batches = _batches(fits, [len(i) for i in ids])
         runs = [[ids[k] for k in batch] for batch in batches]
-        if len(runs) > 1 and self.threads > 1:
-            vectors = list(self._workers().map(self._run, runs))
-        else:
-            vectors = [self._run(run) for run in runs]
+        spread = len(runs) > 1 and self.threads > 1
+        vectors = self._spread(runs) if spread else [self._run(run) for run in runs]
         for batch, batch_vectors in zip(batches, vectors, strict=True):
             for k, vector in zip(batch, batch_vectors, strict=True):
                 out[k] = vector
         return out
+
+    def _spread(self, runs: list[list[list[int]]]) -> list[np.ndarray]:
+        """`_run` of each batch on the worker threads, in order; a failure or an interrupt cancels those not started."""
+        pool = self._workers()
+        futures = [pool.submit(self._run, run) for run in runs]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
     def _workers(self) -> ThreadPoolExecutor:
         """The worker threads batches run on, started on first use and shared by every caller."""

@@ -99,6 +99,15 @@ def test_batches_spread_over_workers_give_the_vectors_of_one_thread(model: minil
         assert a is not None and b is not None and np.allclose(a, b, atol=1e-5), text
 
 
+def test_a_failing_batch_on_a_worker_raises_in_the_caller_and_the_workers_go_on() -> None:
+    spread = minilm.MiniLM(*minilm.model_files(), threads=2)
+    ok = spread.token_ids(["hello world"])[0]
+    with pytest.raises(EmbedderError, match="The built-in embedder failed"):
+        spread._spread([[ok], [[101, 10**9, 102]], [ok], [ok]])  # a token id past the vocabulary
+    again = spread.embed(["hello world", "a second, longer text about vectors " * 8])
+    assert all(v is not None for v in again)
+
+
 def test_load_returns_one_shared_model_even_from_many_threads() -> None:
     seen: list[minilm.MiniLM] = []
     threads = [threading.Thread(target=lambda: seen.append(minilm.load())) for _ in range(4)]
