@@ -26,11 +26,11 @@ def _reply(*items: tuple[str, str, str], answerable: bool = True) -> list[str]:
     ]
 
 
-def test_schema_puts_evidence_before_the_claim_and_the_verdict_last(ollama) -> None:
+def test_schema_puts_each_claim_before_its_quote_and_the_verdict_last(ollama) -> None:
     answer = _generator(ollama).answer(QUESTION, HITS)
     schema = ollama.bodies("/api/chat")[-1]["format"]
     assert list(schema["properties"]) == ["citations", "answerable"]
-    assert list(schema["properties"]["citations"]["items"]["properties"]) == ["id", "quote", "claim"]
+    assert list(schema["properties"]["citations"]["items"]["properties"]) == ["id", "claim", "quote"]
     assert schema["properties"]["citations"]["items"]["properties"]["id"]["enum"] == ["S1", "S2", "S3"]
     assert answer.answerable and answer.claims
     claim = answer.claims[0]
