@@ -115,7 +115,7 @@ def kill_sweep(work: Path, kills: int, seed: int) -> KillStats:
         killed = proc.returncode == -signal.SIGKILL  # else the run finished first: not a kill point
         stats.kills += killed
         rerun = run(index_cmd(docs, idx, "--json"), work)
-        assert rerun.returncode == 0, f"run {stats.runs}: {rerun.stderr[-2000:]}"
+        assert rerun.returncode == 0, f"run {stats.runs} exited {rerun.returncode}: {rerun.stderr[-2000:]}"
         report = json.loads(rerun.stdout)
         stats.repaired += report["orphans_removed"] + report["files_repaired"]
         partial = 0 < report["added"] + report["updated"] < todo  # the killed run had committed some files
