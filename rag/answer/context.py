@@ -1,4 +1,4 @@
-"""The sources block of the answer prompt: which hits fit the token budget, and how each is labelled."""
+"""The sources an answer reads: the hits close to the best one, those that fit the token budget, and their labels."""
 
 from __future__ import annotations
 
@@ -9,6 +9,26 @@ from collections.abc import Sequence
 from ingest.chunking import estimate_tokens
 from rag.answer.citations import page_label, source_ids
 from rag.retrieve.hybrid import Hit
+
+FOCUS_MIN_HITS = 2
+"""`focus` never leaves the model fewer sources than this (when retrieval found them)."""
+
+
+def focus(hits: Sequence[Hit], gap: float | None) -> list[Hit]:
+    """The hits whose fused score is within `gap` of the best one's, in rank order, at least `FOCUS_MIN_HITS` of
+    them; all of them when `gap` is 0 or None. Fewer, better sources keep a small model from quoting a neighbour.
+
+    >>> from rag.retrieve.hybrid import Hit
+    >>> hit = lambda s: Hit(str(s), "t", "f", None, None, 0, 1, (), 0, None, None, s, 1)
+    >>> [h.score for h in focus([hit(3.0), hit(2.5), hit(1.8), hit(0.4)], 1.0)]
+    [3.0, 2.5]
+    >>> [h.score for h in focus([hit(3.0), hit(0.5), hit(0.4)], 1.0)]
+    [3.0, 0.5]
+    """
+    if not gap or not hits:
+        return list(hits)
+    best = max(h.score for h in hits)
+    return [h for n, h in enumerate(hits) if n < FOCUS_MIN_HITS or h.score >= best - gap]
 
 
 def pack_context(hits: Sequence[Hit], budget_tokens: int) -> list[Hit]:
@@ -53,4 +73,4 @@ def format_sources(hits: Sequence[Hit], key: str = "") -> str:
     return "\n\n".join(blocks)
 
 
-__all__ = ["format_sources", "neutralise", "new_key", "pack_context"]
+__all__ = ["FOCUS_MIN_HITS", "focus", "format_sources", "neutralise", "new_key", "pack_context"]

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from rag.answer.context import focus
 from rag.answer.evidence import CJK_EVIDENCE_FLOOR, evidence_of, needs_lexical_floor
 from rag.answer.extractive import extractive_answer
 from rag.answer.generative import GenerativeAnswerer
@@ -206,6 +207,7 @@ class QueryEngine:
         query = query or question
         warnings: list[str] = []
         hits, retrieval_ms, answer = self._retrieve_or_abstain(question, query, search, min_score, warnings)
+        hits = focus(hits, self.settings.context_gap)
         _emit(on_event, "retrieved", hits=len(hits), ms=retrieval_ms)
         if on_retrieval is not None:
             on_retrieval(hits)
