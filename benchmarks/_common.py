@@ -56,11 +56,15 @@ def _progress(done: int, total: int, started: float, label: str) -> None:
 def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.ndarray:
     """Built-in all-minilm vectors (n x 384, unit length) for `texts`, truncated at the model's 256 tokens.
 
-    Vectors are cached in OUT/<cache>.npz keyed by the sha256 of each text, so reruns and variants reuse them and
-    an interrupted run resumes."""
-    from rag.embed import minilm
+    Vectors are cached in OUT/<cache>.<form>.npz keyed by the sha256 of each text, so reruns and variants reuse them
+    and an interrupted run resumes. <form> is the model's arithmetic: "int8" (shipped, rag.embed.quantized) or
+    "float32" (RAG_BENCH_EMBEDDER=float32: the pinned file as it is, for comparisons)."""
+    from rag.embed import minilm, quantized
 
-    path = OUT / f"{cache}.npz"
+    if os.environ.get("RAG_BENCH_EMBEDDER") == "float32":
+        minilm.INT8 = False
+    form = "int8" if quantized.is_int8(minilm.load().path) else "float32"
+    path = OUT / f"{cache}.{form}.npz"
     known: dict[str, np.ndarray] = {}
     if path.is_file():
         with np.load(path) as data:

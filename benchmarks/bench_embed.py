@@ -8,8 +8,8 @@ Command (from the repo root; SciFact text when ../shared/eval/scifact is present
 
 Bare = one onnxruntime session with the same options as rag.embed.minilm (one intra-op thread), run from as many
 threads as there are cores, fed pre-tokenised, pre-padded int64 arrays in batches of B (every B measured; the best
-is "bare"): the model's own cost. Also measured: one session with intra-op threads = cores and no spinning, called
-from one thread (the configuration before batches were spread over threads).
+is "bare"): the model's own cost, on the model the pipeline runs (the int8 form, rag.embed.quantized). Also
+measured: the same bare sessions on the pinned file's float32 path (what the pipeline ran before the int8 form).
 Pipeline = what indexing runs: BuiltinEmbedder.embed_documents over groups of 64 texts (tokenise with the batch
 encoder, sort by length, pad per batch, run, mean-pool, normalise). Rounds interleave bare and pipeline so both see
 the same background load; the median round is reported. Query latency: embed_query on 100 short questions. On a
@@ -60,7 +60,8 @@ def _texts(n: int, model: minilm.MiniLM) -> list[str]:
     return out
 
 
-def _bare_session(threads: int = 0, spin: bool = False) -> object:
+def _bare_session(threads: int = 0, spin: bool = False, path: object = None) -> object:
+    """A session like rag.embed.minilm's on `path` (default: the model the pipeline runs)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -69,7 +70,8 @@ def _bare_session(threads: int = 0, spin: bool = False) -> object:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(minilm.model_files()[0]), options, providers=["CPUExecutionProvider"])
+    path = path or minilm.load().path
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _bare(session: object, ids: list[list[int]], batch: int, callers: int) -> float:
@@ -103,7 +105,7 @@ def _pipeline(embedder: BuiltinEmbedder, texts: list[str]) -> float:
 def _overhead(texts: list[str]) -> float:
     """Share of the calling thread's CPU time in MiniLM.embed spent outside session.run (tokenise, pad, pool):
     independent of background load, unlike wall-clock ratios."""
-    model = minilm.MiniLM(*minilm.model_files(), threads=1)  # every run on this thread, so its CPU time is the cost
+    model = minilm.MiniLM(minilm.load().path, minilm.model_files()[1], threads=1)  # all on this thread: CPU = cost
     session = model._session
     spent = {"run": 0.0}
 
@@ -204,19 +206,20 @@ def main() -> None:
         f"{len(texts)} texts, tokens mean {np.mean(lengths):.0f} (min {min(lengths)}, max {max(lengths)}); {machine()}",
         file=sys.stderr,
     )
-    session, before = _bare_session(1), _bare_session()
+    session, before = _bare_session(1), _bare_session(1, path=minilm.model_files()[0])
+    print(f"pipeline model: {model.path.name}", file=sys.stderr)
     cores = minilm._cores()
-    _bare(session, ids[:8], 1, cores), _bare(before, ids[:8], 1, 1), _pipeline(embedder, texts[:8])  # warm-up
+    _bare(session, ids[:8], 1, cores), _bare(before, ids[:8], 1, cores), _pipeline(embedder, texts[:8])  # warm-up
     bare: dict[int, list[float]] = {b: [] for b in args.batches}
     one_session: list[float] = []
     pipe: list[float] = []
     for r in range(args.rounds):
         for b in args.batches:
             bare[b].append(len(ids) / _bare(session, ids, b, cores))
-        one_session.append(len(ids) / _bare(before, ids, 1, 1))
+        one_session.append(len(ids) / _bare(before, ids, 1, cores))
         pipe.append(len(texts) / _pipeline(embedder, texts))
         print(
-            f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, {cores}-thread session "
+            f"round {r + 1}: bare {[round(v[-1], 1) for v in bare.values()]} /s, float32 path "
             f"{one_session[-1]:.1f} /s, pipeline {pipe[-1]:.1f} /s",
             file=sys.stderr,
             flush=True,
@@ -236,7 +239,7 @@ def main() -> None:
     ]
     rows.append(
         (
-            f"bare {cores}-thread session, 1 caller, batch 1 (before)",
+            f"bare float32 path (the pinned file as it is, before), {cores} callers, batch 1",
             statistics.median(one_session),
             statistics.median(one_session) / best,
         )
@@ -253,7 +256,8 @@ def main() -> None:
             "machine": machine(),
             "tokens_mean": float(np.mean(lengths)),
             "bare": bare,
-            "one_session_before": one_session,
+            "float32_before": one_session,
+            "pipeline_model": model.path.name,
             "pipeline": pipe,
             "query_ms_p50": p50,
             "query_ms_p95": p95,

@@ -28,6 +28,7 @@ ENV_CHAT_MODEL = "RAG_CHAT_MODEL"
 ENV_COLLECTION = "RAG_COLLECTION"
 ENV_OLLAMA_TIMEOUT = "RAG_OLLAMA_TIMEOUT"  # seconds: the wall-clock deadline of one Ollama model call
 ENV_CONFIG = "RAG_CONFIG"  # config file (default: <user dir>/config.toml)
+ENV_CACHE = "RAG_CACHE"  # files made again when missing, such as the built-in embedder's int8 model
 ENV_DEBUG = "RAG_DEBUG"  # 1: crashes print their traceback
 ENV_PREFIX = "RAG_"  # every other Settings field: RAG_<FIELD> (RAG_TOP_K, RAG_EMBED_BACKEND, ...)
 ENV_NAMES = {"index_dir": ENV_INDEX, "ollama_host": "OLLAMA_HOST", "ollama_timeout_s": ENV_OLLAMA_TIMEOUT}
@@ -92,6 +93,19 @@ def default_index_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "index"
+
+
+def cache_dir() -> Path:
+    """Files that are made again when missing (the built-in embedder's int8 model): $RAG_CACHE; else <$RAG_HOME>/cache;
+    else the platform cache dir (~/.cache/ollama-rag on Linux). Not created here."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env)
+    if os.environ.get(ENV_HOME):
+        return user_dir(create=False) / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def config_path(*, create: bool = True) -> Path:

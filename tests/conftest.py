@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from support.paths import SHARED_EVAL, free_port
+
+_RUN_CACHE = os.path.join(tempfile.gettempdir(), f"rag-test-cache-{os.getpid()}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,6 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # One cache for the whole run, children included: the built-in embedder's int8 model is made once (a few
+    # seconds), never in the user's own cache folder.
+    os.environ["RAG_CACHE"] = _RUN_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

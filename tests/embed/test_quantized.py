@@ -1,0 +1,82 @@
+"""The built-in model's int8 form: made once per cache, close to the float32 path, and never in the way: a damaged
+cache file, an unwritable cache folder or a missing `onnx` package all leave a working embedder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.embed import minilm, quantized
+
+TEXTS = [
+    "What does the embed endpoint return?",
+    "The embed endpoint returns one vector per input, normalised to unit length.",
+    "Water tomatoes in the morning, before the sun is high.",
+    "默认的嵌入模型是 all-minilm。",
+]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source, _ = minilm.model_files()
+    path = quantized.int8_model(source, minilm.MODEL_SHA256)
+    assert path is not None and path.is_file()
+    return path
+
+
+def test_the_int8_model_is_cached_by_source_digest_and_reused(made: Path) -> None:
+    source, _ = minilm.model_files()
+    assert made.name.startswith(f"minilm-int8-{minilm.MODEL_SHA256[:16]}-") and made.parent == quantized.cache_dir()
+    stamp = made.stat().st_mtime_ns
+    assert quantized.int8_model(source, minilm.MODEL_SHA256) == made
+    assert made.stat().st_mtime_ns == stamp  # not made again
+
+
+def test_int8_vectors_stay_close_to_the_float_path_and_rank_alike(made: Path) -> None:
+    source, tokenizer = minilm.model_files()
+    fast = minilm.MiniLM(made, tokenizer, threads=1).embed(TEXTS)
+    slow = minilm.MiniLM(source, tokenizer, threads=1).embed(TEXTS)
+    cosines = [float(a @ b) for a, b in zip(fast, slow, strict=True) if a is not None and b is not None]
+    assert len(cosines) == len(TEXTS) and min(cosines) > 0.98
+    for vectors in (fast, slow):
+        query, relevant, irrelevant = vectors[0], vectors[1], vectors[2]
+        assert query is not None and relevant is not None and irrelevant is not None
+        assert float(query @ relevant) > float(query @ irrelevant) + 0.2
+    assert minilm.load().path == made  # what the process embeds with
+
+
+def test_a_damaged_cache_file_falls_back_and_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
+    source, tokenizer = minilm.model_files()
+    target = tmp_path / "cache" / quantized.cached_name(minilm.MODEL_SHA256)
+    target.parent.mkdir()
+    target.write_bytes(b"not an onnx model")
+    model = minilm._open(source, tokenizer)
+    assert model.path == source and not target.exists()  # the float32 path now, the bad file gone
+    (vector,) = model.embed(TEXTS[:1])
+    assert vector is not None and vector.shape == (minilm.DIMENSION,)
+
+
+def test_a_cache_that_cannot_be_written_uses_a_private_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    monkeypatch.setenv("RAG_CACHE", str(blocker / "cache"))
+    source, _ = minilm.model_files()
+    path = quantized.int8_model(source, minilm.MODEL_SHA256)
+    assert path is not None and path.is_file() and blocker not in path.parents
+
+
+def test_without_onnx_the_shipped_file_runs_as_it_is() -> None:
+    code = (
+        "import sys; sys.modules['onnx'] = None\n"  # `import onnx` now raises ImportError, as when it is absent
+        "from rag.embed import minilm\n"
+        "m = minilm.load(); source, _ = minilm.model_files()\n"
+        "assert m.path == source, m.path\n"
+        "v = m.embed(['hello'])[0]; assert v is not None and v.shape == (384,)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
