@@ -29,10 +29,9 @@ VERSION = "1"
 
 def cached_name(source_sha256: str) -> str:
     """The cache file name for a source model: its digest and the versions that shape the output."""
-    import onnx
-    import onnxruntime
+    from importlib.metadata import version  # not `import onnx`: a second of start-up, needed only to convert
 
-    return f"{_PREFIX}{source_sha256[:16]}-ort{onnxruntime.__version__}-onnx{onnx.__version__}-v{VERSION}.onnx"
+    return f"{_PREFIX}{source_sha256[:16]}-ort{version('onnxruntime')}-onnx{version('onnx')}-v{VERSION}.onnx"
 
 
 def is_int8(path: Path) -> bool:
@@ -68,7 +67,7 @@ def int8_model(source: Path, source_sha256: str) -> Path | None:
     conversion), with the reason logged."""
     try:
         name = cached_name(source_sha256)
-    except ImportError as exc:
+    except ImportError as exc:  # importlib.metadata.PackageNotFoundError is one
         log.info("built-in embedder: float32 path (%s; `pip install onnx` for the int8 one)", exc)
         return None
     for folder in (cache_dir(), None):

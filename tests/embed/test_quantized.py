@@ -3,6 +3,7 @@ cache file, an unwritable cache folder or a missing `onnx` package all leave a w
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ def test_a_cache_that_cannot_be_written_uses_a_private_copy(tmp_path: Path, monk
     assert path is not None and path.is_file() and blocker not in path.parents
 
 
-def test_without_onnx_the_shipped_file_runs_as_it_is() -> None:
+def test_without_onnx_the_shipped_file_runs_as_it_is(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['onnx'] = None\n"  # `import onnx` now raises ImportError, as when it is absent
         "from rag.embed import minilm\n"
@@ -78,5 +79,21 @@ def test_without_onnx_the_shipped_file_runs_as_it_is() -> None:
         "v = m.embed(['hello'])[0]; assert v is not None and v.shape == (384,)\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    env = os.environ | {"RAG_CACHE": str(tmp_path / "empty")}  # nothing cached: the int8 form would need onnx
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_a_cached_int8_model_loads_without_importing_onnx() -> None:
+    code = (
+        "import sys\n"
+        "from rag.embed import minilm, quantized\n"
+        "m = minilm.load()\n"
+        "assert quantized.is_int8(m.path), m.path\n"
+        "print('onnx' in sys.modules)\n"
+    )
+    minilm.load()  # made (or found) in this run's cache, which the child shares through RAG_CACHE
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr[-2000:]  # a second of start-up saved
