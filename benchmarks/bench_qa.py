@@ -632,6 +632,7 @@ def main() -> None:
                 answer_rows.append(_answer_row(name, rep, "+".join(modes) + f" (floor {floor})", extra))
                 key = "answers" if chat_model == args.chat_model else "answers_extractive"
                 raw[name][key] = rep.to_dict() | {"results": None} | extra
+                save_json(args.out_name, raw)  # after every answer run: a run stopped later keeps what it has
     save_json(args.out_name, raw)  # before printing: a table that fails to print loses nothing
     if retrieval_rows:
         print(f"\nRetrieval (k={args.k}, hybrid, built-in all-minilm; answerable questions, gold = source passage)")
