@@ -62,10 +62,13 @@ def cite_items(
     """Like `build_citations`, each with the index of the raw item it came from (a duplicate maps to the first).
 
     A quote not found in its cited chunk but verbatim (verified) in another retrieved chunk is moved to that chunk
-    and marked `reattributed_from`.
+    and marked `reattributed_from`. A quote found in no chunk is one unverified citation, however many sources it is
+    cited under (a looping small model cites the same invented sentence under every id).
     """
     out: list[tuple[Citation, int]] = []
     seen: dict[tuple[str, str], Citation] = {}
+    invented: dict[str, Citation] = {}  # unverified quote -> its first citation
+    made = 0  # distinct citations so far (their numbers)
     unknown = unverified = moved = 0
     for index, item in enumerate(raw):
         label = str(item.get("id", "")) if isinstance(item, dict) else ""
@@ -76,7 +79,7 @@ def cite_items(
             continue
         citation = seen.get((hit.id, quote))
         if citation is None:
-            citation = make_citation(len(seen) + 1, hit, quote)
+            citation = make_citation(made + 1, hit, quote)
             if not citation.verified:
                 other = _verified_elsewhere(quote, hit, by_label.values())
                 if other is not None:
@@ -85,6 +88,9 @@ def cite_items(
             if strict and not citation.verified:
                 unverified += 1
                 continue
+            if not citation.verified:
+                citation = invented.setdefault(" ".join(quote.split()).casefold(), citation)
+            made = max(made, citation.n)
             seen[(hit.id, quote)] = citation
         out.append((citation, index))
     if unknown:

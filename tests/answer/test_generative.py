@@ -229,3 +229,15 @@ def test_answer_to_dict_follows_the_documented_schema(ollama) -> None:
     broken = answer.to_dict() | {"mode": "guessed"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_an_invented_quote_cited_under_every_source_is_one_unverified_citation() -> None:
+    # a looping 1.5B model cited one sentence found in no chunk under every id (BENCHMARKS.md, 2026-12-07)
+    invented = "Packet switching is a type of network protocol."
+    raw = [{"id": label, "quote": invented} for label in LABELS] + [
+        {"id": "S1", "quote": "returns a list of embeddings"}
+    ]
+    warnings: list[str] = []
+    citations = build_citations(raw, dict(zip(LABELS, HITS, strict=False)), strict=False, warnings=warnings)
+    assert [(c.n, c.verified) for c in citations] == [(1, False), (2, True)]
+    assert citations[0].quote == invented and citations[1].id == HITS[0].id
