@@ -61,9 +61,8 @@ def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.nda
     "float32" (RAG_BENCH_EMBEDDER=float32: the pinned file as it is, for comparisons)."""
     from rag.embed import minilm, quantized
 
-    if os.environ.get("RAG_BENCH_EMBEDDER") == "float32":
-        minilm.INT8 = False
-    form = "int8" if quantized.is_int8(minilm.load().path) else "float32"
+    int8 = os.environ.get("RAG_BENCH_EMBEDDER") != "float32"
+    form = "int8" if quantized.is_int8(minilm.load(int8).path) else "float32"
     path = OUT / f"{cache}.{form}.npz"
     known: dict[str, np.ndarray] = {}
     if path.is_file():
@@ -75,7 +74,7 @@ def embed_cached(texts: Sequence[str], cache: str, *, batch: int = 64) -> np.nda
         first.setdefault(key, i)
     todo = [key for key in first if key not in known]
     if todo:
-        model = minilm.load()
+        model = minilm.load(int8)
         started = time.perf_counter()
         for start in range(0, len(todo), batch):
             part = todo[start : start + batch]

@@ -136,6 +136,7 @@ class RAG:
             client=self.client,
             batch_size=self.settings.embed_batch,
             in_flight=self.settings.embed_in_flight,
+            int8=self.settings.builtin_int8,
         )
 
     def index(

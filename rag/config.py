@@ -347,6 +347,9 @@ class Settings:
     """Texts per /api/embed request."""
     embed_in_flight: int = DEFAULT_EMBED_IN_FLIGHT
     """Embedding requests sent at once (Ollama queues the rest)."""
+    builtin_int8: bool = True
+    """The built-in embedder runs all-minilm in int8 arithmetic (about 1.7x faster; its vectors stay at cosine ~0.99
+    of the float32 ones, ranking within 0.01 on the shared sets); false: float32, the model file as shipped."""
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     """Files larger than this (bytes) are skipped with a reason."""
     file_timeout_s: float = DEFAULT_FILE_TIMEOUT_S

@@ -84,7 +84,7 @@ def doctor(settings: Settings, client: Client) -> DoctorReport:
     """Check Ollama, the configured models, the index manifest, Chroma and the built-in embedder."""
     checks: list[Check] = []
     server = _probe_ollama(client, checks)
-    builtin_ok = _check_builtin(checks)
+    builtin_ok = _check_builtin(checks, int8=settings.builtin_int8)
     collection = _collection(settings, checks)
     _check_embed(settings, client, server, builtin_ok, collection, checks)
     _check_languages(settings, collection, checks)
@@ -157,11 +157,11 @@ def _facts(show: ShowResponse | None, *, dims: bool) -> str:
 # ---- built-in embedder ----
 
 
-def _check_builtin(checks: list[Check]) -> bool:
+def _check_builtin(checks: list[Check], *, int8: bool) -> bool:
     from rag.embed import BUILTIN_MODEL, open_embedder
 
     try:
-        with open_embedder(BUILTIN_MODEL, backend="builtin") as embedder:
+        with open_embedder(BUILTIN_MODEL, backend="builtin", int8=int8) as embedder:
             vector = embedder.embed_query(PROBE_WORD)
     except RagError as exc:
         checks.append(
@@ -175,8 +175,11 @@ def _check_builtin(checks: list[Check]) -> bool:
         return False
     from rag.embed import minilm, quantized
 
-    if quantized.is_int8(minilm.load().path):
-        form = f"int8 arithmetic, kept in {minilm.load().path.parent}"
+    path = minilm.load(int8).path
+    if quantized.is_int8(path):
+        form = f"int8 arithmetic, kept in {path.parent}"
+    elif not int8:
+        form = "float32 arithmetic, as builtin_int8 = false asks"
     else:
         form = "float32 arithmetic: `pip install onnx` for the int8 form, about twice as fast"
     checks.append(Check("built-in embedder", OK, f"{BUILTIN_MODEL} loads in-process ({len(vector)} dims, {form})"))

@@ -147,3 +147,14 @@ def test_library_report_matches_cli_exit_codes(ollama) -> None:
         report = rag.doctor()
     assert not report.ok and report.exit_code() == 2 and report.exit_code(strict=True) == 2
     assert report.to_dict()["checks"][0]["name"] == "ollama"
+
+
+def test_the_built_in_embedder_form_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, report = _doctor()
+    assert code == 0 and "int8 arithmetic" in _by_name(report)["built-in embedder"]["detail"]
+    monkeypatch.setenv("RAG_BUILTIN_INT8", "false")
+    code, report = _doctor()
+    assert (
+        code == 0
+        and "float32 arithmetic, as builtin_int8 = false asks" in _by_name(report)["built-in embedder"]["detail"]
+    )

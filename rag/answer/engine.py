@@ -289,7 +289,7 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
 
                 manifest = lazy["manifest"]
                 model = manifest.embed_model if manifest is not None else ""
-                lazy["embedder"] = open_embedder(model, settings.embed_backend, client)
+                lazy["embedder"] = open_embedder(model, settings.embed_backend, client, int8=settings.builtin_int8)
             embedder = lazy["embedder"]
         return embedder.embed_query(text)
 

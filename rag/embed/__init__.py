@@ -45,6 +45,7 @@ def open_embedder(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     in_flight: int = DEFAULT_IN_FLIGHT,
+    int8: bool = True,
 ) -> Embedder:
     """The embedder for `model` through `backend`.
 
@@ -54,6 +55,7 @@ def open_embedder(
     Args:
         client: an Ollama client to share (default: a new one for OLLAMA_HOST, closed with the embedder).
         batch_size / in_flight: for the Ollama backend (see OllamaEmbedder).
+        int8: for the built-in embedder: int8 arithmetic, else float32 (see BuiltinEmbedder).
 
     Raises:
         OllamaUnreachable: Ollama is down and the model is not built in (says `ollama serve`).
@@ -64,7 +66,7 @@ def open_embedder(
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     builtin = is_builtin(model)
     if backend == "builtin":
-        return BuiltinEmbedder(model)
+        return BuiltinEmbedder(model, int8=int8)
     owns = client is None
     if client is None:
         from rag.ollama import Client
@@ -76,13 +78,13 @@ def open_embedder(
                 raise OllamaUnreachable(
                     client.host, reason=NEEDS_OLLAMA_REASON.format(model=model, builtin=BUILTIN_MODEL)
                 )
-            return _close_then(client, owns, BuiltinEmbedder(model))
+            return _close_then(client, owns, BuiltinEmbedder(model, int8=int8))
         try:
             entry = require_model(client.tags(), model)
         except ModelNotFound:
             if backend == "ollama" or not builtin:
                 raise
-            return _close_then(client, owns, BuiltinEmbedder(model))
+            return _close_then(client, owns, BuiltinEmbedder(model, int8=int8))
         return OllamaEmbedder(client, model, batch_size, in_flight, digest=entry.digest or None, owns_client=owns)
     except BaseException:
         if owns:

@@ -17,19 +17,23 @@ NOT_BUILTIN_MESSAGE = (
 class BuiltinEmbedder(Embedder):
     """all-MiniLM-L6-v2 in this process (rag.embed.minilm): 384 dims, 256 tokens per input, no Ollama needed.
 
+    Args:
+        int8: run it in int8 arithmetic (about 1.7x faster; vectors at cosine ~0.99 of the float32 path), else in
+            float32.
+
     Raises:
         EmbedderError: `model` is not a built-in name, or the model files are missing or altered.
     """
 
     backend = "builtin"
 
-    def __init__(self, model: str = BUILTIN_MODEL) -> None:
+    def __init__(self, model: str = BUILTIN_MODEL, *, int8: bool = True) -> None:
         if not is_builtin(model):
             raise EmbedderError(
                 NOT_BUILTIN_MESSAGE.format(builtin=BUILTIN_MODEL, tags=", ".join(BUILTIN_TAGS), model=model)
             )
         super().__init__(model)
-        self._minilm = minilm.load()
+        self._minilm = minilm.load(int8)
         self.max_tokens = self._minilm.max_tokens
 
     @property

@@ -33,8 +33,6 @@ MODEL_NAME = "all-minilm"
 DIMENSION = 384
 MAX_TOKENS = 256
 """Most tokens one input may have, [CLS] and [SEP] included (the length the model was trained on)."""
-INT8 = True
-"""Run the model in int8 arithmetic (`rag.embed.quantized`): measured in BENCHMARKS.md, "Built-in embedder"."""
 BATCH_TOKENS = 256
 """Padded tokens per onnxruntime call: batches of ~10 short queries, full chunks one by one (measured cheapest on 2
 cores)."""
@@ -219,7 +217,7 @@ def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
 
 
 _lock = threading.Lock()
-_instance: MiniLM | None = None
+_instances: dict[bool, MiniLM] = {}
 
 
 def model_files() -> tuple[Path, Path]:
@@ -233,23 +231,26 @@ def model_files() -> tuple[Path, Path]:
     return model, tokenizer
 
 
-def load() -> MiniLM:
-    """The process-wide MiniLM, loaded (and its files verified) on first call; later calls return the same object.
+def load(int8: bool = True) -> MiniLM:
+    """The process-wide MiniLM of one form, loaded (and its files verified) on first call; later calls return the
+    same object. `int8`: int8 arithmetic (`rag.embed.quantized`, measured in BENCHMARKS.md, "Built-in embedder"),
+    else the float32 path, which is also what int8 falls back to when its model cannot be had.
 
     Raises:
         EmbedderError: the model or tokenizer is missing, altered, or cannot be loaded.
     """
-    global _instance
-    if _instance is None:
+    found = _instances.get(int8)
+    if found is None:
         with _lock:
-            if _instance is None:
-                _instance = _open(*model_files())
-    return _instance
+            found = _instances.get(int8)
+            if found is None:
+                found = _instances[int8] = _open(*model_files(), int8=int8)
+    return found
 
 
-def _open(model: Path, tokenizer: Path) -> MiniLM:
-    """A MiniLM on the int8 form of `model` when it can be had and loads, else on `model` itself."""
-    fast = int8_model(model, MODEL_SHA256) if INT8 else None
+def _open(model: Path, tokenizer: Path, *, int8: bool) -> MiniLM:
+    """A MiniLM on the int8 form of `model` when asked for and it can be had and loads, else on `model` itself."""
+    fast = int8_model(model, MODEL_SHA256) if int8 else None
     if fast is not None:
         try:
             return MiniLM(fast, tokenizer)

@@ -13,8 +13,10 @@ folder for this process. Any failure returns None: the caller keeps the float32 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -72,8 +74,9 @@ def int8_model(source: Path, source_sha256: str) -> Path | None:
         return None
     for folder in (cache_dir(), None):
         try:
-            if folder is None:  # no writable cache: this process's own copy
+            if folder is None:  # no writable cache: this process's own copy, removed when it exits
                 folder = Path(tempfile.mkdtemp(prefix="rag-minilm-"))
+                atexit.register(shutil.rmtree, folder, ignore_errors=True)
             path = folder / name
             if not path.is_file():
                 convert(source, path)

@@ -55,19 +55,37 @@ def test_a_damaged_cache_file_falls_back_and_is_made_again(tmp_path: Path, monke
     target = tmp_path / "cache" / quantized.cached_name(minilm.MODEL_SHA256)
     target.parent.mkdir()
     target.write_bytes(b"not an onnx model")
-    model = minilm._open(source, tokenizer)
+    model = minilm._open(source, tokenizer, int8=True)
     assert model.path == source and not target.exists()  # the float32 path now, the bad file gone
     (vector,) = model.embed(TEXTS[:1])
     assert vector is not None and vector.shape == (minilm.DIMENSION,)
 
 
-def test_a_cache_that_cannot_be_written_uses_a_private_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cache_that_cannot_be_written_uses_a_private_copy_removed_at_exit(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be", encoding="utf-8")
-    monkeypatch.setenv("RAG_CACHE", str(blocker / "cache"))
+    (tmp_path / "tmp").mkdir()
+    code = (
+        "from rag.embed import minilm, quantized\n"
+        "source, _ = minilm.model_files()\n"
+        "path = quantized.int8_model(source, minilm.MODEL_SHA256)\n"
+        "assert path is not None and path.is_file(), path\n"
+        "print(path)\n"
+    )
+    env = os.environ | {"RAG_CACHE": str(blocker / "cache"), "TMPDIR": str(tmp_path / "tmp")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False, env=env
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    private = Path(out.stdout.strip())
+    assert tmp_path / "tmp" in private.parents and blocker not in private.parents
+    assert not private.exists() and not list((tmp_path / "tmp").glob("rag-minilm-*"))  # nothing left behind
+
+
+def test_the_float32_form_is_there_when_asked_for(made: Path) -> None:
     source, _ = minilm.model_files()
-    path = quantized.int8_model(source, minilm.MODEL_SHA256)
-    assert path is not None and path.is_file() and blocker not in path.parents
+    assert minilm.load(int8=False).path == source and minilm.load(int8=True).path == made
+    assert minilm.load(int8=False) is minilm.load(int8=False)  # one per form per process
 
 
 def test_without_onnx_the_shipped_file_runs_as_it_is(tmp_path: Path) -> None:
@@ -97,3 +115,12 @@ def test_a_cached_int8_model_loads_without_importing_onnx() -> None:
     minilm.load()  # made (or found) in this run's cache, which the child shares through RAG_CACHE
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr[-2000:]  # a second of start-up saved
+
+
+def test_the_embedder_opens_the_form_asked_for(made: Path) -> None:
+    from rag.embed import open_embedder
+
+    source, _ = minilm.model_files()
+    with open_embedder("all-minilm", "builtin", int8=False) as slow, open_embedder("all-minilm", "builtin") as fast:
+        assert slow._minilm.path == source and fast._minilm.path == made  # type: ignore[attr-defined]
+        assert float(slow.embed_query(TEXTS[0]) @ fast.embed_query(TEXTS[0])) > 0.98
