@@ -103,9 +103,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far, MiB."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+    """Peak resident set size of this process so far, MiB: Linux's VmHWM, which a new program starts afresh. Not
+    ru_maxrss: it carries over from the parent through fork and exec, so a child of a big benchmark process reports
+    at least its parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 def machine() -> str:

@@ -181,13 +181,14 @@ def bench_noop(files: int) -> dict:
 
 
 _RSS_SCRIPT = textwrap.dedent("""
-    import json, resource, sys, time
+    import json, sys, time
     from rag import RAG
     t0 = time.perf_counter()
     with RAG(sys.argv[2], embed_backend="builtin") as rag:
         report = rag.index(sys.argv[1])
+    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))  # not ru_maxrss
     out = dict(seconds=round(time.perf_counter() - t0, 1), chunks=report.chunks_added, files=report.added,
-               skipped=report.skipped, self_peak_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+               skipped=report.skipped, self_peak_mb=round(hwm / 1024))
     print(json.dumps(out))
 """)
 

@@ -201,7 +201,8 @@ def _bm25_scale(n: int) -> dict[str, Any]:
         assert bm25.refresh(catalog, stem)
         out["one_file_update_s"] = time.perf_counter() - started
     code = (
-        "import json, sys, time, resource; sys.path.insert(0, 'benchmarks'); import numpy as np; "
+        "import json, sys, time; sys.path.insert(0, 'benchmarks'); import numpy as np; "
+        "from _common import peak_rss_mib; "
         "from rag.retrieve import bm25; from _synthetic import texts; "
         f"t = time.perf_counter(); index = bm25.load({str(stem)!r}); load_s = time.perf_counter() - t; "
         "rng = np.random.default_rng(2); corpus = texts(2000); ms = []\n"
@@ -209,7 +210,7 @@ def _bm25_scale(n: int) -> dict[str, Any]:
         "    q = ' '.join(rng.choice(corpus[int(rng.integers(len(corpus)))].rstrip('.').split(), 6))\n"
         "    t = time.perf_counter(); index.search(q, 24); ms.append((time.perf_counter() - t) * 1000)\n"
         "ms = ms[5:]; print(json.dumps({'load_s': load_s, 'p50': float(np.percentile(ms, 50)), "
-        "'p95': float(np.percentile(ms, 95)), 'rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+        "'p95': float(np.percentile(ms, 95)), 'rss_mib': peak_rss_mib()}))"
     )
     res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV, cwd=REPO)
     out["query"] = json.loads(res.stdout.strip().splitlines()[-1])

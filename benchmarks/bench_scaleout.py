@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401
+from _common import peak_rss_mib
 
 from support.adversarial import words
 from support.chroma_server import ChromaServer
@@ -129,7 +129,7 @@ def reader_main(args: argparse.Namespace) -> None:
             if n % 25 == 0:
                 _progress(f"reader {args.reader}: {n} questions, p50 {pct(latencies, 0.5) * 1000:.0f} ms")
     own = [a - m for a, m in zip(latencies, model, strict=True)]
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    rss_mib = peak_rss_mib()  # VmHWM: ru_maxrss would count the parent's size at fork
     figures = {"cold_s": cold, "latencies": latencies, "own": own, "errors": errors[:20], "failed": len(errors)}
     print(json.dumps(figures | {"peak_rss_mib": rss_mib}))
 
