@@ -22,6 +22,7 @@ unless the files are simply of another format). An update reads the header and t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -50,7 +51,13 @@ PRUNE_POSTINGS = 4096
 """A term with more postings than this is where `search` first checks whether the rest can be looked up per document."""
 LOOKUP_COST = 16
 """A candidate's lookup in a term's postings (a binary search) costs about this many postings scanned."""
-_FORMAT = 3
+TF_MAX = 65535
+"""Term frequencies are kept as uint16; a larger count (a term 65,536 times in one chunk) is stored as this, which
+BM25's saturation makes indistinguishable anyway."""
+WEIGHT_BLOCK = 1 << 20
+"""Postings weighed per step on load: bounds the temporary arrays to a few MiB whatever the index size."""
+_FORMAT = 4
+_NO_TF = np.zeros(0, dtype=np.uint16)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,7 @@ class Segment:
     doc: np.ndarray
     """Document number within the segment, per posting."""
     tf: np.ndarray
+    """Term frequency per posting (uint16, saturated at TF_MAX); empty once a loaded index holds the weights."""
     doc_len: np.ndarray
     tag: str = ""
 
@@ -116,9 +124,26 @@ def segment(rows: Iterable[tuple[str, str, str]], tag: str = "") -> Segment:
     indptr = np.zeros(len(term_docs) + 1, dtype=np.int64)
     np.cumsum(sizes, out=indptr[1:])
     doc = np.fromiter((d for docs in term_docs for d in docs), dtype=np.int32, count=int(indptr[-1]))
-    tfs = np.fromiter((t for tfs in term_tfs for t in tfs), dtype=np.float32, count=int(indptr[-1]))
+    tfs = np.fromiter((min(t, TF_MAX) for tfs in term_tfs for t in tfs), dtype=np.uint16, count=int(indptr[-1]))
     doc_len = np.asarray(lengths, dtype=np.float32)
     return Segment(tuple(ids), tuple(sources), vocab, indptr, doc, tfs, doc_len, tag)
+
+
+def _terms_in(indptr: np.ndarray, lo: int, hi: int) -> tuple[int, np.ndarray]:
+    """The postings lo:hi (hi > lo) by term: the first term they reach, and where each term's share starts, counted
+    from lo (strictly increasing: every term has at least one posting)."""
+    first, last = (int(t) for t in np.searchsorted(indptr, [lo, hi - 1], side="right") - 1)
+    return first, np.maximum(indptr[first : last + 1], lo) - lo
+
+
+def _live_postings(seg: Segment, live: np.ndarray) -> np.ndarray:
+    """Per term of `seg`, how many of its postings are live documents (`live`: per document of the segment)."""
+    counts = np.zeros(len(seg.indptr) - 1, dtype=np.int64)
+    for lo in range(0, len(seg.doc), WEIGHT_BLOCK):
+        hi = min(lo + WEIGHT_BLOCK, len(seg.doc))
+        first, starts = _terms_in(seg.indptr, lo, hi)
+        counts[first : first + len(starts)] += np.add.reduceat(live[seg.doc[lo:hi]].astype(np.int32), starts)
+    return counts
 
 
 class BM25Index:
@@ -164,26 +189,34 @@ class BM25Index:
             if self.live[offset : offset + len(seg.ids)].all():
                 counts = np.diff(seg.indptr).tolist()
             else:
-                alive = self.live[offset : offset + len(seg.ids)][seg.doc].astype(np.int32)
-                counts = np.add.reduceat(alive, seg.indptr[:-1]).tolist()  # every term has >= 1 posting
+                counts = _live_postings(seg, self.live[offset : offset + len(seg.ids)]).tolist()
             for term, row in seg.vocab.items():
                 df[term] = df.get(term, 0) + counts[row]
         return df
 
     def _segment_weights(self, offset: int, seg: Segment) -> np.ndarray:
-        """BM25 weight per posting from the live statistics (0 for a deleted document), float32 throughout."""
+        """BM25 weight per posting from the live statistics (0 for a deleted document), float32 throughout, worked
+        out WEIGHT_BLOCK postings at a time so that loading a big index needs no posting-sized temporaries."""
+        weight = np.empty(len(seg.doc), dtype=np.float32)
         if not len(seg.doc):
-            return np.zeros(0, dtype=np.float32)
+            return weight
         terms = sorted(seg.vocab, key=seg.vocab.__getitem__)
         df = np.fromiter((self._df[t] for t in terms), dtype=np.float32, count=len(terms))
         idf = np.log1p((self.n_live - df + 0.5) / (df + 0.5)).astype(np.float32)  # Lucene's non-negative idf
         k = np.float32(K1) * (np.float32(1.0 - B) + np.float32(B / max(self.avgdl, 1e-9)) * seg.doc_len)
-        weight = seg.tf * np.float32(K1 + 1.0)
-        weight /= seg.tf + k[seg.doc]
-        weight *= np.repeat(idf, np.diff(seg.indptr))
         live = self.live[offset : offset + len(seg.ids)]
-        if not live.all():
-            weight[~live[seg.doc]] = 0.0
+        everyone = bool(live.all())
+        for lo in range(0, len(seg.doc), WEIGHT_BLOCK):
+            hi = min(lo + WEIGHT_BLOCK, len(seg.doc))
+            docs = seg.doc[lo:hi]
+            tf = seg.tf[lo:hi].astype(np.float32)
+            block = tf * np.float32(K1 + 1.0)
+            block /= tf + k[docs]
+            first, starts = _terms_in(seg.indptr, lo, hi)
+            block *= np.repeat(idf[first : first + len(starts)], np.diff(starts, append=hi - lo))
+            if not everyone:
+                block[~live[docs]] = 0.0
+            weight[lo:hi] = block
         return weight
 
     def __len__(self) -> int:
@@ -368,6 +401,8 @@ def _atomic(path: Path, write: Callable[[Any], None], binary: bool = True) -> No
 
 
 def _save_segment(stem: Path, seg: Segment) -> None:
+    if len(seg.tf) != len(seg.doc):
+        raise ValueError(f"segment {seg.tag} was loaded without its term frequencies: save it from a fresh build")
     terms = sorted(seg.vocab, key=seg.vocab.__getitem__)
     arrays: dict[str, Any] = {
         "ids": np.array(seg.ids, dtype=str),
@@ -386,7 +421,10 @@ def _load_segment(stem: Path, tag: str, docs: int) -> Segment:
     with np.load(_segment_path(stem, tag), allow_pickle=False) as a:
         if str(a["tag"]) != tag:
             raise ValueError("segment tag mismatch")
-        ids, sources, terms = a["ids"].tolist(), a["sources"].tolist(), a["terms"].tolist()
+        ids, terms = a["ids"].tolist(), a["terms"].tolist()
+        names, which = np.unique(a["sources"], return_inverse=True)  # one str per file, not one per chunk
+        named = names.tolist()
+        sources = [named[i] for i in which.tolist()]
         seg = Segment(
             tuple(ids),
             tuple(sources),
@@ -510,6 +548,7 @@ def load(path: str | Path) -> BM25Index | None:
         offsets = dict(zip((s.tag for s in segments), np.cumsum([0] + [len(s.ids) for s in segments]), strict=False))
         dead = [int(offsets[tag]) + i for tag, start, n in header.get("dead", ()) for i in range(start, start + n)]
         index = BM25Index(segments, dead, int(header["generation"]))
+        index.segments = tuple(dataclasses.replace(s, tf=_NO_TF) for s in index.segments)  # on disk; weights kept
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
     if len(index.ids) != header.get("docs") or index.n_live != header.get("live"):

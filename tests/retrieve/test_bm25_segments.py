@@ -166,3 +166,40 @@ def test_an_index_of_another_format_is_rebuilt_without_a_warning(catalog: Catalo
     warnings: list[str] = []
     index = bm25.load_or_build(catalog, stem, warn=warnings.append)
     assert warnings == [] and len(index) == 45
+
+
+def test_weights_worked_out_in_small_blocks_score_exactly_as_in_one(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stem = tmp_path / "c.bm25"
+    bm25.load_or_build(catalog, stem)
+    _commit(catalog, "docs/api.md", ["The embed endpoint returns a zebra of vectors.", "Streaming chat."])
+    bm25.load_or_build(catalog, stem)  # two segments and dead documents: every branch of the weighing
+    whole = bm25.load(stem)
+    monkeypatch.setattr(bm25, "WEIGHT_BLOCK", 3)  # blocks that start and end inside terms' postings
+    blocks = bm25.load(stem)
+    assert whole is not None and blocks is not None and len(whole.dead)
+    for q in QUERIES:
+        assert blocks.search(q, 1000) == whole.search(q, 1000), q  # the same floats, not just close ones
+
+
+def test_a_loaded_index_keeps_weights_not_frequencies_and_shares_its_source_names(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    stem = tmp_path / "c.bm25"
+    built = bm25.load_or_build(catalog, stem)
+    loaded = bm25.load(stem)
+    assert loaded is not None and all(len(s.tf) == 0 for s in loaded.segments)
+    assert all(s.tf.dtype == "uint16" and len(s.tf) == len(s.doc) for s in built.segments)
+    assert loaded.sources[0] is loaded.sources[1]  # one str per file (docs/api.md has two chunks)
+    _same_results(loaded, built)
+    with pytest.raises(ValueError, match="fresh build"):
+        bm25.save(loaded, tmp_path / "elsewhere.bm25")
+
+
+def test_a_term_repeated_past_the_stored_range_saturates() -> None:
+    index = bm25.build([("a", "zebra " * 70_000, "s"), ("b", "zebra giraffe", "s")])
+    (seg,) = index.segments
+    assert int(seg.tf.max()) == bm25.TF_MAX
+    scores = dict(index.search("zebra", 2))
+    assert scores.keys() == {"a", "b"} and all(0 < v < bm25.K1 + 1 for v in scores.values())  # BM25's tf ceiling
