@@ -405,9 +405,9 @@ def _save_segment(stem: Path, seg: Segment) -> None:
         raise ValueError(f"segment {seg.tag} was loaded without its term frequencies: save it from a fresh build")
     terms = sorted(seg.vocab, key=seg.vocab.__getitem__)
     arrays: dict[str, Any] = {
-        "ids": np.array(seg.ids, dtype=str),
-        "sources": np.array(seg.sources, dtype=str),
-        "terms": np.array(terms, dtype=str),
+        "ids": _utf8(seg.ids),
+        "sources": _utf8(seg.sources),
+        "terms": _utf8(terms),
         "indptr": seg.indptr,
         "doc": seg.doc,
         "tf": seg.tf,
@@ -417,13 +417,24 @@ def _save_segment(stem: Path, seg: Segment) -> None:
     _atomic(_segment_path(stem, seg.tag), lambda fh: np.savez(fh, **arrays))
 
 
+def _utf8(texts: Sequence[str]) -> np.ndarray:
+    """Strings as a fixed-width bytes array of their UTF-8 (a quarter of numpy's str width for ASCII ids)."""
+    return np.array([t.encode("utf-8") for t in texts], dtype=bytes)
+
+
+def _text(array: np.ndarray) -> list[str]:
+    if array.dtype.kind != "S":
+        raise ValueError(f"expected UTF-8 bytes, found {array.dtype}")
+    return [b.decode("utf-8") for b in array.tolist()]
+
+
 def _load_segment(stem: Path, tag: str, docs: int) -> Segment:
     with np.load(_segment_path(stem, tag), allow_pickle=False) as a:
         if str(a["tag"]) != tag:
             raise ValueError("segment tag mismatch")
-        ids, terms = a["ids"].tolist(), a["terms"].tolist()
+        ids, terms = _text(a["ids"]), _text(a["terms"])
         names, which = np.unique(a["sources"], return_inverse=True)  # one str per file, not one per chunk
-        named = names.tolist()
+        named = _text(names)
         sources = [named[i] for i in which.tolist()]
         seg = Segment(
             tuple(ids),
