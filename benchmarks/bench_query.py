@@ -71,8 +71,10 @@ def _ms(fn: Any) -> tuple[Any, float]:
     return out, (time.perf_counter() - start) * 1000
 
 
-def measure(n: int, folder: Path) -> dict[str, Any]:
-    """Per-phase and end-to-end latency (ms, p50/p95 over QUERIES queries) on the index in folder."""
+def measure(n: int, folder: Path, *, dense: bool = True) -> dict[str, Any]:
+    """Per-phase and end-to-end latency (ms, p50/p95 over QUERIES queries) on the index in folder. `dense=False`:
+    Chroma is never opened and retrieval is BM25 alone, the query still embedded: the share of the process a reader
+    on the Chroma-server path holds itself (the server keeps the vectors and the graph)."""
     from rag.answer import citations, context, prompts, verify
     from rag.answer.engine import open_query_engine
     from rag.config import DEFAULT_CONTEXT_TOKENS, DEFAULT_RRF_K, DEFAULT_TOP_K, Settings
@@ -93,7 +95,8 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     settings = Settings.resolve(index_dir=folder, embed_backend="builtin", chat_model="instant", min_score=0.0)
     engine = open_query_engine(settings, _InstantChat())
     paths = layout(folder, None, "default")
-    store = ChromaStore(folder, None, "default", create=False)
+    store = ChromaStore(folder, None, "default", create=False) if dense else None
+    mode = "hybrid" if dense else "bm25"
     catalog = Catalog(paths.catalog, create=False, collection="default")
     embedder = open_embedder("all-minilm", "builtin", None)
     index = engine.retriever.bm25()
@@ -103,12 +106,12 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     }
     for i, q in enumerate(queries):
         vec, t_embed = _ms(lambda: embedder.embed_query(q))
-        dense, t_dense = _ms(lambda: store.query(vec, depth))
+        found, t_dense = _ms(lambda: store.query(vec, depth) if store is not None else [])
         sparse, t_bm25 = _ms(lambda: index.search(q, depth))
         fused, t_fuse = _ms(
-            lambda: catalog.get_chunks(rrf([[c for c, _ in dense], [c for c, _ in sparse]], DEFAULT_RRF_K))
+            lambda: catalog.get_chunks(rrf([[c for c, _ in found], [c for c, _ in sparse]], DEFAULT_RRF_K))
         )
-        hits, t_retrieve = _ms(lambda: engine.retrieve(q, k=DEFAULT_TOP_K))
+        hits, t_retrieve = _ms(lambda: engine.retrieve(q, k=DEFAULT_TOP_K, mode=mode))
         _, t_pack = _ms(
             lambda: (
                 prompts.answer_schema(citations.source_ids(hits))
@@ -117,7 +120,7 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
         )
         quote = hits[0].text.split(". ")[0] if hits else q
         _, t_verify = _ms(lambda: [verify.verify_quote(quote, h.text) for h in hits[:3]])
-        ans, t_ask = _ms(lambda: engine.ask(q, k=DEFAULT_TOP_K))
+        ans, t_ask = _ms(lambda: engine.ask(q, k=DEFAULT_TOP_K, mode=mode))
         assert ans.mode == "generative", ans.warnings
         if i >= WARMUP:
             for name, value in zip(
@@ -128,6 +131,7 @@ def measure(n: int, folder: Path) -> dict[str, Any]:
     catalog.close()
     return {
         "chunks": n,
+        "dense": dense,
         "rss_mib": peak_rss_mib(),
         "phases": {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in phases.items()},
     }

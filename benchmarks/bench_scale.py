@@ -12,7 +12,10 @@ rag.retrieve.bm25), built under $RAG_SCALE_DIR (default /tmp/rag-scale). Per siz
 - query: bench_query's measurement in a fresh process (p50/p95 ms of retrieve and ask without model time, peak RSS);
 - one changed file (100 chunks): catalog commit + Chroma upsert of 100 random vectors + `bm25.refresh`, against a
   full BM25 rebuild; the BM25 no-op check (`bm25.is_current`, header only);
-- `rag status`: `python -m rag status` wall time (process start included) and `index_status()` in-process.
+- `rag status`: `python -m rag status` wall time (process start included) and `index_status()` in-process;
+- with --reader-share: the query measurement again without Chroma (BM25 alone, the query still embedded), i.e. what
+  a reader on the Chroma-server path holds itself while the server keeps the vectors and the graph.
+Peak RSS is the query process's VmHWM (`_common.peak_rss_mib`).
 With --noop-files F: F one-line text files indexed through the test Ollama server (tests/support/ollama_server.py in
 its own process), then the wall time of a no-op `python -m rag index` over them (end to end, process start included).
 """
@@ -118,10 +121,10 @@ def _status(folder: Path) -> dict[str, float]:
     }
 
 
-def _query(n: int, folder: Path) -> dict[str, Any]:
+def _query(n: int, folder: Path, *, dense: bool = True) -> dict[str, Any]:
     code = (
         "import sys, json; sys.path.insert(0, 'benchmarks'); import bench_query as q; from pathlib import Path; "
-        f"print(json.dumps(q.measure({n}, Path({str(folder)!r}))))"
+        f"print(json.dumps(q.measure({n}, Path({str(folder)!r}), dense={dense})))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -222,6 +225,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--noop-files", type=int, default=0)
     parser.add_argument("--skip-query", action="store_true")
+    parser.add_argument(
+        "--reader-share",
+        action="store_true",
+        help="also measure the query process without Chroma (BM25 only): what a Chroma-server reader holds itself",
+    )
     parser.add_argument("--bm25-sizes", type=int, nargs="*", default=[], help="lexical side alone at these sizes")
     args = parser.parse_args()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -236,6 +244,8 @@ def main() -> None:
         }
         if not args.skip_query:
             row["query"] = _query(n, folder)
+        if args.reader_share:
+            row["query_without_dense"] = _query(n, folder, dense=False)
         row["incremental"] = _incremental(n, folder)
         row["status"] = _status(folder)
         results.append(row)
@@ -281,6 +291,23 @@ def main() -> None:
                     "rag status s",
                 ],
                 rows,
+            )
+        )
+    shares = [r for r in results if "query_without_dense" in r]
+    if shares:
+        print("\nWithout Chroma (BM25 only, query still embedded): the share a Chroma-server reader holds itself")
+        print(
+            table(
+                ["chunks", "retrieve p50/p95 ms", "ask p50/p95 ms", "peak RSS MiB"],
+                [
+                    (
+                        f"{r['chunks']:,}",
+                        "{p50:.1f} / {p95:.1f}".format(**r["query_without_dense"]["phases"]["retrieve"]),
+                        "{p50:.1f} / {p95:.1f}".format(**r["query_without_dense"]["phases"]["ask (no model)"]),
+                        f"{r['query_without_dense']['rss_mib']:.0f}",
+                    )
+                    for r in shares
+                ],
             )
         )
     if noop:
