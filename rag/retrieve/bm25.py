@@ -5,8 +5,9 @@ frequencies as CSR arrays (numpy, no scipy): for term t, `doc[indptr[t]:indptr[t
 the counts (uint16). On load, each posting's BM25 weight is computed from the live documents' statistics (document
 count, length, document frequency), in blocks, so scores equal a fresh build's exactly whatever the segments are, and
 a query is a handful of vectorised scatter-adds; the loaded index then keeps the weights, not the counts (8 bytes a
-posting; 200k synthetic chunks: 136 MiB over the interpreter's, search p50 ~2 ms). Common terms' long postings are skipped once they can no longer change
-the top k (`BM25Index.search`: MaxScore), which is what keeps a query cheap at a million chunks.
+posting; 200k synthetic chunks: 136 MiB over the interpreter's, search p50 ~2 ms). Common terms' long postings are
+skipped once they can no longer change the top k (`BM25Index.search`: MaxScore), which is what keeps a query cheap
+at a million chunks.
 
 An index run changes a few files: `load_or_build` compares the catalog's files with the ones the index was built
 from and writes one new segment for the changed files' chunks (and marks their old chunks deleted), instead of
