@@ -538,6 +538,9 @@ def main() -> None:
     parser.add_argument(
         "--answer-check", default=None, choices=list(ANSWER_CHECKS), help="answer_check setting for the answer runs"
     )
+    parser.add_argument(
+        "--context-sentences", type=int, default=None, help="context_sentences setting for the answer runs"
+    )
     parser.add_argument("--no-retrieval", action="store_true", help="skip the retrieval evaluation and floor sweep")
     parser.add_argument(
         "--off-topic-zh",
@@ -572,6 +575,8 @@ def main() -> None:
         return
     if args.prompts_dir:
         ANSWER_OPTIONS["prompts_dir"] = Path(args.prompts_dir)
+    if args.context_sentences is not None:
+        ANSWER_OPTIONS["context_sentences"] = args.context_sentences
     if args.answer_check:
         ANSWER_OPTIONS["answer_check"] = args.answer_check
     sets = {name: require(name, "corpus.jsonl", "queries.jsonl") for name in args.sets}

@@ -58,6 +58,7 @@ DEFAULT_MAX_PAGES = 5000
 DEFAULT_MAX_CHUNKS_PER_FILE = 20000
 DEFAULT_CONTEXT_TOKENS = 3000  # retrieved-context budget in the answer prompt
 DEFAULT_CONTEXT_GAP: float | None = 2.0  # fused-score drop that ends the sources an answer reads: BENCHMARKS.md "## QA"
+DEFAULT_CONTEXT_SENTENCES = 0  # 0: the chat model reads whole chunks: BENCHMARKS.md "## QA"
 DEFAULT_TEMPERATURE = 0.0
 DEFAULT_SEED = 42
 DEFAULT_ANSWER_CHECK: AnswerCheck = "off"  # measured with a 1.5B model: BENCHMARKS.md "## QA"
@@ -204,6 +205,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "max_chunks_per_file": (1, None),
     "context_tokens": (100, None),
     "context_gap": (0, None),
+    "context_sentences": (0, None),
     "temperature": (0, 2),
     "ollama_timeout_s": (0.1, None),
     "ollama_retries": (0, 20),
@@ -365,6 +367,9 @@ class Settings:
     context_gap: float | None = DEFAULT_CONTEXT_GAP
     """The chat model sees only the hits whose fused score is within this of the best hit's (at least 2 of them):
     a clear drop in score ends its sources (z-score fusion units; 0 turns it off: all k hits)."""
+    context_sentences: int = DEFAULT_CONTEXT_SENTENCES
+    """When above 0, the chat model reads only this many sentences of its sources, those that best match the question
+    (as extractive answers choose them), instead of whole chunks; 0: whole chunks."""
     temperature: float = DEFAULT_TEMPERATURE
     """Sampling temperature of the chat model (0: most deterministic)."""
     seed: int = DEFAULT_SEED

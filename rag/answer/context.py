@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ingest.chunking import estimate_tokens
 from rag.answer.citations import page_label, source_ids
+from rag.answer.extractive import distinct, rank_sentences
 from rag.retrieve.hybrid import Hit
 
 FOCUS_MIN_HITS = 2
@@ -29,6 +30,37 @@ def focus(hits: Sequence[Hit], gap: float | None) -> list[Hit]:
         return list(hits)
     best = max(h.score for h in hits)
     return [h for n, h in enumerate(hits) if n < FOCUS_MIN_HITS or h.score >= best - gap]
+
+
+def narrow(question: str, hits: Sequence[Hit], sentences: int) -> list[tuple[Hit, str]]:
+    """The hits that hold one of the `sentences` sentences best matching `question` (`rank_sentences`), each with
+    the text the model is shown: only those sentences, in document order, "…" where text was left out. All hits
+    with their whole text when `sentences` is 0 or no sentence shares a term with the question.
+
+    Quotes copied from the narrowed text are verbatim in the whole chunk, so verification is unchanged.
+    """
+    chosen = distinct(rank_sentences(question, hits))[:sentences] if sentences else []
+    if not chosen:
+        return [(hit, hit.text) for hit in hits]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for _, _, start, end, hit, _ in chosen:
+        spans.setdefault(hit.id, []).append((start, end))
+    shown = []
+    for hit in hits:
+        if hit.id not in spans:
+            continue
+        parts: list[str] = []
+        last = -1
+        for start, end in sorted(spans[hit.id]):
+            piece = hit.text[start:end].strip()
+            if parts and last >= 0 and not hit.text[last:start].strip():
+                parts[-1] += " " + piece  # the next sentence: no gap
+            else:
+                parts.append(piece)
+            last = end
+        text = " … ".join(parts)
+        shown.append((hit, text))
+    return shown
 
 
 def pack_context(hits: Sequence[Hit], budget_tokens: int) -> list[Hit]:
@@ -73,4 +105,4 @@ def format_sources(hits: Sequence[Hit], key: str = "") -> str:
     return "\n\n".join(blocks)
 
 
-__all__ = ["FOCUS_MIN_HITS", "focus", "format_sources", "neutralise", "new_key", "pack_context"]
+__all__ = ["FOCUS_MIN_HITS", "focus", "format_sources", "narrow", "neutralise", "new_key", "pack_context"]

@@ -23,7 +23,7 @@ from rag.answer.citations import make_citation
 from rag.answer.sentences import split_sentences
 from rag.answer.types import NOT_FOUND, Answer, Claim, Timings
 from rag.retrieve.hybrid import Hit
-from rag.retrieve.text import ENGLISH_STOPWORDS, compact, is_cjk, normalize, tokenize
+from rag.retrieve.text import ENGLISH_STOPWORDS, compact, normalize, reads_cjk, tokenize
 
 MAX_SENTENCES = 3
 MIN_SHARE = 0.5
@@ -67,12 +67,6 @@ def _terms(text: str) -> set[str]:
 
 def _identifiers(text: str) -> set[str]:
     return {m.group().casefold() for m in _IDENTIFIER.finditer(text)}
-
-
-def _mostly_cjk(text: str) -> bool:
-    """True when at least a third of the letters are Han/Kana (the text reads as Chinese or Japanese)."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(is_cjk(c) for c in letters) * 3 >= len(letters)
 
 
 def _looks_like_code(sentence: str) -> bool:
@@ -139,8 +133,9 @@ def _candidates(hits: Sequence[Hit]) -> list[tuple[int, int, int, Hit, str, set[
     return out
 
 
-def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCES) -> list[tuple[Hit, str, float]]:
-    """The best (hit, sentence, score) triples for `question`, best first; empty when no sentence shares a term.
+def rank_sentences(question: str, hits: Sequence[Hit]) -> list[tuple[float, int, int, int, Hit, str]]:
+    """Every quotable sentence of `hits` that shares a term with `question`, as (score, rank, start, end, hit,
+    quote), best first; in the question's script only, when any of its sentences matches.
 
     score = idf-weighted share of the question's terms in the sentence (idf over the candidate sentences, so a term
     every sentence has counts little; whole identifiers such as OLLAMA_HOST count double) + small bonuses for
@@ -155,35 +150,47 @@ def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCE
     for t in _identifiers(question):  # a whole identifier is the most specific evidence a question holds
         weight[t] *= _IDENTIFIER_WEIGHT
     total = sum(weight.values())
-    question_cjk = _mostly_cjk(question)
+    question_cjk = reads_cjk(question)
     scored = []
     for rank, start, end, hit, quote, terms in candidates:
         overlap = query & terms
         if overlap:
             score = sum(weight[t] for t in overlap) / total + _RANK_BONUS / (rank + 1)
-            same = _mostly_cjk(quote) == question_cjk or _script_neutral(quote)
+            same = reads_cjk(quote) == question_cjk or _script_neutral(quote)
             score += _SAME_SCRIPT_BONUS if same else 0.0
             lead = quote.split("```", 1)[0] if "```" in quote and not quote.startswith("```") else quote
             score *= _CODE_FACTOR if _looks_like_code(lead) else 1.0
             scored.append((score, rank, start, end, hit, quote, same))
     if any(s[6] for s in scored):  # the question's language first: others only when none of its sentences matches
         scored = [s for s in scored if s[6]]
-    if not scored:
-        return []
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    best = scored[0][0]
-    picked: list[tuple[Hit, str, float]] = []
-    taken: list[tuple[str, int, int, str]] = []  # (source, document start, end, compact text) of picked quotes
-    for score, _, start, end, hit, quote, _ in scored:
-        if score < best * MIN_SHARE or len(picked) >= limit:
-            break
+    return [s[:6] for s in scored]
+
+
+def distinct(ranked: Sequence[tuple[float, int, int, int, Hit, str]]) -> list[tuple[float, int, int, int, Hit, str]]:
+    """`ranked` without a quote that overlaps or repeats a better one (neighbouring chunks overlap)."""
+    kept = []
+    taken: list[tuple[str, int, int, str]] = []  # (source, document start, end, compact text) of kept quotes
+    for item in ranked:
+        _, _, start, end, hit, quote = item
         where = (hit.source, hit.char_start + start, hit.char_start + end)
         text = compact(quote)
         if any(_overlaps(where, t) or text in t[3] or t[3] in text for t in taken):
-            continue  # the same sentence from an overlapping neighbour chunk, or a repeat
+            continue
         taken.append((*where, text))
-        picked.append((hit, quote, round(score, 4)))
-    return picked
+        kept.append(item)
+    return kept
+
+
+def pick_sentences(question: str, hits: Sequence[Hit], limit: int = MAX_SENTENCES) -> list[tuple[Hit, str, float]]:
+    """The best (hit, sentence, score) triples for `question`, best first, each scoring at least `MIN_SHARE` of the
+    best (`rank_sentences`), overlaps skipped; empty when no sentence shares a term."""
+    ranked = rank_sentences(question, hits)
+    if not ranked:
+        return []
+    best = ranked[0][0]
+    good = [r for r in ranked if r[0] >= best * MIN_SHARE]
+    return [(hit, quote, round(score, 4)) for score, _, _, _, hit, quote in distinct(good)[:limit]]
 
 
 def _overlaps(a: tuple[str, int, int], b: tuple[str, int, int, str]) -> bool:
@@ -234,4 +241,12 @@ def extractive_answer(
     )
 
 
-__all__ = ["MAX_SENTENCES", "extractive_answer", "pick_sentences", "render_quote", "split_sentences"]
+__all__ = [
+    "MAX_SENTENCES",
+    "distinct",
+    "extractive_answer",
+    "pick_sentences",
+    "rank_sentences",
+    "render_quote",
+    "split_sentences",
+]

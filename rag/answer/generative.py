@@ -12,7 +12,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ingest.chunking import estimate_tokens
@@ -20,7 +20,7 @@ from rag.answer import prompts
 from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, CheckResult, check_answer, check_span
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
-from rag.answer.context import format_sources, new_key, pack_context
+from rag.answer.context import format_sources, narrow, new_key, pack_context
 from rag.answer.partial_json import StringFieldStream
 from rag.answer.types import UNANSWERABLE, Answer, Timings
 from rag.config import Settings
@@ -116,18 +116,20 @@ class GenerativeAnswerer:
         packed = pack_context(hits, budget)
         if len(packed) < len(hits):
             warnings.append(f"context budget ({budget} tokens) fits {len(packed)} of {len(hits)} retrieved chunks")
+        shown = narrow(question, packed, self.settings.context_sentences)
+        packed = [hit for hit, _ in shown]
         labels = dict(zip(source_ids(packed), packed, strict=False))
         key = new_key()
         system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
-            prompts.USER,
+            prompts.user_template(question, self.settings.prompts_dir),
             self.settings.prompts_dir,
-            context=format_sources(packed, key),
+            context=format_sources([replace(hit, text=text) for hit, text in shown], key),
             question=question,
             ids=", ".join(labels),
             key=key,
         )
-        needed = overhead + sum(estimate_tokens(h.text) + 20 for h in packed) + ANSWER_TOKENS
+        needed = overhead + sum(estimate_tokens(text) + 20 for _, text in shown) + ANSWER_TOKENS
         num_ctx = -(-needed // NUM_CTX_STEP) * NUM_CTX_STEP
         if cap:
             num_ctx = min(num_ctx, cap)

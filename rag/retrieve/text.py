@@ -181,4 +181,19 @@ def is_cjk(text: str) -> bool:
     return _CJK_CHAR.search(text) is not None
 
 
-__all__ = ["ENGLISH_STOPWORDS", "TOKENIZER_VERSION", "compact", "index_text", "is_cjk", "normalize", "tokenize"]
+def reads_cjk(text: str) -> bool:
+    """True when at least a third of the letters are Han/Kana: the text reads as Chinese or Japanese."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(is_cjk(c) for c in letters) * 3 >= len(letters)
+
+
+__all__ = [
+    "ENGLISH_STOPWORDS",
+    "TOKENIZER_VERSION",
+    "compact",
+    "index_text",
+    "is_cjk",
+    "normalize",
+    "reads_cjk",
+    "tokenize",
+]

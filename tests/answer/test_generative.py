@@ -241,3 +241,27 @@ def test_an_invented_quote_cited_under_every_source_is_one_unverified_citation()
     citations = build_citations(raw, dict(zip(LABELS, HITS, strict=False)), strict=False, warnings=warnings)
     assert [(c.n, c.verified) for c in citations] == [(1, False), (2, True)]
     assert citations[0].quote == invented and citations[1].id == HITS[0].id
+
+
+def test_a_chinese_question_gets_the_question_after_the_sources_only(tmp_path) -> None:
+    assert prompts.user_template("Which port does the server use?") == prompts.USER
+    assert prompts.user_template("服务器使用哪个端口？") == prompts.USER_CJK
+    assert prompts.user_template("What does 北京 mean in English?") == prompts.USER  # mostly Latin letters
+    user = prompts.render(
+        prompts.USER_CJK, question="端口是多少？", context="[S1] SOURCE TEXT [/S1]", ids="S1", key="k"
+    )
+    assert user.count("端口是多少？") == 1 and user.index("SOURCE TEXT") < user.index("端口是多少？")
+    (tmp_path / "user.txt").write_text("MINE $question $context", "utf-8")
+    assert prompts.user_template("服务器使用哪个端口？", tmp_path) == prompts.USER  # an override of user.txt wins
+    (tmp_path / "user_cjk.txt").write_text("MINE ZH $question $context", "utf-8")
+    assert prompts.user_template("服务器使用哪个端口？", tmp_path) == prompts.USER_CJK
+
+
+def test_the_chat_call_uses_the_template_of_the_question_script(ollama) -> None:
+    hits = [make_hit("c1", "服务器默认监听 11434 端口。", "docs/zh.md")]
+    _generator(ollama).answer("服务器默认监听哪个端口？", hits)
+    user = ollama.bodies("/api/chat")[-1]["messages"][-1]["content"]
+    assert user.count("服务器默认监听哪个端口？") == 1 and user.index("11434") < user.index("服务器默认监听哪个端口？")
+    _generator(ollama).answer("Which port does the server listen on?", HITS)
+    user = ollama.bodies("/api/chat")[-1]["messages"][-1]["content"]
+    assert user.count("Which port does the server listen on?") == 2
