@@ -54,7 +54,7 @@ def narrow(question: str, hits: Sequence[Hit], sentences: int) -> list[tuple[Hit
         for start, end in sorted(spans[hit.id]):
             piece = hit.text[start:end].strip()
             if parts and last >= 0 and not hit.text[last:start].strip():
-                parts[-1] += " " + piece  # the next sentence: no gap
+                parts[-1] += hit.text[last:end].rstrip()  # the next sentence, with the chunk's own spacing
             else:
                 parts.append(piece)
             last = end

@@ -1,10 +1,10 @@
 """Check that a quoted passage really occurs in the chunk it cites.
 
 Both sides are compared in `rag.retrieve.text.compact` form (NFKC, casefold, no punctuation, no whitespace), so line
-breaks,
-PDF spacing between Han characters, curly quotes and hyphenation don't matter. An exact compact substring scores 1.0;
-otherwise the score is the best `difflib` similarity between the quote and a window of the chunk anchored at their
-longest common runs. A quote with ellipses ("...", "…") is checked piece by piece; its score is the weakest piece.
+breaks, PDF spacing between Han characters, curly quotes and hyphenation don't matter. An exact compact substring
+scores 1.0; otherwise the score is the best `difflib` similarity between the quote and a window of the chunk anchored
+at their longest common runs. A quote with ellipses ("...", "…") is checked piece by piece; its score is the weakest
+piece; so is a quote of several sentences that is not whole in the chunk (each sentence on its own).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ MIN_QUOTE_UNITS = 3
 "Packet_switching" occurs in its chunk but proves nothing."""
 _UNIT = re.compile(f"[A-Za-z0-9]+|[{CJK_RANGES}]")
 _ELLIPSIS = re.compile(r"\.{3,}|…|⋯")
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])\s+")
 _ANCHORS = 3
 
 
@@ -48,8 +49,21 @@ def _window_ratio(quote: str, text: str) -> float:
 
 
 def match_score(quote: str, text: str) -> float:
-    """How well `quote` is contained in `text`, in [0, 1] (1.0: exact after normalisation)."""
-    pieces = [compact(p) for p in _ELLIPSIS.split(quote)]
+    """How well `quote` is contained in `text`, in [0, 1] (1.0: exact after normalisation). A quote that is not
+    whole in `text` is also scored sentence by sentence: sentences of the chunk quoted together without the "…"
+    between them (as models do when shown the best sentences of a chunk) each score on their own."""
+    pieces = _ELLIPSIS.split(quote)
+    score = _pieces_score(pieces, text)
+    if score < 1.0:
+        sentences = [s for piece in pieces for s in _SENTENCE_END.split(piece)]
+        if len(sentences) > len(pieces):
+            score = max(score, _pieces_score(sentences, text))
+    return score
+
+
+def _pieces_score(parts: list[str], text: str) -> float:
+    """The weakest score of `parts` in `text`, each found after the previous one where possible."""
+    pieces = [compact(p) for p in parts]
     pieces = [p for p in pieces if p]
     if not pieces:
         return 0.0

@@ -17,6 +17,7 @@ QUESTION = "What does the embed endpoint return?"
 
 
 def _generator(ollama, **overrides) -> GenerativeAnswerer:
+    overrides.setdefault("context_sentences", 0)  # whole chunks: narrowing has its own tests (test_narrow.py)
     return GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
 
 

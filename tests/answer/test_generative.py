@@ -29,6 +29,7 @@ LABELS = ["S1", "S2", "S3"]
 
 
 def _generator(ollama, **overrides) -> GenerativeAnswerer:
+    overrides.setdefault("context_sentences", 0)  # whole chunks: narrowing has its own tests (test_narrow.py)
     return GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2", **overrides))
 
 

@@ -42,6 +42,12 @@ def test_neighbouring_sentences_are_joined_without_a_gap_mark() -> None:
     assert " … " not in text
 
 
+def test_neighbouring_chinese_sentences_keep_the_chunk_spacing() -> None:
+    zh = "嵌入接口返回向量列表。每个输入得到一个向量。服务器默认监听11434端口。"
+    shown = narrow("嵌入接口返回什么向量？", [make_hit("z1", zh, "docs/zh.md", rank=1)], 2)
+    assert shown[0][1] == "嵌入接口返回向量列表。每个输入得到一个向量。"  # verbatim: no space added between them
+
+
 def test_zero_or_no_shared_term_shows_whole_chunks() -> None:
     hits = _hits()
     assert narrow(QUESTION, hits, 0) == [(h, h.text) for h in hits]

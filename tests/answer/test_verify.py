@@ -43,6 +43,16 @@ def test_ellipsis_quotes_are_checked_piece_by_piece() -> None:
     assert not ok and score < VERIFY_THRESHOLD
 
 
+def test_sentences_quoted_together_without_the_gap_mark_each_verify() -> None:
+    """Shown the best sentences of a chunk with "…" between them, models often quote two of them without it."""
+    zh = "野驴在黄昏觅食。它们主要吃草和叶子。它们最高每小时可跑七十公里。"
+    assert verify_quote("野驴在黄昏觅食。 它们最高每小时可跑七十公里。", zh) == (True, 1.0)
+    assert verify_quote("The /api/embed endpoint returns a list of embeddings. It accepts a truncate flag.", EN)[0]
+    ok, score = verify_quote("野驴在黄昏觅食。它们每天飞越高山和大海去远方。", zh)  # the second sentence is invented
+    assert not ok and score < VERIFY_THRESHOLD
+    assert not verify_quote("It accepts a truncate flag. Streaming of embeddings is the default mode.", EN)[0]
+
+
 def test_score_is_lower_for_worse_matches() -> None:
     assert match_score("returns a list of embeddings", EN) > match_score("returns a set of vectors", EN)
 
