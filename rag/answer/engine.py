@@ -37,6 +37,9 @@ UNREACHABLE_WARNING = (
 OnEvent = Callable[[str, dict[str, Any]], None]
 """A progress callback: `on_event(name, data)`."""
 DENSE_DOWN_WARNING = "dense retrieval unavailable ({error}); using BM25 only"
+REBUILD_RETRIES = 3
+"""Times a question is retrieved again when a rebuild switched builds while it was being retrieved (the old build is
+deleted right after the switch, so its results may be partial)."""
 
 _R = TypeVar("_R")
 
@@ -309,9 +312,19 @@ def open_query_engine(settings: Settings, client: Client) -> QueryEngine:
             refresh = getattr(reader, "refresh", None)
             if refresh is not None:
                 refresh()
-            elif generation.current_tag(index.layout.home, index.layout.collection) != self.tag:
-                self._follow_rebuild()
-            return super().retrieve(*args, **kwargs)
+                return super().retrieve(*args, **kwargs)
+            for _ in range(REBUILD_RETRIES):
+                if self._current() != self.tag:
+                    self._follow_rebuild()
+                tag = self.tag
+                hits = super().retrieve(*args, **kwargs)
+                if self._current() == tag:
+                    return hits  # the build was current throughout: a rebuild deletes it only after its switch
+            return hits  # rebuilt again and again while asking: the last build's answer
+
+        @staticmethod
+        def _current() -> str | None:
+            return generation.current_tag(index.layout.home, index.layout.collection)
 
         def _follow_rebuild(self) -> None:
             with lock:

@@ -4,7 +4,8 @@ A collection never rebuilt has no pointer and keeps the plain names (`<collectio
 collection `<collection>`). A rebuild writes a new build beside the live one under a fresh tag
 (`<collection>@<tag>.catalog.sqlite`, `<collection>@<tag>.bm25.*`, Chroma collection `<collection>.<tag>`), then
 replaces `<collection>.current` (the tag) in one `os.replace`, then deletes the old build. Readers resolve the pointer
-when they open and once per question, so a question is answered from one whole build, never a half-built one. Files
+when they open, before each question and after its retrieval (a question the switch caught is retrieved again from
+the new build), so a question is answered from one whole build, never a half-built or half-deleted one. Files
 of a build that is not the current one are left over from an interrupted rebuild or cleanup; the next write run
 deletes them (`stale_builds`).
 """

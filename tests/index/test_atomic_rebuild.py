@@ -44,7 +44,7 @@ def test_questions_during_a_rebuild_always_find_the_document(ollama, tmp_path: P
                     failures.append(f"{type(exc).__name__}: {exc}")
                     return
                 if not answer.citations or answer.citations[0].source != "lib/zz_needle.md":
-                    failures.append(f"answered from {[c.source for c in answer.citations]}")
+                    failures.append(f"answered from {[c.source for c in answer.citations]}: {answer.answer!r}")
                     return
                 answered[n] += 1
 
@@ -64,6 +64,39 @@ def test_questions_during_a_rebuild_always_find_the_document(ollama, tmp_path: P
     lay = layout(index, None, "default")
     assert lay.tag is not None and lay.physical == f"default.{lay.tag}"
     assert_consistent_state(store_state(index))
+
+
+def test_a_question_caught_by_the_switch_is_asked_again_on_the_new_build(ollama, tmp_path: Path) -> None:
+    """The reader resolves the old build, then waits on its query embedding while a whole rebuild (through a second
+    server, so it is not held too) switches builds and deletes the old one: the answer comes whole from the new build
+    (where the needle has moved to another file), not from a mix of the two."""
+    from support.ollama_server import FakeOllama
+
+    docs = _corpus(tmp_path / "lib", n=4)
+    index = tmp_path / "idx"
+    with open_rag(index) as writer:
+        assert writer.index(docs).error is None
+    with open_rag(index, chat_model="none") as reader:
+        assert reader.ask(QUESTION).citations[0].source == "lib/zz_needle.md"  # warm: reader and store open
+        ollama.hold("/api/embed", after=ollama.count("/api/embed"))
+        result: list[object] = []
+        asking = threading.Thread(target=lambda: result.append(reader.ask(f"{QUESTION} crossing")))  # not cached
+        asking.start()
+        try:
+            deadline = time.monotonic() + DEADLINE_S
+            while not any("crossing" in str(body) for body in ollama.bodies("/api/embed")):  # until it is held
+                asking.join(timeout=0.05)
+                assert asking.is_alive() and time.monotonic() < deadline, result
+            (docs / "zz_needle.md").rename(docs / "zz_needle_moved.md")
+            with FakeOllama() as other, open_rag(index, ollama_host=other.url) as writer:
+                report = writer.index(docs, rebuild=True)
+            assert report.error is None, report
+        finally:
+            ollama.release()
+            asking.join(timeout=DEADLINE_S)
+    answer = result[0]
+    sources = {c.source for c in answer.citations}  # type: ignore[attr-defined]
+    assert "lib/zz_needle_moved.md" in sources and "lib/zz_needle.md" not in sources, answer
 
 
 def test_a_failed_rebuild_leaves_the_old_build_and_nothing_else(ollama, tmp_path: Path) -> None:
