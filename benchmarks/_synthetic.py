@@ -90,12 +90,14 @@ def unit_vectors(n: int, dimension: int, seed: int) -> np.ndarray:
     return vectors
 
 
-def build(n: int, folder: Path) -> None:
-    """Write an index of n synthetic chunks into folder (catalog + embedded Chroma + BM25), unless it exists."""
+def build(n: int, folder: Path, *, sentences: int = 0) -> None:
+    """Write an index of n synthetic chunks into folder (catalog + embedded Chroma + BM25), unless it exists;
+    `sentences`: random sentence vectors stored per chunk (`rag.store.sentence_vectors`)."""
     from rag.config import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_TOKENS
     from rag.embed import minilm
     from rag.ollama.models import normalize_model
     from rag.retrieve import bm25
+    from rag.store import sentence_vectors
     from rag.store.catalog import Catalog
     from rag.store.chroma import ChromaStore
     from rag.store.layout import layout
@@ -129,8 +131,13 @@ def build(n: int, folder: Path) -> None:
                 every = [c for _, cs in batch for c in cs]
                 vectors = rng.standard_normal((len(every), minilm.DIMENSION)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                store.upsert(every, list(vectors), ["text"] * len(every))
-                catalog.commit_files(batch, manifest=manifest)
+                blobs: list[bytes | None] = [None] * len(every)
+                if sentences:
+                    rows = unit_vectors(len(every) * sentences, minilm.DIMENSION, f)
+                    blobs = [sentence_vectors.quantize(r) for r in rows.reshape(len(every), sentences, -1)]
+                store.upsert(every, list(vectors), ["text"] * len(every), blobs)
+                by_id = {c.id: b for c, b in zip(every, blobs, strict=True) if b}
+                catalog.commit_files(batch, manifest=manifest, sentences=by_id)
                 batch = []
                 print(f"\rbuilding {n}: {f + len(chunks)}/{n}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)

@@ -8,8 +8,9 @@ Command (from the repo root; no data needed):
 Corpus: synthetic. N chunks of ~120 Zipf-distributed pseudo-words (100 chunks per file) written straight into a real
 index through the layers (rag.store.catalog.Catalog.commit_files + rag.store.chroma.ChromaStore.upsert, embedded
 Chroma), with
-random unit vectors as chunk embeddings (no structure for HNSW to exploit: a pessimistic case). Built once per size
-under benchmarks/out/query_<N>/ (the first 100k build takes minutes). Queries are 6 words of a random chunk, embedded
+random unit vectors as chunk embeddings (no structure for HNSW to exploit: a pessimistic case) and SENTENCES random
+sentence vectors per chunk. Built once per size under benchmarks/out/query_<N>_s<SENTENCES>/ (the first 100k build
+takes minutes). Queries are 6 words of a random chunk, embedded
 for real with the built-in all-minilm. Each size is then measured in a fresh process (so peak RSS is the query
 side only) through RAG.ask with a chat backend that replies instantly with a schema-valid answer quoting the first
 source: everything rag does for a question except the model's own time. Per-phase times use the same modules'
@@ -33,6 +34,8 @@ from _common import OUT, machine, peak_rss_mib, plot, save_json, table
 from _synthetic import build, texts
 
 QUERIES = 100
+SENTENCES = 5
+"""Sentence vectors stored per synthetic chunk (SQuAD2's 200-token chunks hold ~4.9 on average)."""
 WARMUP = 5
 
 
@@ -80,6 +83,7 @@ def measure(n: int, folder: Path, *, dense: bool = True) -> dict[str, Any]:
     from rag.config import DEFAULT_CONTEXT_TOKENS, DEFAULT_RRF_K, DEFAULT_TOP_K, Settings
     from rag.embed import open_embedder
     from rag.eval.metrics import percentile
+    from rag.retrieve.fusion import with_best_sentences
     from rag.retrieve.hybrid import CANDIDATES_PER_K, MIN_CANDIDATES, rrf
     from rag.store.catalog import Catalog
     from rag.store.chroma import ChromaStore
@@ -102,12 +106,37 @@ def measure(n: int, folder: Path, *, dense: bool = True) -> dict[str, Any]:
     index = engine.retriever.bm25()
     depth = max(CANDIDATES_PER_K * DEFAULT_TOP_K, MIN_CANDIDATES)
     phases: dict[str, list[float]] = {
-        k: [] for k in ("embed", "dense", "bm25", "fuse+fetch", "pack prompt", "verify", "retrieve", "ask (no model)")
+        k: []
+        for k in (
+            "embed",
+            "dense",
+            "bm25",
+            "sentence vectors",
+            "fuse+fetch",
+            "pack prompt",
+            "verify",
+            "retrieve",
+            "ask (no model)",
+        )
     }
     for i, q in enumerate(queries):
         vec, t_embed = _ms(lambda: embedder.embed_query(q))
         found, t_dense = _ms(lambda: store.query(vec, depth) if store is not None else [])
         sparse, t_bm25 = _ms(lambda: index.search(q, depth))
+        _, t_sentences = _ms(
+            lambda: (
+                with_best_sentences(
+                    [(c, 1.0 - d) for c, d in found],
+                    [c for c, _ in sparse],
+                    catalog.sentence_vectors(dict.fromkeys([c for c, _ in found] + [c for c, _ in sparse]), len(vec)),
+                    vec,
+                    weight=0.5,
+                    n=depth,
+                )
+                if store is not None
+                else None
+            )
+        )
         fused, t_fuse = _ms(
             lambda: catalog.get_chunks(rrf([[c for c, _ in found], [c for c, _ in sparse]], DEFAULT_RRF_K))
         )
@@ -124,7 +153,9 @@ def measure(n: int, folder: Path, *, dense: bool = True) -> dict[str, Any]:
         assert ans.mode == "generative", ans.warnings
         if i >= WARMUP:
             for name, value in zip(
-                phases, (t_embed, t_dense, t_bm25, t_fuse, t_pack, t_verify, t_retrieve, t_ask), strict=False
+                phases,
+                (t_embed, t_dense, t_bm25, t_sentences, t_fuse, t_pack, t_verify, t_retrieve, t_ask),
+                strict=False,
             ):
                 phases[name].append(value)
     engine.close()
@@ -144,11 +175,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     if args.measure:
-        print(json.dumps(measure(args.measure, OUT / f"query_{args.measure}")))
+        print(json.dumps(measure(args.measure, OUT / f"query_{args.measure}_s{SENTENCES}")))
         return
     results = []
     for n in args.sizes:
-        build(n, OUT / f"query_{n}")
+        build(n, OUT / f"query_{n}_s{SENTENCES}", sentences=SENTENCES)
         out = subprocess.run(
             [sys.executable, __file__, "--measure", str(n)], check=True, capture_output=True, text=True
         )

@@ -45,7 +45,8 @@ DEFAULT_CHUNK_OVERLAP = 30
 DEFAULT_TOP_K = 6
 DEFAULT_RRF_K = 10  # RRF constant: best of 1-100 on SciFact, SQuAD2 and CMRC2018 (BENCHMARKS.md "## Defaults")
 DEFAULT_FUSION: Fusion = "zscore"  # measured: BENCHMARKS.md "## Retrieval"
-DEFAULT_DENSE_WEIGHT = 0.5  # dense leg's weight in score fusion
+DEFAULT_DENSE_WEIGHT = 0.55  # dense leg's weight in score fusion: BENCHMARKS.md "## Retrieval"
+DEFAULT_SENTENCE_WEIGHT = 0.5  # share of a candidate's dense score that comes from its best sentence's cosine
 DEFAULT_DENSE_WEIGHT_CJK = 0.2  # the same for a Chinese/Japanese query when the embedder is not multilingual
 DEFAULT_COLLAPSE = True  # drop near-duplicate hits (overlapping chunks, repeated text) before the k are chosen
 # abstention floor on the best hit's dense cosine (not the fused score): measured for all-minilm, BENCHMARKS.md "##
@@ -349,6 +350,10 @@ class Settings:
     """Texts per /api/embed request."""
     embed_in_flight: int = DEFAULT_EMBED_IN_FLIGHT
     """Embedding requests sent at once (Ollama queues the rest)."""
+    sentence_vectors: bool = True
+    """Also embed each chunk's sentences, stored with it (int8), so retrieval finds a chunk by its best sentence as
+    well as its whole text: more embedding work and ~2 KB per chunk; false: chunk vectors only (applies to files
+    indexed from then on)."""
     builtin_int8: bool = True
     """The built-in embedder runs all-minilm in int8 arithmetic (about 1.7x faster; its vectors stay at cosine ~0.99
     of the float32 ones, ranking within 0.01 on the shared sets); false: float32, the model file as shipped."""

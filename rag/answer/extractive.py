@@ -19,8 +19,8 @@ import math
 import re
 from collections.abc import Sequence
 
+from ingest.sentences import split_sentences
 from rag.answer.citations import make_citation
-from rag.answer.sentences import split_sentences
 from rag.answer.types import NOT_FOUND, Answer, Claim, Timings
 from rag.retrieve.hybrid import Hit
 from rag.retrieve.text import ENGLISH_STOPWORDS, compact, normalize, reads_cjk, tokenize

@@ -26,10 +26,12 @@ from ingest.chunking import Chunk, estimate_tokens, split_chunk
 from ingest.discover import SourceFile
 from ingest.pipeline import ExtractParams, extract_many
 from ingest.report import FileReport, PageProgress
+from ingest.sentences import sentence_texts
 from rag.errors import ManifestMismatch, RagError, StoreError
 from rag.index.report import ADDED, FAILED, SKIPPED, UPDATED, FileOutcome
 from rag.retrieve import bm25
 from rag.retrieve.text import index_text
+from rag.store import sentence_vectors
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore
 from rag.store.manifest import Manifest
@@ -58,6 +60,18 @@ def _embed_text(chunk: Chunk) -> str:
     return index_text(chunk.text, chunk.heading_path) if bm25.HEADINGS else chunk.text
 
 
+def _texts(item: tuple[_File, int]) -> int:
+    """Texts one pending chunk sends to the embedder: itself and its sentences."""
+    f, i = item
+    return 1 + len(f.sentences[i])
+
+
+def _stack(vectors: list[np.ndarray | None]) -> np.ndarray | None:
+    """A chunk's sentence vectors as one array (sentences the model refused left out); None when none are left."""
+    kept = [v for v in vectors if v is not None]
+    return np.stack(kept) if kept else None
+
+
 class _Unembeddable(Exception):
     """A piece of text the model refuses even after splitting it small."""
 
@@ -70,15 +84,18 @@ class _File:
     record: FileRecord | None
     report: FileReport
     chunks: list[Chunk]
-    slots: list[list[tuple[Chunk, np.ndarray]] | None] = field(default_factory=list)
+    slots: list[list[tuple[Chunk, np.ndarray, np.ndarray | None]] | None] = field(default_factory=list)
+    """Per chunk: (chunk or split piece, its vector, its sentence vectors or None), once embedded."""
+    sentences: list[list[str]] = field(default_factory=list)
+    """Per chunk: its sentences to embed (`ingest.sentences.sentence_texts`; none with sentence vectors off)."""
     remaining: int = 0
     failed: str | None = None
 
-    def finished(self) -> tuple[list[Chunk], list[np.ndarray]]:
-        """The file's final chunks (split pieces in place, ordinals renumbered) and their vectors."""
-        pairs = [pair for slot in self.slots for pair in (slot or [])]
-        chunks = [c if c.ordinal == i else dataclasses.replace(c, ordinal=i) for i, (c, _) in enumerate(pairs)]
-        return chunks, [v for _, v in pairs]
+    def finished(self) -> tuple[list[Chunk], list[np.ndarray], list[np.ndarray | None]]:
+        """The file's final chunks (split pieces in place, ordinals renumbered), their vectors and sentence vectors."""
+        rows = [row for slot in self.slots for row in (slot or [])]
+        chunks = [c if c.ordinal == i else dataclasses.replace(c, ordinal=i) for i, (c, _, _) in enumerate(rows)]
+        return chunks, [v for _, v, _ in rows], [s for _, _, s in rows]
 
 
 @dataclass
@@ -99,11 +116,15 @@ class IndexPipeline:
         store, catalog: where vectors and rows go.
         manifest: written with the first commit (its dimension is filled from the first vector if None).
         params: ingest extraction parameters; workers: extraction processes.
-        group_chunks: chunks per embedding group (batch size x requests in flight keeps every slot busy).
+        group_texts: texts (chunks and their sentences) per embedding group (batch size x requests in flight keeps
+            every slot busy).
         on_outcome: called (from the writer thread) with each file's outcome and the running chunk total.
         on_page: called (from the extraction thread) with `PageProgress` events from inside files being extracted.
         on_embedded: called (from this thread) with `(source, chunks embedded, chunks)` after each embedding group,
             for a file whose chunks go on into the next group (a big file).
+        sentence_vectors: also embed each chunk's sentences (`ingest.sentences.sentence_texts`), in the same
+            requests as the chunks, and store them with it (`rag.store.sentence_vectors`: catalog, and Chroma
+            metadata on a server).
     """
 
     def __init__(  # noqa: PLR0913
@@ -115,18 +136,20 @@ class IndexPipeline:
         params: ExtractParams,
         *,
         workers: int,
-        group_chunks: int,
+        group_texts: int,
         on_outcome: Callable[[FileOutcome, int], None] | None = None,
         on_page: Callable[[PageProgress], None] | None = None,
         on_embedded: Callable[[str, int, int], None] | None = None,
+        sentence_vectors: bool = True,
     ) -> None:
         self.embedder = embedder
+        self.with_sentences = sentence_vectors
         self.store = store
         self.catalog = catalog
         self.manifest = manifest
         self.params = params
         self.workers = workers
-        self.group_chunks = max(1, group_chunks)
+        self.group_texts = max(1, group_texts)
         self.on_outcome = on_outcome
         self.on_page, self.on_embedded = on_page, on_embedded
         self.result = PipelineResult(dimension=manifest.dimension)
@@ -215,12 +238,16 @@ class IndexPipeline:
                 if done:
                     return
                 continue
-            group, pending[:] = pending[: self.group_chunks], pending[self.group_chunks :]
+            take, texts = 0, 0
+            while take < len(pending) and (take == 0 or texts + _texts(pending[take]) <= self.group_texts):
+                texts += _texts(pending[take])
+                take += 1
+            group, pending[:] = pending[:take], pending[take:]
             self._embed_group(group)
 
     def _fill(self, pending: list[tuple[_File, int]], done: bool) -> bool:
         """Take extracted files until a group is full, extraction ends, or no file came for `FILL_WAIT_S`."""
-        while not done and len(pending) < self.group_chunks:
+        while not done and sum(_texts(item) for item in pending) < self.group_texts:
             try:
                 item = self._extracted.get(timeout=FILL_WAIT_S if pending else 0.5)
             except queue.Empty:
@@ -239,6 +266,7 @@ class IndexPipeline:
             self._ready.put(f)  # skipped by ingest: the writer records it (and drops old chunks)
             return
         f.slots = [None] * len(f.chunks)
+        f.sentences = [sentence_texts(c.text) if self.with_sentences else [] for c in f.chunks]
         f.remaining = len(f.chunks)
         if not f.chunks:
             self._ready.put(f)
@@ -246,14 +274,19 @@ class IndexPipeline:
 
     def _embed_group(self, group: list[tuple[_File, int]]) -> None:
         live = [(f, i) for f, i in group if f.failed is None]
-        vectors = self._embed([f.chunks[i] for f, i in live]) if live else []
+        sentences = [f.sentences[i] for f, i in live]
+        texts = [_embed_text(f.chunks[i]) for f, i in live] + [t for group_texts in sentences for t in group_texts]
+        vectors = self._embed(texts) if live else []
         embedded = {(id(f), i): v for (f, i), v in zip(live, vectors, strict=False)}
+        rest = iter(vectors[len(live) :])
+        by_sentence = {(id(f), i): _stack([next(rest) for _ in s]) for (f, i), s in zip(live, sentences, strict=True)}
         for f, i in group:
             key = (id(f), i)
             if f.failed is None and key in embedded:
                 vector = embedded[key]
                 try:
-                    f.slots[i] = [(f.chunks[i], vector)] if vector is not None else self._split_embed(f.chunks[i])
+                    whole = [(f.chunks[i], vector, by_sentence[key])] if vector is not None else None
+                    f.slots[i] = whole or self._split_embed(f.chunks[i])
                 except _Unembeddable as exc:
                     f.failed = str(exc)
             f.remaining -= 1
@@ -263,9 +296,9 @@ class IndexPipeline:
             for f in {id(f): f for f, _ in group if f.remaining > 0}.values():
                 self.on_embedded(f.src.source, len(f.chunks) - f.remaining, len(f.chunks))
 
-    def _embed(self, chunks: list[Chunk]) -> list[np.ndarray | None]:
+    def _embed(self, texts: list[str]) -> list[np.ndarray | None]:
         self._in_flight.set()
-        vectors = self.embedder.embed_documents([_embed_text(c) for c in chunks])
+        vectors = self.embedder.embed_documents(texts)
         for v in vectors:
             if v is not None:
                 self._check_dimension(len(v))
@@ -285,9 +318,9 @@ class IndexPipeline:
         n = counter(text) if counter is not None else None
         return n if n is not None else estimate_tokens(text)
 
-    def _split_embed(self, chunk: Chunk, depth: int = 0) -> list[tuple[Chunk, np.ndarray]]:
+    def _split_embed(self, chunk: Chunk, depth: int = 0) -> list[tuple[Chunk, np.ndarray, np.ndarray | None]]:
         """Split a chunk the model refused into pieces of at most half its tokens (and within the model's context)
-        and embed them; pieces refused again are split again."""
+        and embed them (without sentence vectors); pieces refused again are split again."""
         size = self._count(chunk.text)
         limit = max(1, size // 2)
         max_tokens = getattr(self.embedder, "max_tokens", None)
@@ -301,9 +334,9 @@ class IndexPipeline:
             raise _Unembeddable(
                 f"a chunk at characters {chunk.char_start}-{chunk.char_end} cannot be embedded even when split"
             )
-        out: list[tuple[Chunk, np.ndarray]] = []
-        for piece, vector in zip(pieces, self._embed(pieces), strict=False):
-            out += [(piece, vector)] if vector is not None else self._split_embed(piece, depth + 1)
+        out: list[tuple[Chunk, np.ndarray, np.ndarray | None]] = []
+        for piece, vector in zip(pieces, self._embed([_embed_text(p) for p in pieces]), strict=False):
+            out += [(piece, vector, None)] if vector is not None else self._split_embed(piece, depth + 1)
         return out
 
     # -- stage 3: storage (writer thread) --------------------------------------------------------------------
@@ -333,7 +366,7 @@ class IndexPipeline:
         batch: list[_File] = []
         chunks = 0
         deadline = None
-        while chunks < self.group_chunks and len(batch) < WRITE_MAX_FILES:
+        while chunks < self.group_texts and len(batch) < WRITE_MAX_FILES:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 item = self._ready.get(timeout=timeout)
@@ -353,25 +386,27 @@ class IndexPipeline:
         stored: list[tuple[_File, list[Chunk]]] = []
         ids: list[Chunk] = []
         vectors: list[np.ndarray] = []
+        sentences: list[bytes | None] = []
         kinds: list[str] = []
         drops: list[_File] = []
         for f in batch:
             if f.report.status != "ok" or f.failed is not None:
                 drops.append(f)
                 continue
-            chunks, vecs = f.finished()
+            chunks, vecs, sents = f.finished()
             stored.append((f, chunks))
             ids += chunks
             vectors += vecs
+            sentences += [None if rows is None else sentence_vectors.quantize(rows) for rows in sents]
             kinds += [f.src.kind] * len(chunks)
         if ids:
-            self.store.upsert(ids, vectors, kinds)
+            self.store.upsert(ids, vectors, kinds, sentences)
         if stored:
-            self._commit(stored)
+            self._commit(stored, {c.id: blob for c, blob in zip(ids, sentences, strict=True) if blob})
         if drops:
             self._drop(drops)
 
-    def _commit(self, stored: list[tuple[_File, list[Chunk]]]) -> None:
+    def _commit(self, stored: list[tuple[_File, list[Chunk]]], sentences: dict[str, bytes]) -> None:
         entries = []
         for f, chunks in stored:
             sha = chunks[0].file_sha256 if chunks else f.src.sha256()
@@ -392,7 +427,7 @@ class IndexPipeline:
         if self._manifest_dimension is _UNWRITTEN or (self._manifest_dimension is None and self.result.dimension):
             manifest = dataclasses.replace(self.manifest, dimension=self.result.dimension)
             self._manifest_dimension = self.result.dimension
-        old = self.catalog.commit_files(entries, manifest)
+        old = self.catalog.commit_files(entries, manifest, sentences)
         if old:
             self.store.delete(sorted(old))
         self.result.chunks_removed += len(old)

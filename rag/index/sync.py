@@ -428,10 +428,11 @@ def _sync_with(
         manifest,
         _extract_params(settings),
         workers=_workers(),
-        group_chunks=group,
+        group_texts=group,
         on_outcome=relay.on_outcome,
         on_page=relay.on_page if progress is not None else None,
         on_embedded=relay.on_embedded if progress is not None else None,
+        sentence_vectors=settings.sentence_vectors,
     )
     result = pipeline.run(plan.todo)
     outcomes += result.outcomes

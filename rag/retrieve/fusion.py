@@ -4,6 +4,7 @@ Three fusions: reciprocal rank fusion ("rrf", ranks only) and score fusion, wher
 over its own candidates and summed with weights: "zscore" (standard scores; a candidate a leg did not return gets
 that leg's lowest) or "minmax" (scaled to [0, 1]; a missing candidate gets 0). Score fusion keeps how far apart the
 candidates are, which ranks throw away; BENCHMARKS.md "## Retrieval" has the measurements behind the default.
+Before fusion the dense leg can be re-scored by each candidate's best sentence (`with_best_sentences`).
 
     >>> rrf([["a", "b"], ["b", "c"]], 10)["b"] > rrf([["a", "b"], ["b", "c"]], 10)["a"]
     True
@@ -16,8 +17,10 @@ candidates are, which ranks throw away; BENCHMARKS.md "## Retrieval" has the mea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
+
+import numpy as np
 
 from rag.retrieve.text import is_cjk, tokenize
 
@@ -78,6 +81,36 @@ def dense_weight_for(query: str, base: float, *, multilingual: bool, cjk_weight:
     """The dense leg's weight for this query: `cjk_weight` for a Han/Kana query when the embedder is not
     multilingual (an English-only model embeds Chinese poorly), else `base`."""
     return cjk_weight if (not multilingual and is_cjk(query)) else base
+
+
+def with_best_sentences(
+    dense: Sequence[tuple[str, float]],
+    others: Iterable[str],
+    sentences: Mapping[str, np.ndarray],
+    query: np.ndarray,
+    *,
+    weight: float,
+    n: int,
+) -> list[tuple[str, float]]:
+    """The dense leg re-scored: `(1 - weight) x` a candidate's chunk cosine `+ weight x` its best sentence's cosine.
+
+    `dense`: (id, chunk cosine) of the dense leg; `others`: the other leg's candidates, which join with the dense
+    leg's lowest cosine as their chunk part when they have sentence vectors; `sentences`: (m, dim) unit vectors by id
+    (a chunk without them counts its chunk cosine twice). The best `n`, best first."""
+    if not dense:
+        return []
+    own = dict(dense)
+    low = min(own.values())
+    scored = []
+    for cid in dict.fromkeys([*own, *others]):
+        rows = sentences.get(cid)
+        if cid not in own and rows is None:
+            continue
+        chunk = own.get(cid, low)
+        best = float(np.max(rows @ query)) if rows is not None else chunk
+        scored.append((cid, (1.0 - weight) * chunk + weight * best))
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:n]
 
 
 def collapse(
@@ -143,4 +176,13 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-__all__ = ["NEAR_DUPLICATE_JACCARD", "Norm", "collapse", "dense_weight_for", "mmr", "rrf", "score_fusion"]
+__all__ = [
+    "NEAR_DUPLICATE_JACCARD",
+    "Norm",
+    "collapse",
+    "dense_weight_for",
+    "mmr",
+    "rrf",
+    "score_fusion",
+    "with_best_sentences",
+]

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rag._result import Result
-from rag.config import DEFAULT_COLLAPSE, DEFAULT_DENSE_WEIGHT, DEFAULT_DENSE_WEIGHT_CJK, DEFAULT_FUSION, DEFAULT_RRF_K
+from rag.config import (
+    DEFAULT_COLLAPSE,
+    DEFAULT_DENSE_WEIGHT,
+    DEFAULT_DENSE_WEIGHT_CJK,
+    DEFAULT_FUSION,
+    DEFAULT_RRF_K,
+    DEFAULT_SENTENCE_WEIGHT,
+)
 from rag.retrieve.bm25 import BM25Index, load_or_build
-from rag.retrieve.fusion import collapse, dense_weight_for, mmr, rrf, score_fusion
+from rag.retrieve.fusion import collapse, dense_weight_for, mmr, rrf, score_fusion, with_best_sentences
+from rag.retrieve.text import is_cjk
 from rag.vocab import FILE_TYPES, FUSIONS, RETRIEVAL_MODES, Fusion, RetrievalMode, check_choice
 
 if TYPE_CHECKING:
@@ -84,6 +92,9 @@ class Retriever:
             when the embedding model is not multilingual (rag.embed.langs; `multilingual` None: read the model name
             from the catalog's manifest).
         collapse: drop near-duplicate hits (overlapping chunks of one file, the same text twice) before the k.
+        sentence_weight: with a weight > 0 the dense leg is re-scored by each candidate's best sentence
+            (`rag.retrieve.fusion.with_best_sentences`, sentence vectors from the catalog), except for a Han/Kana
+            query when the embedding model is not multilingual; 0: chunk vectors only.
     """
 
     def __init__(  # noqa: PLR0913
@@ -99,6 +110,7 @@ class Retriever:
         dense_weight_cjk: float = DEFAULT_DENSE_WEIGHT_CJK,
         collapse: bool = DEFAULT_COLLAPSE,
         multilingual: bool | None = None,
+        sentence_weight: float = DEFAULT_SENTENCE_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, not {fusion!r}")
@@ -114,6 +126,7 @@ class Retriever:
         self.dense_weight_cjk = dense_weight_cjk
         self.collapse = collapse
         self._multilingual = multilingual
+        self.sentence_weight = sentence_weight
         self.warnings: list[str] = []
         """What went wrong on the way and was repaired (e.g. an unreadable BM25 side index rebuilt)."""
 
@@ -164,10 +177,10 @@ class Retriever:
         allowed = self._allowed_sources(path_glob, types) if (path_glob or types) else None
         if allowed is not None and not allowed:
             return []
-        dense = self._dense(question, n, allowed) if mode in ("hybrid", "dense") else []
+        dense, vector = self._dense(question, n, allowed) if mode in ("hybrid", "dense") else ([], None)
         sparse = self._sparse(question, n, allowed) if mode in ("hybrid", "bm25") else []
         dense_scores = {cid: 1.0 - dist for cid, dist in dense}
-        fused = self._fuse(question, list(dense_scores.items()), sparse)
+        fused = self._fuse(question, self._by_sentences(question, vector, dense_scores, sparse, n), sparse)
         chunks = self.catalog.get_chunks(fused)
         ranked = sorted(
             (
@@ -208,11 +221,28 @@ class Retriever:
             if (not path_glob or matches_path(source, path_glob)) and (not types or record.kind in types)
         }
 
-    def _dense(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
+    def _dense(self, question: str, n: int, allowed: set[str] | None) -> tuple[list[tuple[str, float]], Any]:
         if self._query_dense is None or self._embed_query is None:
-            return []
+            return [], None
         where = None if allowed is None else {"source": {"$in": sorted(allowed)}}
-        return self._query_dense(self._embed_query(question), n, where)
+        vector = self._embed_query(question)
+        return self._query_dense(vector, n, where), vector
+
+    def _by_sentences(
+        self, question: str, vector: Any, dense: dict[str, float], sparse: list[tuple[str, float]], n: int
+    ) -> list[tuple[str, float]]:
+        """The dense leg as fusion sees it: re-scored by the candidates' best sentences when they have vectors."""
+        items = list(dense.items())
+        if vector is None or not dense or self.sentence_weight <= 0:
+            return items
+        if is_cjk(question) and not self.multilingual():
+            return items
+        candidates = list(dict.fromkeys([*dense, *(cid for cid, _ in sparse)]))
+        stored = self.catalog.sentence_vectors(candidates, len(vector))
+        if not stored:
+            return items
+        others = [cid for cid, _ in sparse]
+        return with_best_sentences(items, others, stored, vector, weight=self.sentence_weight, n=n)
 
     def _sparse(self, question: str, n: int, allowed: set[str] | None) -> list[tuple[str, float]]:
         index = self.bm25()

@@ -1,7 +1,8 @@
 """The catalog: one SQLite file per collection, the truth for "this file is indexed, with these chunks".
 
 Tables: `manifest(key, value)` (JSON values), `files` (one row per indexed file), `chunks` (text and location of
-every chunk), `state(key, value)` (the generation counter, bumped by every committed change). WAL mode, so readers
+every chunk), `sentences` (a chunk's sentence vectors, `rag.store.sentence_vectors`), `state(key, value)` (the
+generation counter, bumped by every committed change). WAL mode, so readers
 (`rag ask`, BM25) see the last committed state while a writer works. A file's row and its chunk rows change in one
 transaction, and only after its vectors are in Chroma, so the catalog never names a chunk Chroma lacks.
 """
@@ -13,20 +14,24 @@ import errno
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ingest.chunking import Chunk
 from rag._result import Result
 from rag.errors import StoreError
+from rag.store import sentence_vectors
 from rag.store.manifest import Manifest
 
 SCHEMA_VERSION = 1
 NO_INDEX_MESSAGE = "No index for collection {collection!r} in {home}. Run `rag index FOLDER` first."
 _SQL_CHUNK = 900  # stay under SQLite's host-parameter limit
 
-_SCHEMA = """
+_SENTENCES_TABLE = "CREATE TABLE IF NOT EXISTS sentences(id TEXT PRIMARY KEY, vectors BLOB NOT NULL)"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS manifest(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS files(
@@ -39,6 +44,7 @@ CREATE TABLE IF NOT EXISTS chunks(
     char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, page_start INTEGER, page_end INTEGER,
     heading_path TEXT NOT NULL, file_sha256 TEXT NOT NULL, ocr INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source, ordinal);
+{_SENTENCES_TABLE};
 INSERT OR IGNORE INTO state(key, value) VALUES ('generation', 0);
 """
 _CHUNK_COLUMNS = "id, text, source, ordinal, char_start, char_end, page_start, page_end, heading_path, file_sha256, ocr"
@@ -246,10 +252,29 @@ class Catalog:
 
     # -- writes (each one transaction, each bumps the generation) -------------------------------------------
 
+    def sentence_vectors(self, ids: Iterable[str], dim: int) -> dict[str, np.ndarray]:
+        """The stored sentence vectors of these chunks as (n, dim) arrays (ids without any are absent; a catalog
+        from before sentence vectors has none)."""
+        found: dict[str, np.ndarray] = {}
+        try:
+            for part in _batches(list(dict.fromkeys(ids))):
+                marks = ",".join("?" * len(part))
+                for cid, blob in self._db.execute(f"SELECT id, vectors FROM sentences WHERE id IN ({marks})", part):
+                    rows = sentence_vectors.unpack(blob, dim)
+                    if rows is not None:
+                        found[cid] = rows
+        except sqlite3.OperationalError:  # no `sentences` table: written before them, opened read-only
+            return {}
+        return found
+
     def commit_files(
-        self, entries: Sequence[tuple[FileRecord, Sequence[Chunk]]], manifest: Manifest | None = None
+        self,
+        entries: Sequence[tuple[FileRecord, Sequence[Chunk]]],
+        manifest: Manifest | None = None,
+        sentences: Mapping[str, bytes] | None = None,
     ) -> set[str]:
-        """Replace each file's row and chunk rows (and the manifest, if given) atomically.
+        """Replace each file's row and chunk rows (and the manifest, if given) atomically; `sentences`: sentence
+        vectors by chunk id (`rag.store.sentence_vectors.quantize` bytes), stored with them.
 
         Returns the chunk ids these files had before and no longer have: the caller deletes them from Chroma.
         """
@@ -293,7 +318,11 @@ class Catalog:
                         json.dumps(list(record.warnings), ensure_ascii=False),
                     ),
                 )
-                dropped |= old - {c.id for c in chunks}
+                gone = old - {c.id for c in chunks}
+                _delete_sentences(db, gone)
+                dropped |= gone
+            if sentences:
+                db.executemany("INSERT OR REPLACE INTO sentences(id, vectors) VALUES (?, ?)", list(sentences.items()))
             if manifest is not None:
                 self._write_manifest(db, manifest)
             _bump(db)
@@ -311,6 +340,7 @@ class Catalog:
                 removed |= {r[0] for r in db.execute(f"SELECT id FROM chunks WHERE source IN ({marks})", part)}
                 db.execute(f"DELETE FROM chunks WHERE source IN ({marks})", part)
                 db.execute(f"DELETE FROM files WHERE source IN ({marks})", part)
+            _delete_sentences(db, removed)
             _bump(db)
         return removed
 
@@ -338,6 +368,7 @@ class Catalog:
         """Forget everything: manifest, files and chunks (for --rebuild)."""
         with self._tx() as db:
             db.execute("DELETE FROM chunks")
+            db.execute("DELETE FROM sentences")
             db.execute("DELETE FROM files")
             db.execute("DELETE FROM manifest")
             _bump(db)
@@ -351,12 +382,20 @@ class Catalog:
         )
 
 
+def _delete_sentences(db: sqlite3.Connection, ids: Iterable[str]) -> None:
+    for part in _batches(list(ids)):
+        db.execute(f"DELETE FROM sentences WHERE id IN ({','.join('?' * len(part))})", part)
+
+
 def _connect_writer(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     _add_ocr_column(db)
+    if _chunk_columns(db):  # a catalog from before sentence vectors gets their (empty) table
+        with contextlib.suppress(sqlite3.OperationalError):
+            db.execute(_SENTENCES_TABLE)
     return db
 
 

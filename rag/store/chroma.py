@@ -5,9 +5,10 @@ no larger than the client's `get_max_batch_size()`. Every chromadb failure surfa
 (`rag.store.chroma_errors`). Clients are shared per location (`rag.store.clients`).
 
 Each chunk is stored self-sufficiently: its text as the document and its whole location as metadata (source, pages,
-char offsets, heading path, file sha256, ordinal, kind, and in server mode the writer and root that own it), so a
-reader with nothing but the server can cite it. In server mode the logical collection name resolves through the
-registry's pointer (`rag.store.registry`) to the physical collection, which a rebuild replaces atomically.
+char offsets, heading path, file sha256, ordinal, kind, and in server mode the writer and root that own it and the
+chunk's sentence vectors), so a reader with nothing but the server can cite it and rank by sentences. In server mode
+the logical collection name resolves through the registry's pointer (`rag.store.registry`) to the physical
+collection, which a rebuild replaces atomically.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from ingest.chunking import Chunk
 from rag.errors import StoreError
-from rag.store import clients, generation
+from rag.store import clients, generation, sentence_vectors
 from rag.store.chroma_errors import MISSING_COLLECTION, SERVER_UNREACHABLE, CollectionMissing, chroma_errors
 from rag.store.manifest import Manifest, now_iso
 from rag.store.pack import Packs
@@ -242,11 +243,24 @@ class ChromaStore:
             return meta
         return meta | {"writer": self.writer.record.id, "root": self.writer.root, "gen": self.writer.next_generation()}
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray], kinds: Sequence[str]) -> None:
-        """Write chunks (id, vector, text as the document, metadata), in batches of at most `max_batch`."""
-        if not (len(chunks) == len(vectors) == len(kinds)):
-            raise ValueError("chunks, vectors and kinds must have the same length")
+    def upsert(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[np.ndarray],
+        kinds: Sequence[str],
+        sentences: Sequence[bytes | None] | None = None,
+    ) -> None:
+        """Write chunks (id, vector, text as the document, metadata), in batches of at most `max_batch`;
+        `sentences`: each chunk's sentence vectors as `rag.store.sentence_vectors.quantize` bytes, or None, kept in
+        the metadata on a Chroma server only (embedded, the catalog holds them and Chroma would store them thrice)."""
+        if not (len(chunks) == len(vectors) == len(kinds)) or (sentences is not None and len(sentences) != len(chunks)):
+            raise ValueError("chunks, vectors, kinds and sentences must have the same length")
         step = self.max_batch
+        metas = [chunk_metadata(c, k) for c, k in zip(chunks, kinds, strict=True)]
+        dim = len(vectors[0]) if len(vectors) else 0
+        for meta, blob in zip(metas, (sentences or ()) if self.chroma_url else (), strict=False):
+            if blob:
+                meta[sentence_vectors.FIELD] = sentence_vectors.to_metadata(blob, dim)
 
         def write(col: Any) -> None:
             for i in range(0, len(chunks), step):
@@ -255,9 +269,7 @@ class ChromaStore:
                     ids=[c.id for c in part],
                     embeddings=np.asarray(vectors[i : i + step], dtype=np.float32),
                     documents=[c.text for c in part],
-                    metadatas=[
-                        self._stamp(chunk_metadata(c, k)) for c, k in zip(part, kinds[i : i + step], strict=True)
-                    ],
+                    metadatas=[self._stamp(meta) for meta in metas[i : i + step]],
                 )
 
         self._write(write, "upsert into")

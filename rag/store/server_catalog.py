@@ -20,8 +20,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ingest.chunking import Chunk
 from rag.errors import StoreError
+from rag.store import sentence_vectors
 from rag.store.catalog import Catalog, FileRecord
 from rag.store.chroma import ChromaStore, chunk_from_row
 from rag.store.chroma_errors import CollectionMissing, StoreUnreachable
@@ -264,7 +267,10 @@ class ServerCatalog:
         if empty:
             self._mirror.remove_files(empty)
         if entries or manifest is not None:
-            self._mirror.commit_files(entries, manifest)
+            blobs = {
+                cid: sentence_vectors.from_metadata(meta.get(sentence_vectors.FIELD)) for cid, (_, meta) in rows.items()
+            }
+            self._mirror.commit_files(entries, manifest, {cid: blob for cid, blob in blobs.items() if blob})
 
     def manifest(self) -> Manifest | None:
         """The collection's manifest (from the server; from the mirror when offline)."""
@@ -282,6 +288,10 @@ class ServerCatalog:
     def get_chunks(self, ids: Iterable[str]) -> dict[str, Chunk]:
         self._ensure_synced()
         return self._mirror.get_chunks(ids)
+
+    def sentence_vectors(self, ids: Iterable[str], dim: int) -> dict[str, np.ndarray]:
+        self._ensure_synced()
+        return self._mirror.sentence_vectors(ids, dim)
 
     def files(self, root: str | None = None) -> dict[str, FileRecord]:
         self._ensure_synced()

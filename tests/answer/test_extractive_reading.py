@@ -3,8 +3,8 @@ language first, list-only chunks, code fences kept as code."""
 
 from __future__ import annotations
 
+from ingest.sentences import split_sentences
 from rag.answer.extractive import extractive_answer, pick_sentences
-from rag.answer.sentences import split_sentences
 from support.hits import make_hit
 
 

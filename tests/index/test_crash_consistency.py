@@ -10,7 +10,16 @@ from signal import SIGINT
 import pytest
 
 from support.consistency import assert_consistent_state, store_state
-from support.killing import FILES, expected_ids, index_cmd, kill_sweep, make_folder, run, start
+from support.killing import (
+    FILES,
+    expected_ids,
+    index_cmd,
+    kill_sweep,
+    make_folder,
+    requests_for_first_file,
+    run,
+    start,
+)
 
 KILLS = 20
 SEED = 20240917
@@ -18,7 +27,7 @@ SEED = 20240917
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_rerun_is_consistent(ollama, tmp_path: Path) -> None:
-    ollama.latency = 0.1  # embedding takes long enough for kills to land mid-write
+    ollama.latency = 0.02  # embedding takes long enough for kills to land mid-write (chunks and sentences)
     stats = kill_sweep(tmp_path, KILLS, SEED)
     print(f"\n{stats}")
     assert stats.kills == KILLS and stats.chunks_lost == stats.chunks_extra == 0
@@ -29,8 +38,9 @@ def test_sigkill_at_random_moments_then_rerun_is_consistent(ollama, tmp_path: Pa
 def test_sigint_mid_run_stops_with_a_summary(ollama, tmp_path: Path) -> None:
     docs, idx = tmp_path / "docs", tmp_path / "idx"
     make_folder(docs)
-    # one embedding group (batch x 2 requests in flight) passes, then the run stalls: it cannot finish before the signal
-    ollama.hold("/api/embed", after=2)
+    # the requests that embed the first file (its chunks and their sentences) pass, then the run stalls: it cannot
+    # finish before the signal
+    ollama.hold("/api/embed", after=requests_for_first_file(docs))
     proc = start(index_cmd(docs, idx), tmp_path)
     first = proc.stderr.readline()  # "[1/41] added ..." once a file is stored
     assert first.startswith("[1/"), first

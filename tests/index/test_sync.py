@@ -12,7 +12,7 @@ from rag import IndexReport, ManifestMismatch
 from rag.store.catalog import Catalog
 from rag.store.chroma import ChromaStore
 from rag.store.layout import layout
-from support.consistency import assert_consistent, stored_ids
+from support.consistency import assert_consistent, stored_ids, texts_embedded
 from support.corpus import make_docs, open_rag, paragraphs_text
 from support.ollama_server import count_tokens
 
@@ -34,7 +34,7 @@ def test_first_run_then_unchanged_rerun_embeds_nothing(ollama, tmp_path: Path) -
         ids = assert_consistent(rag)
         assert first.chunks_added == len(ids) > 5 and first.exit_code == 0
         embedded = sum(len(b["input"]) for b in ollama.bodies("/api/embed"))
-        assert embedded == len(ids)  # each chunk embedded exactly once
+        assert embedded == texts_embedded(rag, ids)  # each chunk (and its sentences) embedded exactly once
         assert all(b.get("truncate") is False for b in ollama.bodies("/api/embed"))
         ollama.reset()
         again = rag.index(docs)
@@ -84,7 +84,7 @@ def test_modify_delete_rename_end_equal_to_clean_run(ollama, tmp_path: Path) -> 
         with Catalog(lay.catalog, create=False) as cat:
             changed = {c.id for s in ("docs/doc2.md", "docs/sub/moved.txt", "docs/new.md") for c in cat.chunks_of(s)}
             assert not any(c.startswith("docs/doc3") for c in cat.files())
-        assert sum(len(b["input"]) for b in ollama.bodies("/api/embed")) == len(changed)
+        assert sum(len(b["input"]) for b in ollama.bodies("/api/embed")) == texts_embedded(rag, changed)
     assert after == clean_ids(docs, tmp_path)
 
 

@@ -19,6 +19,18 @@ def stored_ids(rag: RAG) -> tuple[set[str], set[str]]:
     return catalog_ids, ChromaStore(lay.index_dir, lay.chroma_url, lay.collection, create=False).all_ids()
 
 
+def texts_embedded(rag: RAG, ids: set[str]) -> int:
+    """How many texts indexing these chunks sends to the embedder: each chunk and its sentences
+    (`ingest.sentences.sentence_texts`, with `sentence_vectors` on)."""
+    from ingest.sentences import sentence_texts
+
+    lay = layout(rag.settings.index_dir, rag.settings.chroma_url, rag.settings.collection)
+    with Catalog(lay.catalog, create=False) as cat:
+        chunks = cat.get_chunks(ids)
+    per_chunk = (lambda text: 1 + len(sentence_texts(text))) if rag.settings.sentence_vectors else (lambda text: 1)
+    return sum(per_chunk(c.text) for c in chunks.values())
+
+
 def assert_consistent(rag: RAG) -> set[str]:
     catalog_ids, chroma_ids = stored_ids(rag)
     assert catalog_ids == chroma_ids and catalog_ids

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import ExtractParams, discover, extract
+from ingest.sentences import sentence_texts
 from support.adversarial import text_pdf, words
 from support.consistency import assert_consistent_state, store_state
 from support.paths import REPO
@@ -49,6 +50,15 @@ def expected_ids(root: Path) -> set[str]:
         _, chunks = extract(src, ExtractParams(chunk_tokens=200, chunk_overlap=30))
         ids |= {c.id for c in chunks}
     return ids
+
+
+def requests_for_first_file(root: Path, group: int = 64, batch: int = 32) -> int:
+    """Embedding requests a run sends until the first file (in path order) is embedded: its chunks and their
+    sentences go out in groups of `group` texts (batch x requests in flight), each group in batches of `batch`."""
+    first = min(discover(root), key=lambda src: src.source)
+    _, chunks = extract(first, ExtractParams(chunk_tokens=200, chunk_overlap=30))
+    texts = sum(1 + len(sentence_texts(c.text)) for c in chunks)
+    return -(-texts // group) * (group // batch)
 
 
 def files_to_do(docs: Path, idx: Path) -> int:
@@ -115,7 +125,9 @@ def kill_sweep(work: Path, kills: int, seed: int) -> KillStats:
         killed = proc.returncode == -signal.SIGKILL  # else the run finished first: not a kill point
         stats.kills += killed
         rerun = run(index_cmd(docs, idx, "--json"), work)
-        assert rerun.returncode == 0, f"run {stats.runs} exited {rerun.returncode}: {rerun.stderr[-2000:]}"
+        assert rerun.returncode == 0, (
+            f"run {stats.runs} exited {rerun.returncode}: {rerun.stderr[-2000:]} {rerun.stdout[-2000:]}"
+        )
         report = json.loads(rerun.stdout)
         stats.repaired += report["orphans_removed"] + report["files_repaired"]
         partial = 0 < report["added"] + report["updated"] < todo  # the killed run had committed some files

@@ -1,4 +1,4 @@
-"""Sentence spans for extractive answers: abbreviation-aware, full-width aware, code fences and list items whole.
+"""Sentence spans (extractive answers, sentence vectors): abbreviations, full-width punctuation, code whole.
 
 Splits after . ! ? (and a closing quote or bracket) followed by whitespace, after 。！？；… (and a closing 」』”）),
 at blank lines and before list items; a single line break (hard-wrapped text) does not end a sentence. It does not
@@ -163,4 +163,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-__all__ = ["ABBREVIATIONS", "split_sentences"]
+MAX_EMBEDDED_SENTENCES = 16
+"""Most sentence vectors a chunk stores; a chunk with more has its sentences grouped into that many runs."""
+MIN_SENTENCE_CHARS = 3
+
+
+def sentence_texts(text: str, most: int = MAX_EMBEDDED_SENTENCES) -> list[str]:
+    """The sentences of a chunk that get their own vector: none for a chunk of one sentence (its chunk vector is
+    that sentence's); more than `most` are joined into `most` runs of neighbouring sentences."""
+    pieces = [text[a:b].strip() for a, b in split_sentences(text)]
+    pieces = [p for p in pieces if len(p) >= MIN_SENTENCE_CHARS]
+    if len(pieces) <= 1:
+        return []
+    if len(pieces) <= most:
+        return pieces
+    size, extra = divmod(len(pieces), most)
+    runs, start = [], 0
+    for i in range(most):
+        end = start + size + (1 if i < extra else 0)
+        runs.append(" ".join(pieces[start:end]))
+        start = end
+    return runs
+
+
+__all__ = ["ABBREVIATIONS", "MAX_EMBEDDED_SENTENCES", "sentence_texts", "split_sentences"]
