@@ -88,9 +88,19 @@ def doctor(settings: Settings, client: Client) -> DoctorReport:
     collection = _collection(settings, checks)
     _check_embed(settings, client, server, builtin_ok, collection, checks)
     _check_languages(settings, collection, checks)
+    _check_sentences(settings, collection, checks)
     _check_chat(settings, client, server, checks)
     _check_chroma(settings, checks)
-    order = ["ollama", "embed model", "chat model", "index", "languages", "chroma", "built-in embedder"]
+    order = [
+        "ollama",
+        "embed model",
+        "chat model",
+        "index",
+        "languages",
+        "sentence vectors",
+        "chroma",
+        "built-in embedder",
+    ]
     checks.sort(key=lambda c: order.index(c.name) if c.name in order else len(order))
     warnings = sum(c.level == WARNING for c in checks)
     errors = sum(c.level == ERROR for c in checks)
@@ -382,6 +392,45 @@ def _check_languages(settings: Settings, collection: CollectionStatus | None, ch
                 "English: dense retrieval cannot rank them (answers fall back on word matches and abstain more)",
                 f"`ollama pull {PULL_FOR_CHINESE}` and re-index: "
                 f"`rag index FOLDER --rebuild --embed-model {PULL_FOR_CHINESE}`.",
+            )
+        )
+
+
+SENTENCE_SAMPLE_CHUNKS = 200
+"""Chunks the sentence-vectors check reads to tell an index without them from one whose chunks are all one sentence."""
+
+
+def _check_sentences(settings: Settings, collection: CollectionStatus | None, checks: list[Check]) -> None:
+    """Warn when the index has no sentence vectors although its chunks have several sentences (built before them,
+    or with `sentence_vectors` off) while the setting is on: retrieval then ranks by whole-chunk vectors only."""
+    from itertools import islice
+
+    from ingest.sentences import sentence_texts
+    from rag.store.catalog import Catalog
+    from rag.store.layout import layout
+
+    if not settings.sentence_vectors or collection is None or not collection.chunks or settings.index_dir is None:
+        return
+    paths = layout(settings.index_dir, settings.chroma_url, settings.collection)
+    try:
+        catalog = Catalog(paths.catalog, create=False, collection=settings.collection)
+    except RagError:
+        return
+    try:
+        if catalog.sentence_count():
+            return
+        sample = [text for _, text, _ in islice(catalog.iter_chunks(), SENTENCE_SAMPLE_CHUNKS)]
+    finally:
+        catalog.close()
+    if any(sentence_texts(text) for text in sample):
+        checks.append(
+            Check(
+                "sentence vectors",
+                WARNING,
+                "the index has no sentence vectors (built before them, or with sentence_vectors off): retrieval "
+                "ranks chunks by their whole-text vectors only",
+                "`rag index FOLDER --rebuild` embeds each chunk's sentences too (about 1.7x the embedding time), "
+                "or set sentence_vectors = false to keep the index as it is.",
             )
         )
 

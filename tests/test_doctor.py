@@ -158,3 +158,18 @@ def test_the_built_in_embedder_form_follows_the_setting(monkeypatch: pytest.Monk
         code == 0
         and "float32 arithmetic, as builtin_int8 = false asks" in _by_name(report)["built-in embedder"]["detail"]
     )
+
+
+def test_an_index_without_sentence_vectors_gets_a_warning_with_the_rebuild(ollama, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "camelids.md").write_text("Llamas are camelids. Alpacas are smaller. Both come from South America.\n")
+    with RAG(sentence_vectors=False) as rag:
+        rag.index(folder)
+    _, report = _doctor()
+    check = _by_name(report)["sentence vectors"]
+    assert check["level"] == "warning" and "--rebuild" in check["fix"]
+    with RAG() as rag:
+        rag.index(folder, rebuild=True)
+    _, report = _doctor()
+    assert "sentence vectors" not in _by_name(report)

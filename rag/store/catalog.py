@@ -267,6 +267,13 @@ class Catalog:
             return {}
         return found
 
+    def sentence_count(self) -> int:
+        """Chunks that have sentence vectors (0 for a catalog from before them)."""
+        try:
+            return int(self._db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
     def commit_files(
         self,
         entries: Sequence[tuple[FileRecord, Sequence[Chunk]]],
