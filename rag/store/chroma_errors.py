@@ -41,6 +41,11 @@ def _is_connection_error(exc: BaseException) -> bool:
     return any(s in text for s in ("could not connect", "connection refused", "failed to connect", "connecterror"))
 
 
+_DROPPED = ("does not exist", "missing metadata segment")
+"""What a Chroma error says when its collection is gone, or half-deleted (a rebuild dropped it during the call: the
+server answers "Error getting collection: Missing field: [Missing metadata segment]")."""
+
+
 @contextmanager
 def chroma_errors(what: str, *, name: str, where: object, url: str | None = None) -> Iterator[None]:
     """Run a chromadb call, turning any exception into `StoreError` (or one of its kinds above), chained.
@@ -59,7 +64,7 @@ def chroma_errors(what: str, *, name: str, where: object, url: str | None = None
         from chromadb.errors import NotFoundError
 
         reason = str(exc) or type(exc).__name__
-        if isinstance(exc, NotFoundError) or "does not exist" in reason.lower():
+        if isinstance(exc, NotFoundError) or any(sign in reason.lower() for sign in _DROPPED):
             raise CollectionMissing(MISSING_COLLECTION.format(name=name, where=where)) from exc
         if url is not None and _is_connection_error(exc):
             if type(exc).__name__.endswith("Timeout"):  # httpx's Read/Write/Connect/PoolTimeout

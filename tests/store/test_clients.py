@@ -47,6 +47,9 @@ def test_chroma_errors_name_the_collection_and_the_fix(tmp_path: Path) -> None:
     with pytest.raises(CollectionMissing, match="rag index FOLDER"):
         with chroma_errors("query", name="docs", where=tmp_path):
             raise NotFoundError("Collection [x] does not exist")
+    with pytest.raises(CollectionMissing):  # a collection a rebuild is dropping while the call runs
+        with chroma_errors("query", name="docs", where=tmp_path):
+            raise RuntimeError("Error getting collection: Missing field: [Missing metadata segment]")
     with pytest.raises(StoreError, match="upsert into 'docs'") as err:
         with chroma_errors("upsert into 'docs'", name="docs", where=tmp_path):
             raise ValueError("bad batch")
