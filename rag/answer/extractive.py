@@ -21,11 +21,13 @@ from collections.abc import Sequence
 
 from ingest.sentences import split_sentences
 from rag.answer.citations import make_citation
-from rag.answer.types import NOT_FOUND, Answer, Claim, Timings
+from rag.answer.types import NOT_FOUND, Answer, Citation, Claim, Timings
 from rag.retrieve.hybrid import Hit
 from rag.retrieve.text import ENGLISH_STOPWORDS, compact, normalize, reads_cjk, tokenize
 
 MAX_SENTENCES = 3
+CLOSEST_PASSAGES = 2
+"""Sentences a declined generative answer shows as the closest passages (`closest_passages`)."""
 MIN_SHARE = 0.5
 """A sentence is kept when it scores at least this share of the best sentence's score."""
 MAX_SENTENCE_CHARS = 400
@@ -210,6 +212,15 @@ def render_quote(quote: str, n: int) -> str:
     return f"{lead} [{n}]\n\n{block}\n" if lead else f"[{n}]\n\n{block}\n"
 
 
+def closest_passages(question: str, hits: Sequence[Hit], limit: int = CLOSEST_PASSAGES) -> tuple[Citation, ...]:
+    """The `limit` sentences of `hits` that best match `question` (`pick_sentences`) as verbatim citations: what a
+    declined answer shows the reader, who may find the answer there when the model did not."""
+    return tuple(
+        make_citation(n, hit, sentence, verified=True, score=1.0)
+        for n, (hit, sentence, _) in enumerate(pick_sentences(question, hits, limit), 1)
+    )
+
+
 def extractive_answer(
     question: str, hits: Sequence[Hit], *, query: str = "", timings: Timings | None = None, warnings: Sequence[str] = ()
 ) -> Answer:
@@ -242,7 +253,9 @@ def extractive_answer(
 
 
 __all__ = [
+    "CLOSEST_PASSAGES",
     "MAX_SENTENCES",
+    "closest_passages",
     "distinct",
     "extractive_answer",
     "pick_sentences",

@@ -21,6 +21,7 @@ from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, CheckResult, check
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
 from rag.answer.context import format_sources, narrow, new_key, pack_context
+from rag.answer.extractive import closest_passages
 from rag.answer.partial_json import StringFieldStream
 from rag.answer.types import UNANSWERABLE, Answer, Timings
 from rag.config import Settings
@@ -242,6 +243,7 @@ class GenerativeAnswerer:
                 why = REFUSED_WARNING.format(check=self.settings.answer_check)
                 warnings.append(f"{why}{copied}; it had answered: {said!r}")
                 answerable, text, citations, claims = False, UNANSWERABLE, (), ()
+        closest = () if answerable else closest_passages(query or question, req.hits)
         num_ctx = req.options["num_ctx"]
         if last is not None and (last.prompt_tokens or 0) >= num_ctx - 1:
             warnings.append(
@@ -262,6 +264,7 @@ class GenerativeAnswerer:
             warnings=tuple(warnings),
             query=query,
             claims=claims,
+            closest=closest,
         )
 
 

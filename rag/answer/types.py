@@ -19,6 +19,8 @@ NOT_FOUND = "Not found in the indexed documents."
 """The answer text when retrieval found nothing good enough (mode "abstained")."""
 UNANSWERABLE = "The indexed documents do not answer this question."
 """The answer text when the model read the sources and reported answerable=false without saying why."""
+CLOSEST_HEADING = "Closest passages (the model did not find the answer in them; judge for yourself):"
+"""The line above a declined answer's closest passages (`Answer.closest`) in the CLI and chat servers' text."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,9 @@ class Answer(Result):
     """The query used for retrieval (a chat follow-up rewritten to stand alone; else the question)."""
     claims: tuple[Claim, ...] = ()
     """The answer sentence by sentence, each with its citations (generative and extractive answers)."""
+    closest: tuple[Citation, ...] = ()
+    """When the chat model found no answer in the sources it read: their sentences that best match the question
+    (verbatim, numbered apart from `citations`), for the reader to judge. Not part of the answer; empty otherwise."""
 
 
 def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timings, reason: str) -> Answer:
@@ -125,4 +130,14 @@ def elapsed_ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
-__all__ = ["NOT_FOUND", "UNANSWERABLE", "Answer", "Citation", "Claim", "Timings", "abstained", "elapsed_ms"]
+__all__ = [
+    "CLOSEST_HEADING",
+    "NOT_FOUND",
+    "UNANSWERABLE",
+    "Answer",
+    "Citation",
+    "Claim",
+    "Timings",
+    "abstained",
+    "elapsed_ms",
+]

@@ -123,15 +123,18 @@ def print_warnings(answer: Any, seen: set[str] | None = None) -> None:
         echo(f"Warning: {warning}", err=True)
 
 
-def format_sources(answer: Any, paths: dict[str, str] | None = None, *, links: bool = False) -> list[str]:
-    """The numbered source lines of an answer: `[1] docs/manual.pdf p. 3-4 (unverified)` and the quote.
+def format_sources(
+    answer: Any, paths: dict[str, str] | None = None, *, links: bool = False, closest: bool = False
+) -> list[str]:
+    """The numbered source lines of an answer: `[1] docs/manual.pdf p. 3-4 (unverified)` and the quote; with
+    `closest`, those of its closest passages (`Answer.closest`) instead.
 
     With `links`, the source name is an OSC 8 link to the file (our only escape; the text itself is sanitised)."""
     from rag.answer.citations import page_label
 
     paths = paths or {}
     lines = []
-    for c in answer.citations:
+    for c in answer.closest if closest else answer.citations:
         name = file_link(c.source, paths.get(c.source), enabled=links)
         where = " ".join(p for p in (name, page_label(c.page_start, c.page_end, c.ocr)) if p)
         heading = sanitize(f" § {' > '.join(c.heading_path)}") if c.heading_path else ""
@@ -169,6 +172,13 @@ def print_answer(answer: Any, *, body: bool = True, paths: dict[str, str] | None
     if sources:
         echo("\nSources:")
         for line in sources:
+            echo_raw(line)
+    closest = format_sources(answer, paths, links=links_supported(), closest=True)
+    if closest:
+        from rag.answer.types import CLOSEST_HEADING
+
+        echo(f"\n{CLOSEST_HEADING}")
+        for line in closest:
             echo_raw(line)
 
 

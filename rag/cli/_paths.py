@@ -42,19 +42,20 @@ def _roots(rag: Any) -> list[str]:
 
 
 def with_paths(data: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
-    """An answer's to_dict() with an absolute `path` on each citation and hit (None when unknown)."""
+    """An answer's to_dict() with an absolute `path` on each citation, closest passage and hit (None when unknown)."""
     out = dict(data)
-    for key in ("citations", "hits"):
+    for key in ("citations", "closest", "hits"):
         if isinstance(out.get(key), list):
             out[key] = [item | {"path": paths.get(item.get("source", ""))} for item in out[key]]
     return out
 
 
 def save_last(rag: Any, answer: Any, paths: dict[str, str]) -> None:
-    """Remember the answer's citations in the index folder (nothing is written elsewhere), for `rag open N`."""
+    """Remember the answer's citations (or, for a declined answer, its closest passages) in the index folder
+    (nothing is written elsewhere), for `rag open N`."""
     rows = [
         {"n": c.n, "source": c.source, "path": paths.get(c.source), "page": c.page_start, "quote": c.quote}
-        for c in answer.citations
+        for c in answer.citations or getattr(answer, "closest", ())
     ]
     text = json.dumps({"question": answer.question, "citations": rows}, ensure_ascii=False)
     with contextlib.suppress(OSError):

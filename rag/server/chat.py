@@ -8,13 +8,14 @@ from itertools import chain
 from typing import Any
 
 from rag.answer.chat import Turn
-from rag.answer.types import Answer
+from rag.answer.types import CLOSEST_HEADING, Answer
 from rag.server.rags import RagPool
 from rag.server.text import last_user_message, sources_text
 
 MODEL_PREFIX = "rag:"
 """Collections appear as models named `rag:<collection>`."""
 SOURCES_MARK = "\n\nSources:\n"
+CLOSEST_MARK = f"\n\n{CLOSEST_HEADING}\n"
 
 
 def model_name(collection: str) -> str:
@@ -59,13 +60,18 @@ class ChatReply:
                 yield item
 
 
+def _answer_only(text: str) -> str:
+    """A previous reply of ours without its sources or closest-passages block (history replays the answer only)."""
+    return text.split(SOURCES_MARK, maxsplit=1)[0].split(CLOSEST_MARK, maxsplit=1)[0]
+
+
 def start_chat(pool: RagPool, model: str, messages: list[dict[str, Any]]) -> ChatReply:
     """Start answering the last user message of `messages` over the collection `model` names (earlier turns are
     the chat history). Retrieval runs now, so its errors raise before a response starts."""
     question, history = last_user_message(messages)
     rag = pool.get(collection_of(model, pool.base.settings.collection))
     session = rag.chat()
-    session.history = [Turn(question=q, answer=a.split(SOURCES_MARK)[0], query=q) for q, a in history]
+    session.history = [Turn(question=q, answer=_answer_only(a), query=q) for q, a in history]
     stream = session.ask_stream(question)
     first = next(stream)
     return ChatReply(chain([first], stream))

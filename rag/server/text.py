@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from rag.answer.citations import page_label
-from rag.answer.types import Answer
+from rag.answer.types import CLOSEST_HEADING, Answer
 
 
 def sources_text(answer: Answer) -> str:
-    """The block appended to the answer text: `Sources:` and one line per citation with its quote.
-
-    Empty when the answer has no citations."""
+    """The block appended to the answer text: `Sources:` and one line per citation with its quote; for a declined
+    answer, its closest passages under `CLOSEST_HEADING` instead. Empty when it has neither."""
     lines = []
-    for c in answer.citations:
+    for c in answer.citations or answer.closest:
         where = " ".join(p for p in (c.source, page_label(c.page_start, c.page_end, c.ocr)) if p)
         heading = f" § {' > '.join(c.heading_path)}" if c.heading_path else ""
         quote = f': "{" ".join(c.quote.split())}"' if c.quote else ""
         lines.append(f"[{c.n}] {where}{heading}{quote}{'' if c.verified else ' (unverified)'}")
-    return "\n\nSources:\n" + "\n".join(lines) if lines else ""
+    title = "Sources:" if answer.citations else CLOSEST_HEADING
+    return f"\n\n{title}\n" + "\n".join(lines) if lines else ""
 
 
 def citations(answer: Answer) -> list[dict[str, Any]]:

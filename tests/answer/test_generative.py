@@ -11,6 +11,7 @@ import pytest
 from rag.answer import prompts
 from rag.answer.citations import build_citations
 from rag.answer.context import pack_context
+from rag.answer.extractive import CLOSEST_PASSAGES
 from rag.answer.generative import (
     LABELS_ONLY_WARNING,
     UNSUPPORTED_ANSWER,
@@ -160,6 +161,34 @@ def test_model_says_unanswerable(ollama) -> None:
     answer = _generator(ollama).answer("Who won the 1998 World Cup?", HITS)
     assert not answer.answerable and answer.citations == () and answer.answer
     assert answer.mode == "generative"
+
+
+def test_a_declined_answer_shows_the_closest_passages_and_an_answered_one_none(ollama) -> None:
+    declined = json.dumps({"answerable": False, "citations": []})
+    ollama.chat_reply = [declined]
+    answer = _generator(ollama).answer("What does the embed endpoint return for each input?", HITS)
+    assert not answer.answerable and answer.citations == ()
+    assert 1 <= len(answer.closest) <= CLOSEST_PASSAGES
+    assert [c.n for c in answer.closest] == list(range(1, len(answer.closest) + 1))
+    by_id = {h.id: h for h in HITS}
+    for c in answer.closest:  # verbatim sentences of what the model read, located in their document
+        assert c.verified and c.quote in by_id[c.id].text
+        assert c.char_start == by_id[c.id].char_start + by_id[c.id].text.index(c.quote)
+    assert answer.closest[0].source == "docs/api.md"
+    assert answer.to_dict()["closest"][0]["quote"] == answer.closest[0].quote
+
+    ollama.chat_reply = [declined]
+    assert _generator(ollama).answer("zzz qqq xxx", HITS).closest == ()  # no sentence shares a term: none
+    ollama.chat_reply = [
+        json.dumps(
+            {
+                "citations": [{"id": "S1", "claim": "One vector per input.", "quote": "One vector per input."}],
+                "answerable": True,
+            }
+        )
+    ]
+    answered = _generator(ollama).answer("What does the embed endpoint return for each input?", HITS)
+    assert answered.answerable and answered.closest == ()
 
 
 def test_invalid_json_is_retried_once_then_raises(ollama) -> None:

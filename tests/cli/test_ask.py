@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
+from rag.answer.types import CLOSEST_HEADING
 from rag.cli import cli
 from support.hits import index_docs
 from support.paths import REPO
@@ -95,6 +96,20 @@ def test_model_saying_unanswerable_is_reported(index, ollama) -> None:
     # Floor off so the question reaches the model: this tests the model's own "not answerable".
     data = _json(_ask(index, "Who won the 1998 World Cup?", "--json", "--min-score", "0"))
     assert data["mode"] == "generative" and data["answerable"] is False and data["citations"] == []
+
+
+def test_a_declined_answer_lists_the_closest_passages(index, ollama) -> None:
+    ollama.chat_reply = [json.dumps({"answerable": False, "citations": []})]
+    result = _ask(index, QUESTION, "--min-score", "0")
+    assert result.exit_code == 0, result.output
+    answer, _, closest = result.stdout.partition(f"\n{CLOSEST_HEADING}\n")
+    assert "do not answer" in answer and "Sources:" not in answer
+    assert closest.startswith("[1] docs/") and "embed endpoint returns" in closest
+    ollama.chat_reply = [json.dumps({"answerable": False, "citations": []})]
+    data = _json(_ask(index, QUESTION, "--json", "--min-score", "0"))
+    assert data["citations"] == [] and data["closest"] and all(c["path"] and c["verified"] for c in data["closest"])
+    abstained = _json(_ask(index, QUESTION, "--json", "--min-score", "0.9999"))  # the floor: the model read nothing
+    assert abstained["mode"] == "abstained" and abstained["closest"] == []
 
 
 def test_filters_reach_the_hits(index) -> None:

@@ -312,6 +312,15 @@ def test_json_citations_carry_absolute_paths_and_rag_open_finds_them(tmp_path, o
     assert missing.exit_code == 2 and "there is no [99]" in missing.stderr
 
 
+def test_rag_open_after_a_declined_answer_opens_its_closest_passage(tmp_path, ollama) -> None:
+    index = index_docs(tmp_path)
+    ollama.chat_reply = [json.dumps({"answerable": False, "citations": []})]
+    data = json.loads(_run("ask", QUESTION, "--index", index, "--json", "--min-score", "0").stdout)
+    assert data["answerable"] is False and data["citations"] == [] and data["closest"]
+    result = _run("open", "1", "--print", "--index", index)
+    assert result.exit_code == 0 and result.stdout.splitlines()[0] == data["closest"][0]["path"]
+
+
 def test_rag_open_before_any_answer_says_what_to_do() -> None:
     from rag.cli.open import NO_LAST_ANSWER
 

@@ -10,6 +10,7 @@ import subprocess
 import httpx
 import pytest
 
+from rag.answer.types import CLOSEST_HEADING
 from support.answers import unmarked
 
 QUESTION = "What does the embed endpoint return?"
@@ -78,6 +79,25 @@ def test_ollama_client_generate_and_follow_up(server) -> None:
     ]
     follow_up = client.chat(model="rag", messages=history)
     assert "Sources:" in follow_up.message.content
+
+
+def test_a_declined_answer_brings_its_closest_passages_and_history_drops_them(server, ollama) -> None:
+    declined = json.dumps({"answerable": False, "citations": []})
+    ollama.chat_reply = [declined]
+    first = httpx.post(
+        f"{server.url}/api/chat", json={"model": "rag:default", "messages": _messages(), "stream": False}, timeout=60
+    ).json()["message"]["content"]
+    answer, _, closest = first.partition(f"\n\n{CLOSEST_HEADING}\n")
+    assert "do not answer" in answer and "Sources:" not in first
+    assert closest.startswith("[1] docs/") and "embed endpoint returns" in closest
+    ollama.reset()
+    ollama.chat_reply = [json.dumps({"question": "And what about chat replies?"}), declined]
+    history = [*_messages(), {"role": "assistant", "content": first}, {"role": "user", "content": "And chat replies?"}]
+    httpx.post(
+        f"{server.url}/api/chat", json={"model": "rag:default", "messages": history, "stream": False}, timeout=60
+    )
+    sent = json.dumps(ollama.bodies("/api/chat"), ensure_ascii=False)
+    assert "do not answer" in sent and "Closest passages" not in sent  # the earlier answer, not its passages
 
 
 def test_ollama_face_errors_are_ollama_errors(server) -> None:
