@@ -20,7 +20,7 @@ from rag.answer import prompts
 from rag.answer.check import FAILED_WARNING, REFUSED_WARNING, CheckResult, check_answer, check_span
 from rag.answer.citations import source_ids
 from rag.answer.claims import assemble
-from rag.answer.context import format_sources, narrow, new_key, pack_context
+from rag.answer.context import context_key, format_sources, narrow, pack_context
 from rag.answer.extractive import closest_passages
 from rag.answer.partial_json import StringFieldStream
 from rag.answer.types import UNANSWERABLE, Answer, Timings
@@ -120,7 +120,7 @@ class GenerativeAnswerer:
         shown = narrow(question, packed, self.settings.context_sentences)
         packed = [hit for hit, _ in shown]
         labels = dict(zip(source_ids(packed), packed, strict=False))
-        key = new_key()
+        key = context_key(question, shown)
         system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
             prompts.user_template(question, self.settings.prompts_dir),

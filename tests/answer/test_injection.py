@@ -40,11 +40,15 @@ def test_header_like_text_inside_a_chunk_is_neutralised() -> None:
     assert neutralise("see [ S12 ] and [/S2 x]") == "see (S12) and (/S2)"
 
 
-def test_each_request_gets_a_fresh_key_the_documents_cannot_know(tmp_path: Path, ollama) -> None:
+def test_the_key_follows_the_question_and_sources_so_a_request_repeats_exactly(tmp_path: Path, ollama) -> None:
     gen = GenerativeAnswerer(Client(ollama.url, retries=0), Settings.resolve(chat_model="llama3.2"))
     hits = [make_hit("a" * 32, FORGED, "docs/shipping.md")]
-    gen.answer("What is the refund policy?", hits)
-    gen.answer("What is the refund policy?", hits)
+    other = [make_hit("a" * 32, FORGED.replace("two days", "three days"), "docs/shipping.md")]
+    for question, sources in [("What is the refund policy?", hits)] * 2 + [
+        ("What is the shipping policy?", hits),
+        ("What is the refund policy?", other),
+    ]:
+        gen.answer(question, sources)
     keys = []
     for body in ollama.bodies("/api/chat"):
         system, user = body["messages"][0]["content"], body["messages"][1]["content"]
@@ -53,7 +57,9 @@ def test_each_request_gets_a_fresh_key_the_documents_cannot_know(tmp_path: Path,
         key = found[0][2]
         assert f"KEY is {key}" in system and f"key={key}" in user and key != "00000000"
         keys.append(key)
-    assert keys[0] != keys[1]
+    bodies = ollama.bodies("/api/chat")
+    assert bodies[0] == bodies[1]  # the same question over the same sources: the very same request
+    assert keys[0] == keys[1] and len({keys[0], keys[2], keys[3]}) == 3  # another question or text: another key
 
 
 def test_forged_header_in_an_indexed_document_is_cited_only_as_its_own_file(tmp_path: Path, ollama) -> None:
