@@ -88,9 +88,10 @@ def new_key() -> str:
 
 def context_key(question: str, shown: Sequence[tuple[Hit, str]]) -> str:
     """The key that marks the real source headers of one request: a hash of the question and of the sources' ids and
-    text. The same question over the same sources gets the same prompt, so at temperature 0 the same answer (a random
-    key made every request a new prompt: the 1.5B model changed about 1 answer in 5 from run to run). A document
-    still cannot forge a header: the key depends on its own text."""
+    text. The same question over the same sources is the same request, so at temperature 0 its answer repeats (a
+    random key made every request a new prompt, and a 1.5B model changed about 1 answer in 3 between runs; a server's
+    prompt-prefix cache can still shift a few). A document still cannot forge a header: the key depends on its own
+    text."""
     digest = hashlib.sha256(question.encode("utf-8"))
     for hit, text in shown:
         digest.update(b"\0" + hit.id.encode("utf-8") + b"\0" + text.encode("utf-8"))
