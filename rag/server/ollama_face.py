@@ -2,7 +2,8 @@
 
 `GET /api/tags`, `GET /api/version`, `POST /api/chat` and `POST /api/generate` (streamed NDJSON by default, as in
 Ollama; `"stream": false` for one object). Replies carry the answer with its sources appended to the text, and the
-same sources as a structured `citations` field. Sampling `options` are ignored (the server's settings apply).
+same sources as a structured `citations` field (a declined answer's closest passages as `closest`). Sampling
+`options` are ignored (the server's settings apply).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rag.ollama import wire_stats
 from rag.server.chat import ChatReply, model_name, prompt_messages, start_chat
 from rag.server.errors import ollama_error_body
 from rag.server.rags import RagPool
-from rag.server.text import citations
+from rag.server.text import citations, closest
 
 NDJSON = "application/x-ndjson"
 
@@ -61,6 +62,7 @@ def _final_fields(reply: ChatReply, started: float) -> dict[str, Any]:
     if answer is not None:
         extra |= {
             "citations": citations(answer),
+            "closest": closest(answer),
             "answerable": answer.answerable,
             "answer_mode": answer.mode,
             "warnings": list(answer.warnings),

@@ -1,5 +1,6 @@
 """The OpenAI-compatible face: `POST /v1/chat/completions` (JSON, or server-sent events with `"stream": true`) and
-`GET /v1/models`; collections are models named `rag:<collection>`. Citations ride along as a `citations` field."""
+`GET /v1/models`; collections are models named `rag:<collection>`. Citations ride along as a `citations` field (a
+declined answer's closest passages as `closest`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ingest.chunking import estimate_tokens
 from rag.server.chat import model_name, start_chat
 from rag.server.errors import http_status, openai_error_body
 from rag.server.rags import RagPool
-from rag.server.text import citations
+from rag.server.text import citations, closest
 
 
 class CompletionBody(BaseModel):
@@ -57,6 +58,7 @@ def router(pool: RagPool) -> APIRouter:
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": prompt, "completion_tokens": done, "total_tokens": prompt + done},
                 "citations": citations(reply.answer) if reply.answer else [],
+                "closest": closest(reply.answer) if reply.answer else [],
             }
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -72,6 +74,7 @@ def router(pool: RagPool) -> APIRouter:
                     yield _sse(chunk({"content": text}))
                 final = chunk({}, "stop")
                 final["citations"] = citations(reply.answer) if reply.answer else []
+                final["closest"] = closest(reply.answer) if reply.answer else []
                 yield _sse(final)
             except Exception as exc:
                 yield _sse(openai_error_body(exc, http_status(exc)))

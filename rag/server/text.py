@@ -26,6 +26,11 @@ def citations(answer: Answer) -> list[dict[str, Any]]:
     return [c.to_dict() for c in answer.citations]
 
 
+def closest(answer: Answer) -> list[dict[str, Any]]:
+    """The structured closest-passages field of a declined answer (each `Citation.to_dict()`; empty otherwise)."""
+    return [c.to_dict() for c in answer.closest]
+
+
 def last_user_message(messages: list[dict[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
     """The last user message, and the (question, answer) pairs before it (the history a chat session replays).
 
@@ -58,4 +63,4 @@ def _content(content: Any) -> str:
     return ""
 
 
-__all__ = ["citations", "last_user_message", "sources_text"]
+__all__ = ["citations", "closest", "last_user_message", "sources_text"]

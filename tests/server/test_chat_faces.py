@@ -84,12 +84,16 @@ def test_ollama_client_generate_and_follow_up(server) -> None:
 def test_a_declined_answer_brings_its_closest_passages_and_history_drops_them(server, ollama) -> None:
     declined = json.dumps({"answerable": False, "citations": []})
     ollama.chat_reply = [declined]
-    first = httpx.post(
+    reply = httpx.post(
         f"{server.url}/api/chat", json={"model": "rag:default", "messages": _messages(), "stream": False}, timeout=60
-    ).json()["message"]["content"]
+    ).json()
+    first = reply["message"]["content"]
     answer, _, closest = first.partition(f"\n\n{CLOSEST_HEADING}\n")
     assert "do not answer" in answer and "Sources:" not in first
     assert closest.startswith("[1] docs/") and "embed endpoint returns" in closest
+    assert reply["citations"] == [] and reply["closest"], "the passages ride along as a structured field too"
+    assert [c["n"] for c in reply["closest"]] == list(range(1, len(reply["closest"]) + 1))
+    assert all(" ".join(c["quote"].split()) in closest for c in reply["closest"])
     ollama.reset()
     ollama.chat_reply = [json.dumps({"question": "And what about chat replies?"}), declined]
     history = [*_messages(), {"role": "assistant", "content": first}, {"role": "user", "content": "And chat replies?"}]
@@ -98,6 +102,12 @@ def test_a_declined_answer_brings_its_closest_passages_and_history_drops_them(se
     )
     sent = json.dumps(ollama.bodies("/api/chat"), ensure_ascii=False)
     assert "do not answer" in sent and "Closest passages" not in sent  # the earlier answer, not its passages
+    ollama.reset()
+    ollama.chat_reply = [declined]
+    completion = httpx.post(
+        f"{server.url}/v1/chat/completions", json={"model": "rag:default", "messages": _messages()}, timeout=60
+    ).json()
+    assert completion["citations"] == [] and completion["closest"] == reply["closest"]  # the OpenAI face alike
 
 
 def test_ollama_face_errors_are_ollama_errors(server) -> None:
@@ -151,7 +161,7 @@ def test_openai_client_chat_completions(server, rag) -> None:
     text = completion.choices[0].message.content
     assert text.startswith(unmarked(rag.ask(QUESTION).answer)) and "Sources:" in text
     assert completion.choices[0].finish_reason == "stop" and completion.usage.total_tokens > 0
-    assert completion.model_extra["citations"]
+    assert completion.model_extra["citations"] and completion.model_extra["closest"] == []  # answered: none
 
     chunks = list(client.chat.completions.create(model="rag:default", messages=_messages(), stream=True))
     assert chunks[-1].choices[0].finish_reason == "stop"
