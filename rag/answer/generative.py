@@ -123,7 +123,7 @@ class GenerativeAnswerer:
         key = context_key(question, shown)
         system = system.replace("KEY is the same random key", f"KEY is {key}, the same random key")
         user = prompts.render(
-            prompts.user_template(question, self.settings.prompts_dir),
+            prompts.USER,
             self.settings.prompts_dir,
             context=format_sources([replace(hit, text=text) for hit, text in shown], key),
             question=question,

@@ -1,9 +1,7 @@
 """Prompt templates and the answer schema: shipped in `prompts/`, each file overridable from a user folder.
 
-The user message has two shipped forms: `user.txt` (the question before the sources and again after them) and
-`user_cjk.txt` for a question that reads as Chinese or Japanese (the question after the sources only): with the
-question first a small model declines answerable Chinese questions (BENCHMARKS.md "## QA"). A prompts folder with
-its own `user.txt` but no `user_cjk.txt` gets its `user.txt` for every question.
+The user message (`user.txt`) puts the question after the sources, for every language: with the question first a
+small model declines answerable questions it reads right otherwise (BENCHMARKS.md "## QA").
 
 Templates use `string.Template` placeholders (`$question`, `$context`, `$ids`, `$history`), so braces in prompt text
 (JSON examples) need no escaping.
@@ -20,16 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rag.retrieve.text import reads_cjk
-
 SYSTEM = "system.txt"
 USER = "user.txt"
-USER_CJK = "user_cjk.txt"
 CONDENSE = "condense.txt"
 ANSWER_SCHEMA = "answer.schema.json"
 CHECK = "check.txt"
 SPAN = "span.txt"
-TEMPLATE_NAMES = (SYSTEM, USER, USER_CJK, CONDENSE, ANSWER_SCHEMA, CHECK, SPAN)
+TEMPLATE_NAMES = (SYSTEM, USER, CONDENSE, ANSWER_SCHEMA, CHECK, SPAN)
 
 
 @cache
@@ -46,20 +41,6 @@ def load_template(name: str, prompts_dir: str | Path | None = None) -> str:
         if override.is_file():
             return override.read_text(encoding="utf-8")
     return _shipped(name)
-
-
-def user_template(question: str, prompts_dir: str | Path | None = None) -> str:
-    """The name of the user-message template for `question`: `USER_CJK` when it reads as Chinese or Japanese (unless
-    `prompts_dir` overrides only `USER`), else `USER`."""
-    if not reads_cjk(question):
-        return USER
-    if (
-        prompts_dir is not None
-        and not (Path(prompts_dir) / USER_CJK).is_file()
-        and (Path(prompts_dir) / USER).is_file()
-    ):
-        return USER
-    return USER_CJK
 
 
 def render(name: str, prompts_dir: str | Path | None = None, **values: str) -> str:
@@ -94,9 +75,7 @@ __all__ = [
     "SYSTEM",
     "TEMPLATE_NAMES",
     "USER",
-    "USER_CJK",
     "answer_schema",
     "load_template",
     "render",
-    "user_template",
 ]

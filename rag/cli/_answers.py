@@ -64,7 +64,7 @@ def answer_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--prompts",
             "prompts_dir",
             type=click.Path(file_okay=False, exists=True, path_type=Path),
-            help="Folder whose prompt files (system.txt, user.txt, user_cjk.txt, ...) override the shipped ones.",
+            help="Folder whose prompt files (system.txt, user.txt, ...) override the shipped ones.",
         ),
         click.option(
             "--min-score",

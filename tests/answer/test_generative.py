@@ -61,13 +61,6 @@ def test_prompt_override_folder_replaces_a_single_file(tmp_path) -> None:
     assert "Question: Q?" in prompts.render(prompts.USER, tmp_path, question="Q?", context="C", ids="S1")
 
 
-def test_the_question_comes_before_the_sources_and_again_after_them() -> None:
-    # measured with a 1.5B model (BENCHMARKS.md "Question before the sources"): read knowing what to look for
-    user = prompts.render(prompts.USER, question="Which port?", context="[S1] SOURCE TEXT [/S1]", ids="S1", key="k")
-    first, last = user.index("Which port?"), user.rindex("Which port?")
-    assert first < user.index("SOURCE TEXT") < last
-
-
 def test_build_citations_drops_unknown_ids_and_numbers_the_rest() -> None:
     warnings: list[str] = []
     raw = [
@@ -273,25 +266,13 @@ def test_an_invented_quote_cited_under_every_source_is_one_unverified_citation()
     assert citations[0].quote == invented and citations[1].id == HITS[0].id
 
 
-def test_a_chinese_question_gets_the_question_after_the_sources_only(tmp_path) -> None:
-    assert prompts.user_template("Which port does the server use?") == prompts.USER
-    assert prompts.user_template("服务器使用哪个端口？") == prompts.USER_CJK
-    assert prompts.user_template("What does 北京 mean in English?") == prompts.USER  # mostly Latin letters
-    user = prompts.render(
-        prompts.USER_CJK, question="端口是多少？", context="[S1] SOURCE TEXT [/S1]", ids="S1", key="k"
-    )
-    assert user.count("端口是多少？") == 1 and user.index("SOURCE TEXT") < user.index("端口是多少？")
+def test_the_question_comes_after_the_sources_in_every_language(ollama, tmp_path) -> None:
+    zh = [make_hit("c1", "服务器默认监听 11434 端口。", "docs/zh.md")]
+    en = [make_hit("c2", "The server listens on port 11434 by default.", "docs/en.md")]
+    for question, shown in (("服务器默认监听哪个端口？", zh), ("Which port does the server listen on?", en)):
+        _generator(ollama).answer(question, shown)
+        user = ollama.bodies("/api/chat")[-1]["messages"][-1]["content"]
+        assert user.count(question) == 1 and user.index("11434") < user.index(question)
     (tmp_path / "user.txt").write_text("MINE $question $context", "utf-8")
-    assert prompts.user_template("服务器使用哪个端口？", tmp_path) == prompts.USER  # an override of user.txt wins
-    (tmp_path / "user_cjk.txt").write_text("MINE ZH $question $context", "utf-8")
-    assert prompts.user_template("服务器使用哪个端口？", tmp_path) == prompts.USER_CJK
-
-
-def test_the_chat_call_uses_the_template_of_the_question_script(ollama) -> None:
-    hits = [make_hit("c1", "服务器默认监听 11434 端口。", "docs/zh.md")]
-    _generator(ollama).answer("服务器默认监听哪个端口？", hits)
-    user = ollama.bodies("/api/chat")[-1]["messages"][-1]["content"]
-    assert user.count("服务器默认监听哪个端口？") == 1 and user.index("11434") < user.index("服务器默认监听哪个端口？")
-    _generator(ollama).answer("Which port does the server listen on?", HITS)
-    user = ollama.bodies("/api/chat")[-1]["messages"][-1]["content"]
-    assert user.count("Which port does the server listen on?") == 2
+    user = prompts.render(prompts.USER, tmp_path, question="端口是多少？", context="[S1] SOURCE TEXT [/S1]")
+    assert user == "MINE 端口是多少？ [S1] SOURCE TEXT [/S1]"  # a user's own user.txt wins for every language
