@@ -41,6 +41,12 @@ AnswerCheck = Literal["off", "quote", "span"]
 non-verbatim copy counts as no). A "no" turns the answer into an abstention."""
 ANSWER_CHECKS: tuple[AnswerCheck, ...] = get_args(AnswerCheck)
 
+ClaimFlag = Literal["unsupported", "inconsistent", "restated", "link removed"]
+"""A problem found in one claim of an answer: no verified quote; a number, date or name its evidence does not
+contain; it only restated the question (its text replaced by the sentences it quoted); a URL or image not in its
+cited chunks (removed)."""
+CLAIM_FLAGS: tuple[ClaimFlag, ...] = get_args(ClaimFlag)
+
 CheckLevel = Literal["ok", "warning", "error"]
 """The outcome of one `rag doctor` check."""
 CHECK_LEVELS: tuple[CheckLevel, ...] = get_args(CheckLevel)
@@ -72,6 +78,7 @@ __all__ = [
     "ANSWER_CHECKS",
     "ANSWER_MODES",
     "CHECK_LEVELS",
+    "CLAIM_FLAGS",
     "EMBED_BACKENDS",
     "EXIT_FATAL",
     "EXIT_INTERRUPTED",
@@ -85,6 +92,7 @@ __all__ = [
     "AnswerCheck",
     "AnswerMode",
     "CheckLevel",
+    "ClaimFlag",
     "EmbedBackend",
     "FileStatus",
     "FileType",

@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from rag._result import Result
 from rag.ollama.types import ModelStats
 from rag.retrieve.hybrid import Hit
-from rag.vocab import AnswerMode
+from rag.vocab import AnswerMode, ClaimFlag
 
 NOT_FOUND = "Not found in the indexed documents."
 """The answer text when retrieval found nothing good enough (mode "abstained")."""
 UNANSWERABLE = "The indexed documents do not answer this question."
 """The answer text when the model read the sources and reported answerable=false without saying why."""
+REVISED_HEADING = "As verified (the checks changed the streamed text; see the warnings):"
+"""The line before a streamed answer's final text when verification changed it (a restated claim replaced or
+dropped, a claim refused): the CLI and the chat servers' streams show it, then the final answer."""
 CLOSEST_HEADING = "Closest passages (the model did not find the answer in them; judge for yourself):"
 """The line above a declined answer's closest passages (`Answer.closest`) in the CLI and chat servers' text."""
 
@@ -64,9 +67,10 @@ class Claim(Result):
     """`Citation.n` of its supporting citations."""
     verified: bool
     """At least one of its citations is verified."""
-    flags: tuple[str, ...] = ()
+    flags: tuple[ClaimFlag, ...] = ()
     """Problems found: "unsupported" (no verified quote), "inconsistent" (a number, date or name absent from its
-    evidence), "link removed" (a URL or image not in its cited chunks)."""
+    evidence), "restated" (the model's claim only restated the question: the text is the sentences it quoted),
+    "link removed" (a URL or image not in its cited chunks)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,13 @@ def abstained(question: str, hits: Sequence[Hit], *, query: str, timings: Timing
     )
 
 
+def streamed_text(answer: Answer) -> str:
+    """What a stream of `answer` sends before the final `Answer`: its claims' text joined by spaces, without markers
+    (the whole answer text when it has no claims), whitespace collapsed. Compare with the pieces actually streamed to
+    tell whether verification changed the answer."""
+    return " ".join((" ".join(c.text for c in answer.claims) if answer.claims else answer.answer).split())
+
+
 def elapsed_ms(start: float) -> float:
     """Milliseconds since `start` (a time.perf_counter() value)."""
     return round((time.perf_counter() - start) * 1000, 3)
@@ -133,6 +144,7 @@ def elapsed_ms(start: float) -> float:
 __all__ = [
     "CLOSEST_HEADING",
     "NOT_FOUND",
+    "REVISED_HEADING",
     "UNANSWERABLE",
     "Answer",
     "Citation",
@@ -140,4 +152,5 @@ __all__ = [
     "Timings",
     "abstained",
     "elapsed_ms",
+    "streamed_text",
 ]

@@ -194,10 +194,11 @@ def print_stream(
 
     `before_text` runs once before the first piece (erases the status line); `paths_for(answer)` maps sources to
     absolute paths (JSON `path` fields, file links)."""
-    from rag.answer.types import Answer
+    from rag.answer.types import REVISED_HEADING, Answer, streamed_text
     from rag.cli._paths import with_paths
 
     printed = False
+    streamed: list[str] = []
     for item in items:
         if isinstance(item, Answer):
             before_text()
@@ -210,7 +211,11 @@ def print_stream(
                     echo()
                 if printed and item.mode == "extractive":
                     echo(EXTRACTIVE_NOTE)
-                print_answer(item, body=not printed, paths=paths)
+                changed = streamed_text(item) != " ".join("".join(streamed).split())
+                revised = printed and item.mode == "generative" and changed
+                if revised:
+                    echo(f"\n\n{REVISED_HEADING}")
+                print_answer(item, body=not printed or revised, paths=paths)
             return item
         if not printed and item:
             before_text()
@@ -219,6 +224,7 @@ def print_stream(
         else:
             echo(item, nl=False)
             sys.stdout.flush()
+        streamed.append(item)
         printed = printed or bool(item)
     raise AssertionError("the answer stream ended without an Answer")  # pragma: no cover
 

@@ -8,7 +8,7 @@ from itertools import chain
 from typing import Any
 
 from rag.answer.chat import Turn
-from rag.answer.types import CLOSEST_HEADING, Answer
+from rag.answer.types import CLOSEST_HEADING, REVISED_HEADING, Answer, streamed_text
 from rag.server.rags import RagPool
 from rag.server.text import last_user_message, sources_text
 
@@ -16,6 +16,7 @@ MODEL_PREFIX = "rag:"
 """Collections appear as models named `rag:<collection>`."""
 SOURCES_MARK = "\n\nSources:\n"
 CLOSEST_MARK = f"\n\n{CLOSEST_HEADING}\n"
+REVISED_MARK = f"\n\n{REVISED_HEADING}\n"
 
 
 def model_name(collection: str) -> str:
@@ -52,6 +53,8 @@ class ChatReply:
                 self.answer = item
                 if not self.streamed and item.answer:
                     yield item.answer  # an abstention streams nothing: send its text now
+                elif item.mode == "generative" and streamed_text(item) != " ".join("".join(self.streamed).split()):
+                    yield f"{REVISED_MARK}{item.answer}"  # the checks changed what was streamed
                 tail = sources_text(item)
                 if tail:
                     yield tail
@@ -61,8 +64,10 @@ class ChatReply:
 
 
 def _answer_only(text: str) -> str:
-    """A previous reply of ours without its sources or closest-passages block (history replays the answer only)."""
-    return text.split(SOURCES_MARK, maxsplit=1)[0].split(CLOSEST_MARK, maxsplit=1)[0]
+    """A previous reply of ours without its sources or closest-passages block, and its verified text only when the
+    checks revised what was streamed (history replays the answer only)."""
+    answer = text.split(SOURCES_MARK, maxsplit=1)[0].split(CLOSEST_MARK, maxsplit=1)[0]
+    return answer.rsplit(REVISED_MARK, maxsplit=1)[-1]
 
 
 def start_chat(pool: RagPool, model: str, messages: list[dict[str, Any]]) -> ChatReply:

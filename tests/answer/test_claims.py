@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 
-from rag.answer.claims import mismatches, with_markers
+from rag.answer.claims import mismatches, quoted_sentences, restates, with_markers
 from rag.answer.generative import GenerativeAnswerer
 from rag.answer.types import UNANSWERABLE
 from rag.config import Settings
 from rag.ollama import Client
+from rag.vocab import CLAIM_FLAGS
 from support.hits import HITS
+from support.paths import REPO
 
 QUESTION = "What does the embed endpoint return?"
 
@@ -96,3 +98,48 @@ def test_streamed_claims_are_the_final_claims(ollama) -> None:
     pieces, final = items[:-1], items[-1]
     assert pieces and "".join(pieces) == " ".join(c.text for c in final.claims)
     assert re.search(r"\[1\]", final.answer)
+
+
+def test_a_claim_that_only_restates_the_question_becomes_the_sentence_it_quoted(ollama) -> None:
+    question = "What does the embed endpoint return for each input?"
+    ollama.chat_reply = _reply(("S1", "One vector per input", "The embed endpoint returns it for each input."))
+    answer = _generator(ollama).answer(question, HITS)
+    (claim,) = answer.claims
+    assert claim.text == "One vector per input." and claim.flags == ("restated",) and claim.verified
+    assert answer.answer == "One vector per input [1]." and answer.citations[0].quote == "One vector per input"
+    assert any("only restated the question" in w for w in answer.warnings)
+
+
+def test_a_restating_claim_with_nothing_behind_it_is_dropped(ollama) -> None:
+    question = "What does the embed endpoint return for each input?"
+    ollama.chat_reply = _reply(
+        ("S2", "Chat replies stream as JSON lines.", "Chat replies stream as JSON lines."),
+        ("S1", "a quote that is in no source at all", "The embed endpoint returns it for each input."),
+    )
+    answer = _generator(ollama).answer(question, HITS)
+    assert [c.text for c in answer.claims] == ["Chat replies stream as JSON lines."]
+    assert any("dropped 1 claim(s) that only restated the question" in w for w in answer.warnings)
+    ollama.chat_reply = _reply(("S1", "a quote that is in no source at all", "The embed endpoint returns it."))
+    alone = _generator(ollama).answer(question, HITS)
+    assert not alone.answerable and alone.claims == () and alone.answer == UNANSWERABLE
+
+
+def test_restating_is_judged_by_content_terms_and_spares_yes_no_questions() -> None:
+    question = "What year did Roger de Tosny fail to accomplish what he set out to do?"
+    assert restates("Roger de Tosny failed to accomplish what he set out to do.", question)
+    assert not restates("Roger de Tosny failed in 1018.", question)
+    assert not restates("Streaming is supported.", "Is streaming supported?")
+    assert not restates("代码需要修改。", "代码需不需要修改？")
+    assert not restates("嵌入接口返回向量列表。", "嵌入接口返回什么？")
+    assert restates("嵌入接口返回。", "嵌入接口返回什么？")
+    chunk = "Dyrrachium held out. In 1018, Roger de Tosny travelled to Iberia, but failed. He went home."
+    assert quoted_sentences(["Roger de Tosny travelled to Iberia"], [chunk]) == (
+        "In 1018, Roger de Tosny travelled to Iberia, but failed."
+    )
+    assert quoted_sentences(["roger DE tosny travelled to iberia, but failed!"], [chunk]).startswith("In 1018")
+    assert quoted_sentences(["not there"], [chunk]) == ""
+
+
+def test_the_documented_claim_flags_are_the_vocabulary() -> None:
+    schema = json.loads((REPO / "docs" / "answer.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["claim"]["properties"]["flags"]["items"]["enum"]) == CLAIM_FLAGS

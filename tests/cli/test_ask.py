@@ -8,8 +8,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from rag.answer.types import CLOSEST_HEADING
+from rag.answer.types import CLOSEST_HEADING, REVISED_HEADING
 from rag.cli import cli
+from support.answers import RESTATING_QUESTION, VERIFIED_SENTENCE, restating_reply
 from support.hits import index_docs
 from support.paths import REPO
 
@@ -184,3 +185,13 @@ def test_stream_prints_abstentions_and_labels_extractive_answers(index) -> None:
     assert abstained.exit_code == 0 and abstained.stdout.strip() == "Not found in the indexed documents."
     extractive = _ask(index, QUESTION, "--stream", "--chat-model", "none")
     assert extractive.exit_code == 0 and EXTRACTIVE_NOTE in extractive.stdout and "Sources:" in extractive.stdout
+
+
+def test_stream_shows_the_verified_answer_when_the_checks_changed_the_streamed_text(index, ollama) -> None:
+    ollama.chat_reply = restating_reply
+    result = _ask(index, RESTATING_QUESTION, "--stream")
+    assert result.exit_code == 0, result.output
+    streamed, _, rest = result.stdout.partition(REVISED_HEADING)
+    assert "returns it for each input string" in streamed
+    assert f"{VERIFIED_SENTENCE[:-1]} [1]." in rest
+    assert "only restated the question" in result.stderr

@@ -10,8 +10,8 @@ import subprocess
 import httpx
 import pytest
 
-from rag.answer.types import CLOSEST_HEADING
-from support.answers import unmarked
+from rag.answer.types import CLOSEST_HEADING, REVISED_HEADING
+from support.answers import RESTATING_QUESTION, VERIFIED_SENTENCE, restating_reply, unmarked
 
 QUESTION = "What does the embed endpoint return?"
 
@@ -174,3 +174,21 @@ def test_openai_client_sees_errors(server) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="rag:missing", messages=_messages())
     assert caught.value.status_code == 503 and "rag index" in str(caught.value)
+
+
+def test_a_stream_the_checks_changed_ends_with_the_verified_answer_and_history_keeps_only_that(server, ollama) -> None:
+    ollama.chat_reply = restating_reply
+    first = {"model": "rag:default", "messages": _messages(RESTATING_QUESTION)}
+    with httpx.stream("POST", f"{server.url}/api/chat", json=first, timeout=60) as response:
+        text = "".join(json.loads(line)["message"]["content"] for line in response.iter_lines() if line)
+    streamed, _, verified = text.partition(f"\n\n{REVISED_HEADING}\n")
+    assert "returns it for each input string" in streamed
+    assert verified.startswith(f"{VERIFIED_SENTENCE[:-1]} [1].")
+    ollama.reset()
+    declined = json.dumps({"answerable": False, "citations": []})
+    ollama.chat_reply = [json.dumps({"question": "And chat replies?"}), declined]
+    history = [*first["messages"], {"role": "assistant", "content": text}, {"role": "user", "content": "And chat?"}]
+    body = {"model": "rag:default", "messages": history, "stream": False}
+    httpx.post(f"{server.url}/api/chat", json=body, timeout=60)
+    sent = json.dumps(ollama.bodies("/api/chat"), ensure_ascii=False)
+    assert VERIFIED_SENTENCE[:-1] in sent and "returns it for each" not in sent
