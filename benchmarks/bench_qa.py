@@ -265,6 +265,7 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
         "citations": len(cites),
         "reattributed": sum(1 for c in cites if c.reattributed_from),
         "inconsistent_claims": sum(1 for a in answers if a is not None for c in a.claims if "inconsistent" in c.flags),
+        "restated_claims": sum(1 for a in answers if a is not None for c in a.claims if "restated" in c.flags),
         "model_errors": rep.errors,
         "chat_calls": recorder.chat_calls,
         "retries": max(recorder.chat_calls - recorder.check_calls - model_answers - rep.errors, 0),
@@ -301,6 +302,7 @@ def _answer_run(name: str, chat_model: str, sample: list[GoldItem], k: int, floo
                         }
                         for c in a.citations
                     ],
+                    "claims": [{"text": c.text, "flags": list(c.flags)} for c in a.claims],
                     "ms": a.timings.total_ms,
                     "warnings": list(a.warnings),
                 }
